@@ -1,0 +1,37 @@
+"""The sampling-task lifecycle, pure: states, triggers and guards (no database, no I/O).
+
+The machine is declared once, as data, in :mod:`states._lifecycle` and built with the
+``transitions`` package; everything else asks it through this small public face.
+"""
+
+from states._facts import PROBLEM_RESULTS, RESULTS, TaskFacts
+from states._lifecycle import (
+    FINAL_STATES,
+    INITIAL_STATE,
+    STATES,
+    TRANSITIONS,
+    TRIGGERS,
+    Decision,
+    IllegalTransition,
+    allowed_triggers,
+    build_machine,
+    decide,
+    destination,
+)
+
+__all__ = [
+    "FINAL_STATES",
+    "INITIAL_STATE",
+    "PROBLEM_RESULTS",
+    "RESULTS",
+    "STATES",
+    "TRANSITIONS",
+    "TRIGGERS",
+    "Decision",
+    "IllegalTransition",
+    "TaskFacts",
+    "allowed_triggers",
+    "build_machine",
+    "decide",
+    "destination",
+]

@@ -1,0 +1,159 @@
+"""The lifecycle of one sampling task, declared as data and built on ``transitions``.
+
+    planned → drawn → inspected → publicized → rectified → closed
+                                      └──────────(no problem)───────┘
+
+Trigger names are a contract (scripts call them): draw, inspect, publicize, rectify, close.
+
+Running a ``transitions`` trigger costs tens of microseconds, which would dominate the audited
+write path, so the machine built here is compiled once, at import, into a lookup table of
+(state, trigger) → candidate transitions with their guard names. ``decide`` reads that table;
+``tests/states`` check that it agrees with the live machine for every state, trigger and guard
+outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from transitions import Machine
+
+from states._facts import TaskFacts
+from states._guards import GUARDS
+
+STATES: tuple[str, ...] = ("planned", "drawn", "inspected", "publicized", "rectified", "closed")
+INITIAL_STATE = "planned"
+FINAL_STATES: frozenset[str] = frozenset({"closed"})
+
+# The declaration. Order matters where one trigger has two transitions from one source:
+# the first whose guards all pass wins (as in ``transitions``).
+TRANSITIONS: tuple[dict[str, Any], ...] = (
+    {"trigger": "draw", "source": "planned", "dest": "drawn", "conditions": ["groups_complete"]},
+    {
+        "trigger": "inspect",
+        "source": "drawn",
+        "dest": "inspected",
+        "conditions": ["all_results_recorded"],
+    },
+    {
+        "trigger": "publicize",
+        "source": "inspected",
+        "dest": "publicized",
+        "conditions": ["all_results_published"],
+    },
+    {
+        "trigger": "rectify",
+        "source": "publicized",
+        "dest": "rectified",
+        "conditions": ["has_problems", "all_problems_followed_up"],
+    },
+    {"trigger": "close", "source": "publicized", "dest": "closed", "conditions": ["no_problems"]},
+    {"trigger": "close", "source": "rectified", "dest": "closed", "conditions": []},
+)
+
+TRIGGERS: tuple[str, ...] = tuple(dict.fromkeys(t["trigger"] for t in TRANSITIONS))
+
+STATE_LABELS: dict[str, str] = {
+    "planned": "已计划",
+    "drawn": "已抽取",
+    "inspected": "已检查",
+    "publicized": "已公示",
+    "rectified": "已整改",
+    "closed": "已归档",
+}
+
+
+class _GuardModel:
+    """The model a live machine drives: its condition methods are the guards over ``facts``."""
+
+    def __init__(self, facts: TaskFacts) -> None:
+        self.facts = facts
+
+    def __getattr__(self, name: str) -> Any:
+        guard = GUARDS.get(name)
+        if guard is None:
+            raise AttributeError(name)
+        return lambda: guard(self.facts) is None
+
+
+def build_machine(state: str = INITIAL_STATE, facts: TaskFacts | None = None) -> Any:
+    """A live ``transitions`` machine over one task (for tools, diagrams and the tests)."""
+    model = _GuardModel(facts or TaskFacts())
+    Machine(
+        model=model,
+        states=list(STATES),
+        transitions=[dict(t) for t in TRANSITIONS],
+        initial=state,
+        auto_transitions=False,
+    )
+    return model
+
+
+def _compile() -> dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]]:
+    machine = Machine(
+        model=None,
+        states=list(STATES),
+        transitions=[dict(t) for t in TRANSITIONS],
+        initial=INITIAL_STATE,
+        auto_transitions=False,
+    )
+    table: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = {}
+    for trigger, event in machine.events.items():
+        for source, candidates in event.transitions.items():
+            compiled = []
+            for t in candidates:
+                if any(not c.target for c in t.conditions):
+                    raise ValueError("the lifecycle uses 'conditions' only, not 'unless'")
+                compiled.append((t.dest, tuple(c.func for c in t.conditions)))
+            table[(source, trigger)] = tuple(compiled)
+    return table
+
+
+_TABLE = _compile()
+
+
+class IllegalTransition(Exception):
+    """A trigger that the state does not allow, or whose guard fails."""
+
+    def __init__(self, state: str, trigger: str, reason: str) -> None:
+        self.state = state
+        self.trigger = trigger
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    source: str
+    trigger: str
+    dest: str
+
+
+def allowed_triggers(state: str) -> list[str]:
+    """Triggers declared from ``state``, whatever the guards say."""
+    return [trig for trig in TRIGGERS if (state, trig) in _TABLE]
+
+
+def destination(state: str, trigger: str) -> set[str]:
+    """Every state ``trigger`` can lead to from ``state`` (empty when it is not declared)."""
+    return {dest for dest, _ in _TABLE.get((state, trigger), ())}
+
+
+def decide(state: str, trigger: str, facts: TaskFacts) -> Decision:
+    """Where ``trigger`` takes a task in ``state`` with ``facts``; raises IllegalTransition."""
+    if state not in STATES:
+        raise IllegalTransition(state, trigger, f"未知状态 {state!r}")
+    candidates = _TABLE.get((state, trigger))
+    if candidates is None:
+        allowed = "、".join(allowed_triggers(state)) or "无（终态）"
+        known = trigger in TRIGGERS
+        what = f"触发器 {trigger} 不适用于状态 {state}" if known else f"未知触发器 {trigger!r}"
+        raise IllegalTransition(state, trigger, f"{what}；该状态允许的触发器：{allowed}")
+    reasons: list[str] = []
+    for dest, guards in candidates:
+        failed = [r for g in guards if (r := GUARDS[g](facts)) is not None]
+        if not failed:
+            return Decision(state, trigger, dest)
+        reasons.extend(failed)
+    raise IllegalTransition(state, trigger, "；".join(dict.fromkeys(reasons)))

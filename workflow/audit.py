@@ -1,0 +1,284 @@
+"""The append-only, hash-chained audit log (DESIGN §6).
+
+    hash(seq) = SHA-256(bytes.fromhex(prev_hash) ‖ canonical_json(event))
+    prev_hash of seq 1 = "0" * 64 (the genesis)
+
+``event`` is the object with exactly the keys seq, time, actor, role, task_id, kind,
+from_state, to_state, reason, payload; canonical JSON is sorted keys, separators "," and ":",
+no ASCII escaping, UTF-8. The stored ``payload`` column is itself canonical JSON, so the
+canonical form of an event is assembled from the columns without re-encoding the payload.
+The full specification, with a stand-alone checker, is in docs/AUDIT.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from json.encoder import encode_basestring  # the C-accelerated, ensure_ascii=False encoder
+from typing import Any
+
+GENESIS = "0" * 64
+ALGORITHM = "ssj-audit-v1"
+EVENT_KEYS = (
+    "seq",
+    "time",
+    "actor",
+    "role",
+    "task_id",
+    "kind",
+    "from_state",
+    "to_state",
+    "reason",
+    "payload",
+)
+COLUMNS = "seq, at, actor, role, task_id, kind, from_state, to_state, reason, payload, prev_hash, hash"
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def _s(v: str | None) -> str:
+    return "null" if v is None else encode_basestring(v)
+
+
+def event_bytes(
+    seq: int,
+    time: str,
+    actor: str,
+    role: str,
+    task_id: int | None,
+    kind: str,
+    from_state: str | None,
+    to_state: str | None,
+    reason: str | None,
+    payload_json: str,
+) -> bytes:
+    """canonical_json(event) with the payload given as its canonical JSON text (keys sorted)."""
+    return (
+        f'{{"actor":{_s(actor)},"from_state":{_s(from_state)},"kind":{_s(kind)},'
+        f'"payload":{payload_json},"reason":{_s(reason)},"role":{_s(role)},"seq":{seq},'
+        f'"task_id":{"null" if task_id is None else task_id},"time":{_s(time)},'
+        f'"to_state":{_s(to_state)}}}'
+    ).encode()
+
+
+def chain_hash(prev_hash: str, canonical: bytes) -> str:
+    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    seq: int
+    hash: str
+    at: str = ""
+
+    def stamp(self, now: str) -> str:
+        """The time for the next event: never before the head's, so time order is seq order
+        and "the log as of T" is a prefix of it, even if a host's clock steps back."""
+        return now if now >= self.at else self.at
+
+
+def read_head(cur: Any, sql: Any) -> Head:
+    cur.execute(sql("SELECT seq, hash, at FROM event ORDER BY seq DESC LIMIT 1"))
+    row = cur.fetchone()
+    return Head(0, GENESIS) if row is None else Head(row[0], row[1], row[2])
+
+
+_INSERT = (
+    "INSERT INTO event (seq, at, actor, role, task_id, kind, from_state, to_state, reason,"
+    " payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def append(
+    cur: Any,
+    sql: Any,
+    head: Head,
+    *,
+    at: str,
+    actor: str,
+    role: str,
+    task_id: int | None,
+    kind: str,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Head:
+    """Append one event after ``head``, inside the caller's write transaction (which holds the
+    append lock and read ``head`` under it)."""
+    seq = head.seq + 1
+    payload_json = canonical_json(payload or {})
+    digest = chain_hash(
+        head.hash,
+        event_bytes(seq, at, actor, role, task_id, kind, from_state, to_state, reason, payload_json),
+    )
+    cur.execute(
+        sql(_INSERT),
+        (seq, at, actor, role, task_id, kind, from_state, to_state, reason, payload_json,
+         head.hash, digest),
+    )
+    return Head(seq, digest, at)
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification
+
+
+@dataclass(slots=True)
+class VerifyResult:
+    ok: bool
+    events: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+    head_seq: int = 0
+    head_hash: str = GENESIS
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    seq: int
+    hash: str
+    time: str | None
+    algorithm: str = ALGORITHM
+    exported_at: str | None = None
+    signed_by: str | None = None
+
+    @classmethod
+    def load(cls, path: str) -> Checkpoint:
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+            return cls(
+                seq=int(data["seq"]),
+                hash=str(data["hash"]),
+                time=data.get("time"),
+                algorithm=data.get("algorithm", ALGORITHM),
+                exported_at=data.get("exported_at"),
+                signed_by=data.get("signed_by"),
+            )
+        except OSError as e:
+            raise ValueError(f"无法读取检查点文件 {path}：{e.strerror}") from e
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"检查点文件 {path} 格式无效（需要 seq 与 hash）：{e}") from e
+
+
+Row = tuple[Any, ...]  # in COLUMNS order
+
+
+def verify_rows(rows: Iterable[Row], against: Checkpoint | None = None) -> VerifyResult:
+    """Walk rows in seq order; name the first seq that breaks the chain or the checkpoint."""
+    expected_seq = 1
+    running = GENESIS
+    checkpoint_hit = against is None or against.seq == 0
+    for seq, at, actor, role, task_id, kind, frm, to, reason, payload, prev, digest in rows:
+        n = expected_seq - 1
+        if seq != expected_seq:
+            why = f"序号不连续：应为 {expected_seq}，实为 {seq}（事件被删除、插入或调换）"
+            return VerifyResult(False, n, expected_seq, why, n, running)
+        if prev != running:
+            why = f"事件 {seq} 的 prev_hash 与前一事件的哈希不符（事件被删除、插入或调换）"
+            return VerifyResult(False, n, seq, why, n, running)
+        computed = chain_hash(
+            running, event_bytes(seq, at, actor, role, task_id, kind, frm, to, reason, payload)
+        )
+        if computed != digest:
+            why = f"事件 {seq} 的内容与其哈希不符（事件被修改）"
+            return VerifyResult(False, n, seq, why, n, running)
+        running = computed
+        if against is not None and seq == against.seq:
+            if computed != against.hash:
+                why = f"日志不再延续检查点：序号 {seq} 的哈希与检查点不同（日志被重写）"
+                return VerifyResult(False, seq, seq, why, seq, computed)
+            checkpoint_hit = True
+        expected_seq += 1
+    n = expected_seq - 1
+    if not checkpoint_hit:
+        assert against is not None
+        why = f"日志只有 {n} 个事件，短于检查点的序号 {against.seq}（尾部被截断）"
+        return VerifyResult(False, n, n + 1, why, n, running)
+    return VerifyResult(True, n, None, None, n, running)
+
+
+def iter_db_rows(raw: Any, batch: int = 20000) -> Iterator[Row]:
+    """Stream the log in seq order from a RawConnection without loading it whole."""
+    cur = raw.dbapi.cursor(name="ssj_log") if raw.postgres else raw.dbapi.cursor()
+    try:
+        if raw.postgres:
+            cur.itersize = batch
+        cur.execute(f"SELECT {COLUMNS} FROM event ORDER BY seq")
+        while rows := cur.fetchmany(batch):
+            yield from rows
+    finally:
+        cur.close()
+        raw.dbapi.rollback()
+
+
+def verify_db(raw: Any, against: Checkpoint | None = None) -> VerifyResult:
+    return verify_rows(iter_db_rows(raw), against)
+
+
+# ---------------------------------------------------------------------------------------------
+# Export (JSON Lines) and verification of an export with no database at all
+
+
+def row_to_record(row: Row) -> dict[str, Any]:
+    seq, at, actor, role, task_id, kind, frm, to, reason, payload, prev, digest = row
+    return {
+        "seq": seq,
+        "time": at,
+        "actor": actor,
+        "role": role,
+        "task_id": task_id,
+        "kind": kind,
+        "from_state": frm,
+        "to_state": to,
+        "reason": reason,
+        "payload": json.loads(payload),
+        "prev_hash": prev,
+        "hash": digest,
+    }
+
+
+def export_lines(rows: Iterable[Row]) -> Iterator[str]:
+    for row in rows:
+        yield canonical_json(row_to_record(row)) + "\n"
+
+
+class BadExportLine(ValueError):
+    def __init__(self, line_no: int, message: str) -> None:
+        self.line_no = line_no
+        super().__init__(f"第 {line_no} 行：{message}")
+
+
+def rows_from_export(lines: Iterable[str]) -> Iterator[Row]:
+    """Parse an export back into rows; the payload is re-canonicalized from its parsed value."""
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            yield (
+                rec["seq"],
+                rec["time"],
+                rec["actor"],
+                rec["role"],
+                rec["task_id"],
+                rec["kind"],
+                rec["from_state"],
+                rec["to_state"],
+                rec["reason"],
+                canonical_json(rec["payload"]),
+                rec["prev_hash"],
+                rec["hash"],
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise BadExportLine(line_no, f"不是有效的事件记录（{e}）") from e

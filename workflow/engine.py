@@ -1,0 +1,589 @@
+"""The one write path.
+
+Every change to a task — creating it, a lifecycle trigger, adding a drawn target, recording or
+correcting a result, publishing, a follow-up — goes through ``Workflow._task_write``: in one
+database transaction it takes the log's append lock, loads the task, checks the expected
+version, lets the change run, bumps the version and appends the event. Only ``fire`` changes
+``task.state``. The hot path uses the DBAPI connection directly: the ORM is for reading.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+import states
+from states import IllegalTransition, TaskFacts
+from states._facts import OUTCOMES, PROBLEM_RESULTS, RESULTS
+from workflow import audit
+from workflow.clock import Clock, SystemClock, format_utc
+from workflow.db import RawConnection
+from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
+from workflow.logging import get_logger
+
+log = get_logger("ssj.engine")
+
+TASK_TYPES = {"directed": "定向", "undirected": "不定向"}
+_PLAN_NO = re.compile(r"^(\d{4})(\d{3})$")  # seed 004: 2024001
+_TASK_NO = re.compile(r"^\d{3}号$")  # seed 004: 001号
+
+
+@dataclass(slots=True)
+class _TaskRow:
+    id: int
+    state: str
+    version: int
+
+
+class _TaskTx:
+    """What a change may do inside the write transaction of one task."""
+
+    def __init__(self, wf: Workflow, cur: Any, task: _TaskRow, at: str) -> None:
+        self.wf = wf
+        self.cur = cur
+        self.task = task
+        self.at = at
+        self.new_state: str | None = None
+        self.event: audit.Head | None = None  # the appended event, once committed
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        self.cur.execute(self.wf.raw.sql(sql), params)
+        return self.cur
+
+
+class Workflow:
+    """The engine over one database. Not thread-safe: use one per thread or process."""
+
+    def __init__(
+        self, engine: Engine, clock: Clock | None = None, min_group_size: int = 2
+    ) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.min_group_size = min_group_size
+        self.raw = RawConnection(engine)
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __enter__(self) -> Workflow:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _now(self) -> str:
+        return format_utc(self.clock.now())
+
+    def _is_locked(self, e: Exception) -> bool:
+        return "locked" in str(e) or "lock timeout" in str(e)
+
+    # ----------------------------------------------------------------------------------------
+    # The write path
+
+    @contextmanager
+    def _task_write(
+        self,
+        task_id: int,
+        expected_version: int | None,
+        *,
+        actor: str,
+        role: str,
+        kind: str,
+        reason: str | None,
+        payload: dict[str, Any],
+    ) -> Iterator[_TaskTx]:
+        """One transaction: lock, load, check version, change (the body), bump, append."""
+        try:
+            with self.raw.write() as cur:
+                cur.execute(self.raw.sql("SELECT state, version FROM task WHERE id = ?"), (task_id,))
+                row = cur.fetchone()
+                if row is None:
+                    raise NotFound(f"任务 {task_id} 不存在")
+                task = _TaskRow(task_id, row[0], row[1])
+                head = audit.read_head(cur, self.raw.sql)
+                if expected_version is not None and task.version != expected_version:
+                    raise Conflict(
+                        f"任务 {task_id} 已被他人修改：期望版本 {expected_version}，"
+                        f"当前版本 {task.version}（状态 {task.state}）；请重新读取后再操作"
+                    )
+                tx = _TaskTx(self, cur, task, head.stamp(self._now()))
+                yield tx
+                to_state = tx.new_state or task.state
+                version = task.version + 1
+                cur.execute(
+                    self.raw.sql(
+                        "UPDATE task SET state = ?, version = ?, updated_at = ?"
+                        " WHERE id = ? AND version = ?"
+                    ),
+                    (to_state, version, tx.at, task_id, task.version),
+                )
+                if cur.rowcount != 1:  # only a writer bypassing the append lock could do this
+                    raise Conflict(f"任务 {task_id} 在写入时被并发修改")
+                tx.event = audit.append(
+                    cur,
+                    self.raw.sql,
+                    head,
+                    at=tx.at,
+                    actor=actor,
+                    role=role,
+                    task_id=task_id,
+                    kind=kind,
+                    from_state=task.state,
+                    to_state=to_state,
+                    reason=reason,
+                    payload=payload,
+                )
+        except self._operational_errors() as e:
+            if self._is_locked(e):
+                raise Conflict(f"数据库正忙（其他写入未结束），请稍后重试：{e}") from e
+            raise
+
+    def _operational_errors(self) -> tuple[type[Exception], ...]:
+        import sqlite3
+
+        import psycopg
+
+        return (sqlite3.OperationalError, psycopg.errors.LockNotAvailable)
+
+    def facts(self, cur: Any, task_id: int) -> TaskFacts:
+        problems = ", ".join(f"'{r}'" for r in sorted(PROBLEM_RESULTS))
+        cur.execute(
+            self.raw.sql(
+                "SELECT count(*), min(group_size), count(result), count(published_at),"
+                f" sum(CASE WHEN result IN ({problems}) THEN 1 ELSE 0 END),"
+                f" sum(CASE WHEN result IN ({problems}) AND followup_count > 0 THEN 1 ELSE 0 END)"
+                " FROM inspection_record WHERE task_id = ?"
+            ),
+            (task_id,),
+        )
+        n, smallest, with_result, published, problems_n, followed = cur.fetchone()
+        return TaskFacts(
+            records=n,
+            smallest_group=smallest or 0,
+            with_result=with_result,
+            published=published,
+            problems=problems_n or 0,
+            problems_followed_up=followed or 0,
+            min_group_size=self.min_group_size,
+        )
+
+    def fire(
+        self,
+        task_id: int,
+        trigger: str,
+        *,
+        actor: str,
+        role: str = "clerk",
+        reason: str | None = None,
+        data: dict[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> tuple[str, str, int]:
+        """Apply a lifecycle trigger; returns (from_state, to_state, event seq)."""
+        _require_actor(actor, role)
+        payload = {"trigger": trigger, "data": data or {}}
+        with self._task_write(
+            task_id,
+            expected_version,
+            actor=actor,
+            role=role,
+            kind="transition",
+            reason=reason,
+            payload=payload,
+        ) as tx:
+            facts = self.facts(tx.cur, task_id)
+            try:
+                decision = states.decide(tx.task.state, trigger, facts)
+            except IllegalTransition as e:
+                raise TransitionRefused(
+                    task_id, tx.task.state, trigger, e.reason, states.allowed_triggers(tx.task.state)
+                ) from None
+            tx.new_state = decision.dest
+        assert tx.event is not None
+        log.debug("transition", task=task_id, trigger=trigger, to=decision.dest, seq=tx.event.seq)
+        return decision.source, decision.dest, tx.event.seq
+
+    # ----------------------------------------------------------------------------------------
+    # Plans and tasks
+
+    def create_plan(
+        self, plan_no: str, *, unit: str, actor: str, name: str | None = None, role: str = "clerk"
+    ) -> int:
+        _require_actor(actor, role)
+        m = _PLAN_NO.match(plan_no)
+        if not m:
+            raise InvalidInput(f"抽查计划编号 {plan_no!r} 无效：应为 年份+三位序号，如 2024001")
+        if not unit.strip():
+            raise InvalidInput("单位不能为空")
+        year, serial = int(m.group(1)), m.group(2)
+        # seed 004 note 1: 抽查计划名称 = 年度 + 部门 + 随机抽查 + 序号
+        name = name or f"{year}年{unit}随机抽查{serial}"
+        with self.raw.write() as cur:
+            cur.execute(self.raw.sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
+            if cur.fetchone():
+                raise InvalidInput(f"抽查计划编号 {plan_no} 已存在")
+            head = audit.read_head(cur, self.raw.sql)
+            at = head.stamp(self._now())
+            cur.execute(
+                self.raw.sql(
+                    "INSERT INTO plan (plan_no, name, year, unit, created_at) VALUES (?, ?, ?, ?, ?)"
+                ),
+                (plan_no, name, year, unit, at),
+            )
+            cur.execute(self.raw.sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
+            plan_id = cur.fetchone()[0]
+            audit.append(
+                cur,
+                self.raw.sql,
+                head,
+                at=at,
+                actor=actor,
+                role=role,
+                task_id=None,
+                kind="plan_created",
+                payload={"plan_no": plan_no, "name": name, "year": year, "unit": unit},
+            )
+        return plan_id
+
+    def create_task(
+        self,
+        plan_no: str,
+        *,
+        name: str,
+        actor: str,
+        role: str = "clerk",
+        task_no: str | None = None,
+        task_type: str = "undirected",
+        ratio: str = "0.05",
+        items: str = "",
+        scope: str = "",
+        initiating_office: str = "",
+        joining_offices: list[str] | None = None,
+        months: str = "",
+        reason: str | None = None,
+    ) -> int:
+        """Create a task in ``planned`` (event ``task_created``)."""
+        _require_actor(actor, role)
+        if not name.strip():
+            raise InvalidInput("任务名称不能为空")
+        if task_type not in TASK_TYPES:
+            raise InvalidInput(f"抽查类型 {task_type!r} 无效：应为 directed（定向）或 undirected（不定向）")
+        ratio = normalize_ratio(ratio)
+        if task_no is not None and not _TASK_NO.match(task_no):
+            raise InvalidInput(f"抽查任务编号 {task_no!r} 无效：应为三位数字加“号”，如 001号")
+        joining = list(joining_offices or [])
+        with self.raw.write() as cur:
+            cur.execute(self.raw.sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
+            row = cur.fetchone()
+            if row is None:
+                raise NotFound(f"抽查计划 {plan_no} 不存在；请先用 ssj plan create 创建")
+            plan_id = row[0]
+            cur.execute(self.raw.sql("SELECT task_no FROM task WHERE plan_id = ?"), (plan_id,))
+            taken = {r[0] for r in cur.fetchall()}
+            if task_no is None:
+                task_no = f"{len(taken) + 1:03d}号"
+                while task_no in taken:
+                    task_no = f"{int(task_no[:3]) + 1:03d}号"
+            elif task_no in taken:
+                raise InvalidInput(f"计划 {plan_no} 中已有任务 {task_no}")
+            head = audit.read_head(cur, self.raw.sql)
+            at = head.stamp(self._now())
+            cur.execute(
+                self.raw.sql(
+                    "INSERT INTO task (plan_id, task_no, name, task_type, ratio, items, scope,"
+                    " initiating_office, joining_offices, months, state, version, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
+                ),
+                (plan_id, task_no, name, task_type, ratio, items, scope, initiating_office,
+                 audit.canonical_json(joining), months, states.INITIAL_STATE, at, at),
+            )
+            cur.execute(
+                self.raw.sql("SELECT id FROM task WHERE plan_id = ? AND task_no = ?"),
+                (plan_id, task_no),
+            )
+            task_id = cur.fetchone()[0]
+            audit.append(
+                cur,
+                self.raw.sql,
+                head,
+                at=at,
+                actor=actor,
+                role=role,
+                task_id=task_id,
+                kind="task_created",
+                to_state=states.INITIAL_STATE,
+                reason=reason,
+                payload={
+                    "plan_no": plan_no,
+                    "task_no": task_no,
+                    "name": name,
+                    "task_type": task_type,
+                    "ratio": ratio,
+                    "items": items,
+                    "scope": scope,
+                    "initiating_office": initiating_office,
+                    "joining_offices": joining,
+                    "months": months,
+                },
+            )
+        log.info("task_created", task=task_id, plan=plan_no, task_no=task_no)
+        return task_id
+
+    # ----------------------------------------------------------------------------------------
+    # Inspection records
+
+    def _record(self, tx: _TaskTx, target_code: str) -> tuple[Any, ...]:
+        row = tx.execute(
+            "SELECT id, result, result_note, published_at, followup_count FROM inspection_record"
+            " WHERE task_id = ? AND target_code = ?",
+            (tx.task.id, target_code),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"任务 {tx.task.id} 没有检查对象 {target_code}")
+        return row
+
+    def add_record(
+        self,
+        task_id: int,
+        target_code: str,
+        *,
+        target_name: str,
+        inspectors: list[str],
+        actor: str,
+        role: str = "clerk",
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> None:
+        """Add a drawn target with its inspector group (the draw issue will generate these)."""
+        _require_actor(actor, role)
+        if not target_code.strip():
+            raise InvalidInput("检查对象代码不能为空")
+        group = [i.strip() for i in inspectors if i.strip()]
+        if len(set(group)) != len(group):
+            raise InvalidInput(f"检查组人员重复：{'、'.join(group)}")
+        payload = {"target_code": target_code, "target_name": target_name, "inspectors": group}
+        with self._task_write(
+            task_id, expected_version, actor=actor, role=role, kind="record_added",
+            reason=reason, payload=payload,
+        ) as tx:
+            if tx.task.state != "planned":
+                raise InvalidInput(
+                    f"任务 {task_id} 当前状态为 {tx.task.state}，只有 planned 状态可以添加检查对象"
+                )
+            exists = tx.execute(
+                "SELECT 1 FROM inspection_record WHERE task_id = ? AND target_code = ?",
+                (task_id, target_code),
+            ).fetchone()
+            if exists:
+                raise InvalidInput(f"任务 {task_id} 已有检查对象 {target_code}")
+            tx.execute(
+                "INSERT INTO inspection_record (task_id, target_code, target_name, inspectors,"
+                " group_size, followup_count) VALUES (?, ?, ?, ?, ?, 0)",
+                (task_id, target_code, target_name, audit.canonical_json(group), len(group)),
+            )
+
+    def set_result(
+        self,
+        task_id: int,
+        target_code: str,
+        result: str,
+        *,
+        actor: str,
+        role: str = "inspector",
+        note: str | None = None,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Record or correct a result; the event holds the values before and after."""
+        _require_actor(actor, role)
+        if result not in RESULTS:
+            raise InvalidInput(
+                f"检查结果 {result!r} 无效：应为 "
+                + "、".join(f"{k}（{v}）" for k, v in RESULTS.items())
+            )
+        payload: dict[str, Any] = {"target_code": target_code}
+        with self._task_write(
+            task_id, expected_version, actor=actor, role=role, kind="result_set",
+            reason=reason, payload=payload,
+        ) as tx:
+            if tx.task.state not in ("drawn", "inspected"):
+                raise InvalidInput(
+                    f"任务 {task_id} 当前状态为 {tx.task.state}：只能在 drawn 或 inspected 状态"
+                    "录入或更正检查结果（已公示的结果不得改动）"
+                )
+            rec_id, before, before_note, published_at, followups = self._record(tx, target_code)
+            if published_at is not None:
+                raise InvalidInput(f"任务 {task_id} 检查对象 {target_code} 的结果已公示，不得改动")
+            if before is not None and reason is None:
+                raise InvalidInput(
+                    f"任务 {task_id} 检查对象 {target_code} 已有结果 {before}：更正结果须用 --reason 说明原因"
+                )
+            if before is not None and before == result and before_note == note:
+                raise InvalidInput(f"检查对象 {target_code} 的结果已经是 {result}，无需更正")
+            payload["before"] = {"result": before, "note": before_note}
+            payload["after"] = {"result": result, "note": note}
+            tx.execute(
+                "UPDATE inspection_record SET result = ?, result_note = ?, result_at = ?"
+                " WHERE id = ?",
+                (result, note, tx.at, rec_id),
+            )
+        return payload
+
+    def publish(
+        self,
+        task_id: int,
+        *,
+        place: str,
+        actor: str,
+        role: str = "clerk",
+        targets: list[str] | None = None,
+        published_on: str | None = None,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> list[str]:
+        """Record the publication (time and place) of results; all unpublished ones by default."""
+        _require_actor(actor, role)
+        if not place.strip():
+            raise InvalidInput("公示位置不能为空（如 河北人社网“行政执法信息公示专栏”的网址）")
+        payload: dict[str, Any] = {"place": place}
+        with self._task_write(
+            task_id, expected_version, actor=actor, role=role, kind="results_published",
+            reason=reason, payload=payload,
+        ) as tx:
+            if tx.task.state != "inspected":
+                raise InvalidInput(f"任务 {task_id} 当前状态为 {tx.task.state}：只有 inspected 状态可以公示结果")
+            rows = tx.execute(
+                "SELECT target_code, result, published_at FROM inspection_record"
+                " WHERE task_id = ? ORDER BY target_code",
+                (task_id,),
+            ).fetchall()
+            known = {r[0]: r for r in rows}
+            wanted = targets or [r[0] for r in rows if r[2] is None]
+            for code in wanted:
+                if code not in known:
+                    raise NotFound(f"任务 {task_id} 没有检查对象 {code}")
+                if known[code][2] is not None:
+                    raise InvalidInput(f"检查对象 {code} 的结果已于 {known[code][2]} 公示")
+                if known[code][1] is None:
+                    raise InvalidInput(f"检查对象 {code} 尚无检查结果，不能公示")
+            if not wanted:
+                raise InvalidInput(f"任务 {task_id} 没有待公示的结果")
+            published_at = published_on or tx.at
+            payload["targets"] = sorted(wanted)
+            payload["published_at"] = published_at
+            for code in wanted:
+                tx.execute(
+                    "UPDATE inspection_record SET published_at = ?, published_place = ?"
+                    " WHERE task_id = ? AND target_code = ?",
+                    (published_at, place, task_id, code),
+                )
+        return sorted(wanted)
+
+    def add_followup(
+        self,
+        task_id: int,
+        target_code: str,
+        outcome: str,
+        *,
+        actor: str,
+        role: str = "inspector",
+        on: date | None = None,
+        note: str = "",
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> None:
+        """Add a follow-up outcome to a problem or refused record."""
+        _require_actor(actor, role)
+        if outcome not in OUTCOMES:
+            raise InvalidInput(
+                f"后续处置 {outcome!r} 无效：应为 "
+                + "、".join(f"{k}（{v}）" for k, v in OUTCOMES.items())
+            )
+        payload: dict[str, Any] = {"target_code": target_code, "outcome": outcome, "note": note}
+        with self._task_write(
+            task_id, expected_version, actor=actor, role=role, kind="followup_added",
+            reason=reason, payload=payload,
+        ) as tx:
+            if tx.task.state not in ("inspected", "publicized"):
+                raise InvalidInput(
+                    f"任务 {task_id} 当前状态为 {tx.task.state}：只能在 inspected 或 publicized 状态登记后续处置"
+                )
+            rec_id, result, _, _, followups = self._record(tx, target_code)
+            if result not in PROBLEM_RESULTS:
+                raise InvalidInput(
+                    f"检查对象 {target_code} 的结果为 {result or '未录入'}：只有 problem 或 refused 需要后续处置"
+                )
+            outcome_date = (on or self.clock.now().date()).isoformat()
+            payload["date"] = outcome_date
+            tx.execute(
+                "INSERT INTO followup (record_id, outcome, outcome_date, note, actor, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (rec_id, outcome, outcome_date, note, actor, tx.at),
+            )
+            tx.execute(
+                "UPDATE inspection_record SET followup_count = ? WHERE id = ?",
+                (followups + 1, rec_id),
+            )
+
+    # ----------------------------------------------------------------------------------------
+    # Reading
+
+    def head(self) -> audit.Head:
+        with self.raw.read() as cur:
+            return audit.read_head(cur, self.raw.sql)
+
+    def task_state(self, task_id: int) -> tuple[str, int]:
+        with self.raw.read() as cur:
+            cur.execute(self.raw.sql("SELECT state, version FROM task WHERE id = ?"), (task_id,))
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        return row[0], row[1]
+
+
+ROLES = {
+    "clerk": "经办人员",
+    "inspector": "执法检查人员",
+    "supervisor": "监督人员",
+    "auditor": "审计人员",
+    "system": "系统",
+}
+
+
+def _require_actor(actor: str, role: str | None = None) -> None:
+    if not actor or not actor.strip():
+        raise InvalidInput("必须用 --actor 指明操作人")
+    if role is not None and role not in ROLES:
+        raise InvalidInput(f"角色 {role!r} 无效：应为 " + "、".join(f"{k}（{v}）" for k, v in ROLES.items()))
+
+
+def normalize_ratio(ratio: str) -> str:
+    """'10%' or '0.10' → '0.1': the exact decimal the draw will use."""
+    from decimal import Decimal, InvalidOperation
+
+    text = ratio.strip()
+    try:
+        value = Decimal(text.removesuffix("%")) / (100 if text.endswith("%") else 1)
+    except InvalidOperation:
+        raise InvalidInput(f"抽查比例 {ratio!r} 无效：应为小数（如 0.05）或百分数（如 5%）") from None
+    if not (0 < value <= 1):
+        raise InvalidInput(f"抽查比例 {ratio!r} 超出范围：应大于 0 且不超过 100%")
+    return format(value.normalize(), "f")
+
+
+def parse_data(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        raise InvalidInput(f"--data 不是有效的 JSON：{e}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("--data 必须是 JSON 对象，如 {\"note\": \"...\"}")
+    return value

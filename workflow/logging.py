@@ -1,0 +1,37 @@
+"""structlog set-up: JSON lines when stderr is not a terminal, readable when it is."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+from workflow.config import LogSettings
+
+
+def configure_logging(settings: LogSettings) -> None:
+    level = getattr(logging, settings.level)
+    as_json = settings.format == "json" or (settings.format == "auto" and not sys.stderr.isatty())
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if as_json
+        else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        # Filtered methods are no-ops: debug lines cost nothing on the hot path.
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
+    return structlog.get_logger(name)

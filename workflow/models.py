@@ -1,0 +1,98 @@
+"""The tables, declared with SQLModel. Schema changes go through Alembic (workflow/migrations).
+
+Instants are stored as fixed-width UTC text (``clock.format_utc``): the audit log hashes them
+byte for byte, and one representation on SQLite and PostgreSQL keeps replay comparisons exact.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+UTC_TEXT = 27  # len("2024-04-01T08:00:00.000000Z")
+
+
+class Plan(SQLModel, table=True):
+    """年度抽查工作计划 (seed 004: plan no. 2024001; name = year + department + 随机抽查 + serial)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_no: str = Field(max_length=16, unique=True)
+    name: str = Field(max_length=200)
+    year: int
+    unit: str = Field(max_length=200)
+    created_at: str = Field(max_length=UTC_TEXT)
+
+
+class Task(SQLModel, table=True):
+    """抽查任务: one sampling task, one state machine (states package)."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "task_no", name="uq_task_plan_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    task_no: str = Field(max_length=16)  # e.g. 001号
+    name: str = Field(max_length=200)
+    task_type: str = Field(max_length=16)  # directed 定向 | undirected 不定向
+    ratio: str = Field(max_length=16)  # exact decimal text, e.g. "0.10"
+    items: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    scope: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    initiating_office: str = Field(default="", max_length=100)
+    joining_offices: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    months: str = Field(default="", max_length=64)  # e.g. "2024-04" or "2022-06..2022-07"
+    state: str = Field(max_length=16, index=True)
+    version: int  # optimistic lock: +1 on every event of this task
+    created_at: str = Field(max_length=UTC_TEXT)
+    updated_at: str = Field(max_length=UTC_TEXT)
+
+
+class InspectionRecord(SQLModel, table=True):
+    """One drawn target of a task: its inspector group, result, publication and follow-ups."""
+
+    __tablename__ = "inspection_record"
+    __table_args__ = (UniqueConstraint("task_id", "target_code", name="uq_record_task_target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    target_code: str = Field(max_length=18)  # 统一社会信用代码
+    target_name: str = Field(max_length=200)
+    inspectors: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of cert nos
+    group_size: int
+    result: str | None = Field(default=None, max_length=16)
+    result_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    result_at: str | None = Field(default=None, max_length=UTC_TEXT)
+    published_at: str | None = Field(default=None, max_length=UTC_TEXT)
+    published_place: str | None = Field(default=None, max_length=300)
+    followup_count: int = 0
+
+
+class FollowUp(SQLModel, table=True):
+    """后续处置 of a problem or refused record; several may accumulate."""
+
+    __tablename__ = "followup"
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="inspection_record.id", index=True)
+    outcome: str = Field(max_length=32)
+    outcome_date: str = Field(max_length=10)  # local date, YYYY-MM-DD
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    actor: str = Field(max_length=100)
+    created_at: str = Field(max_length=UTC_TEXT)
+
+
+class Event(SQLModel, table=True):
+    """The append-only, hash-chained audit log (DESIGN §6). The database refuses UPDATE/DELETE."""
+
+    __table_args__ = (Index("ix_event_task_seq", "task_id", "seq"),)
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: str = Field(max_length=UTC_TEXT)
+    actor: str = Field(max_length=100)
+    role: str = Field(max_length=32)
+    task_id: int | None = Field(default=None)
+    kind: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str | None = Field(default=None, max_length=16)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON text
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
