@@ -138,6 +138,7 @@ class VerifyResult:
     reason: str | None = None
     head_seq: int = 0
     head_hash: str = GENESIS
+    head_time: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,6 +180,7 @@ def verify_rows(rows: Iterable[Row], against: Checkpoint | None = None) -> Verif
     expected_seq = 1
     running = GENESIS
     checkpoint_hit = against is None or against.seq == 0
+    head_time: str | None = None
     for seq, at, actor, role, task_id, kind, frm, to, reason, payload, prev, digest in rows:
         n = expected_seq - 1
         if seq != expected_seq:
@@ -194,6 +196,7 @@ def verify_rows(rows: Iterable[Row], against: Checkpoint | None = None) -> Verif
             why = f"事件 {seq} 的内容与其哈希不符（事件被修改）"
             return VerifyResult(False, n, seq, why, n, running)
         running = computed
+        head_time = at
         if against is not None and seq == against.seq:
             if computed != against.hash:
                 why = f"日志不再延续检查点：序号 {seq} 的哈希与检查点不同（日志被重写）"
@@ -205,7 +208,7 @@ def verify_rows(rows: Iterable[Row], against: Checkpoint | None = None) -> Verif
         assert against is not None
         why = f"日志只有 {n} 个事件，短于检查点的序号 {against.seq}（尾部被截断）"
         return VerifyResult(False, n, n + 1, why, n, running)
-    return VerifyResult(True, n, None, None, n, running)
+    return VerifyResult(True, n, None, None, n, running, head_time)
 
 
 def iter_db_rows(raw: Any, batch: int = 20000) -> Iterator[Row]:

@@ -1,0 +1,624 @@
+"""The ``ssj`` command line. Command and option names are a contract: auditors' scripts call them.
+
+Exit codes: 0 success; 1 a check failed (audit verify / replay found a problem);
+2 invalid input or an operation the rules refuse; 3 a conflict (someone changed the task first,
+or the database stayed locked) — read again and retry.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import sqlalchemy.exc
+import typer
+
+import states
+from workflow import audit, queries, schema
+from workflow.clock import SystemClock, format_utc, parse_time
+from workflow.config import ConfigError, Settings, load_settings
+from workflow.db import RawConnection, make_engine
+from workflow.engine import Workflow, parse_data
+from workflow.errors import InvalidInput, NotFound, SsjError
+from workflow.logging import configure_logging
+from workflow.replay import replay as run_replay
+
+app = typer.Typer(
+    help="ssj：人社“双随机、一公开”抽查工作流服务。",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+plan_app = typer.Typer(help="年度抽查工作计划。", no_args_is_help=True)
+task_app = typer.Typer(help="抽查任务：创建、查看、执行触发器。", no_args_is_help=True)
+record_app = typer.Typer(help="检查记录（抽取的检查对象及其检查组）。", no_args_is_help=True)
+result_app = typer.Typer(help="检查结果：录入、更正、公示。", no_args_is_help=True)
+followup_app = typer.Typer(help="后续处置。", no_args_is_help=True)
+audit_app = typer.Typer(help="审计日志：校验、重放、导出、检查点。", no_args_is_help=True)
+for sub, name in (
+    (plan_app, "plan"),
+    (task_app, "task"),
+    (record_app, "record"),
+    (result_app, "result"),
+    (followup_app, "followup"),
+    (audit_app, "audit"),
+):
+    app.add_typer(sub, name=name)
+
+T = TypeVar("T")
+
+
+class _App:
+    """Per-invocation state: settings, the database URL, lazily opened engine and workflow."""
+
+    def __init__(self, settings: Settings, db_url: str) -> None:
+        self.settings = settings
+        self.db_url = db_url
+        self._engine: Any = None
+        self._wf: Workflow | None = None
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.db, self.db_url)
+        return self._engine
+
+    def require_schema(self) -> None:
+        current = schema.current_revision(self.engine)
+        if current != schema.head_revision():
+            raise InvalidInput(
+                f"数据库 {self.safe_url()} 尚未初始化或版本过旧（当前 {current or '无'}，"
+                f"需要 {schema.head_revision()}）：请先运行 ssj init"
+            )
+
+    @property
+    def wf(self) -> Workflow:
+        if self._wf is None:
+            self.require_schema()
+            self._wf = Workflow(self.engine, min_group_size=self.settings.lifecycle.min_group_size)
+        return self._wf
+
+    def safe_url(self) -> str:
+        return sqlalchemy.engine.make_url(self.db_url).render_as_string(hide_password=True)
+
+
+def _state(ctx: typer.Context) -> _App:
+    return ctx.find_root().obj
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except SsjError as e:
+        typer.echo(f"错误：{e}", err=True)
+        raise typer.Exit(e.exit_code) from None
+    except ConfigError as e:
+        typer.echo(f"错误：{e}", err=True)
+        raise typer.Exit(2) from None
+    except sqlalchemy.exc.OperationalError as e:
+        typer.echo(f"错误：无法访问数据库：{e.orig}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run(ctx: typer.Context, fn: Callable[[_App], T]) -> T:
+    with _errors():
+        return fn(_state(ctx))
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False))
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None, typer.Option("--db", help="数据库地址（默认取环境变量 SSJ_DB_URL 或 config.yaml）")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="配置文件路径")] = None,
+) -> None:
+    try:
+        settings = load_settings(config)
+    except ConfigError as e:
+        typer.echo(f"错误：{e}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log)
+    ctx.obj = _App(settings, db or settings.db.url)
+
+
+# ---------------------------------------------------------------------------------------------
+# Set-up
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """创建数据库或升级到最新结构（Alembic 迁移）。"""
+
+    def go(a: _App) -> None:
+        before, after = schema.upgrade(a.engine)
+        if before == after:
+            typer.echo(f"数据库 {a.safe_url()} 已是最新结构（{after}）。")
+        else:
+            typer.echo(f"数据库 {a.safe_url()} 已升级：{before or '空库'} → {after}。")
+
+    _run(ctx, go)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="库中已有计划时不再加载")] = False,
+) -> None:
+    """加载演示数据：取自来源文件的计划、任务，处于各个状态。"""
+    from workflow.demo import load_demo
+
+    def go(a: _App) -> None:
+        if if_empty and queries.list_plans(a.engine):
+            typer.echo("库中已有数据，跳过演示数据加载。")
+            return
+        n = load_demo(a.wf)
+        typer.echo(f"已加载演示数据：{n} 个任务。")
+
+    _run(ctx, go)
+
+
+@app.command()
+def walkthrough(ctx: typer.Context) -> None:
+    """演示流程：列出任务，执行一次状态转换，校验哈希链，重放日志。"""
+    from workflow.demo import walkthrough as run
+
+    _run(ctx, lambda a: run(a.wf, typer.echo))
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans
+
+
+@plan_app.command("create")
+def plan_create(
+    ctx: typer.Context,
+    plan_no: Annotated[str, typer.Option("--no", help="抽查计划编号，如 2024001")],
+    unit: Annotated[str, typer.Option("--unit", help="单位，如 迁西县人力资源和社会保障局")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    name: Annotated[str | None, typer.Option("--name", help="计划名称（默认：年度+部门+随机抽查+序号）")] = None,
+    role: Annotated[str, typer.Option("--role")] = "clerk",
+) -> None:
+    """创建年度抽查工作计划。"""
+
+    def go(a: _App) -> None:
+        a.wf.create_plan(plan_no, unit=unit, actor=actor, name=name, role=role)
+        typer.echo(f"已创建抽查计划 {plan_no}。")
+
+    _run(ctx, go)
+
+
+@plan_app.command("list")
+def plan_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """列出抽查计划。"""
+
+    def go(a: _App) -> None:
+        a.require_schema()
+        plans = queries.list_plans(a.engine)
+        if as_json:
+            _print_json(plans)
+            return
+        for p in plans:
+            typer.echo(f"{p['plan_no']}  {p['name']}  （{p['tasks']} 个任务）")
+        if not plans:
+            typer.echo("尚无抽查计划。")
+
+    _run(ctx, go)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks
+
+
+@task_app.command("create")
+def task_create(
+    ctx: typer.Context,
+    plan: Annotated[str, typer.Option("--plan", help="抽查计划编号")],
+    name: Annotated[str, typer.Option("--name", help="抽查任务名称")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    task_no: Annotated[str | None, typer.Option("--task-no", help="任务编号，如 001号（默认顺延）")] = None,
+    task_type: Annotated[str, typer.Option("--type", help="directed（定向）或 undirected（不定向）")] = "undirected",
+    ratio: Annotated[str, typer.Option("--ratio", help="抽查比例，如 0.05 或 10%")] = "0.05",
+    items: Annotated[str, typer.Option("--items", help="抽查事项")] = "",
+    scope: Annotated[str, typer.Option("--scope", help="抽查对象范围")] = "",
+    office: Annotated[str, typer.Option("--office", help="发起处室")] = "",
+    joining: Annotated[list[str] | None, typer.Option("--joining", help="联合处室（可重复）")] = None,
+    months: Annotated[str, typer.Option("--months", help="抽查时间（到月份），如 2024-04")] = "",
+    role: Annotated[str, typer.Option("--role")] = "clerk",
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """创建抽查任务（状态 planned）。"""
+
+    def go(a: _App) -> None:
+        task_id = a.wf.create_task(
+            plan, name=name, actor=actor, role=role, task_no=task_no, task_type=task_type,
+            ratio=ratio, items=items, scope=scope, initiating_office=office,
+            joining_offices=joining or [], months=months, reason=reason,
+        )
+        if as_json:
+            _print_json(queries.show_task(a.engine, task_id))
+        else:
+            typer.echo(f"已创建任务 {task_id}（计划 {plan}），状态 planned。")
+
+    _run(ctx, go)
+
+
+@task_app.command("list")
+def task_list(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option("--state", help="按状态筛选")] = None,
+    plan: Annotated[str | None, typer.Option("--plan", help="按计划编号筛选")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """列出抽查任务。"""
+
+    def go(a: _App) -> None:
+        if state is not None and state not in states.STATES:
+            raise InvalidInput(f"未知状态 {state!r}：应为 {'、'.join(states.STATES)}")
+        a.require_schema()
+        tasks = queries.list_tasks(a.engine, state, plan)
+        if as_json:
+            _print_json(tasks)
+            return
+        if not tasks:
+            typer.echo("没有符合条件的任务。")
+        for t in tasks:
+            typer.echo(
+                f"{t['id']:>5}  {t['plan_no']} {t['task_no']}  {t['state']:<10} v{t['version']:<3}"
+                f" 对象 {t['records']:>3}  {t['name']}"
+            )
+
+    _run(ctx, go)
+
+
+@task_app.command("show")
+def task_show(
+    ctx: typer.Context, task_id: int, as_json: Annotated[bool, typer.Option("--json")] = False
+) -> None:
+    """查看一个任务及其检查记录。"""
+
+    def go(a: _App) -> None:
+        a.require_schema()
+        t = queries.show_task(a.engine, task_id)
+        if as_json:
+            _print_json(t)
+            return
+        typer.echo(f"任务 {t['id']}：{t['plan_no']} {t['task_no']} {t['name']}")
+        typer.echo(f"  计划：{t['plan_name']}")
+        typer.echo(f"  状态：{t['state']}（{states._lifecycle.STATE_LABELS[t['state']]}），版本 {t['version']}")
+        typer.echo(f"  可执行触发器：{'、'.join(t['allowed_triggers']) or '无（终态）'}")
+        typer.echo(f"  类型 {t['task_type']}，比例 {t['ratio']}，时间 {t['months'] or '—'}")
+        typer.echo(f"  发起处室 {t['initiating_office'] or '—'}，联合处室 {'、'.join(t['joining_offices']) or '—'}")
+        for r in t["records"]:
+            pub = f"已公示 {r['published_at']}" if r["published_at"] else "未公示"
+            fu = "、".join(f["outcome"] for f in r["followups"]) or "—"
+            typer.echo(
+                f"  - {r['target_code']} {r['target_name']}  检查组 {'、'.join(r['inspectors'])}"
+                f"  结果 {r['result'] or '未录入'}  {pub}  后续处置 {fu}"
+            )
+
+    _run(ctx, go)
+
+
+@task_app.command("fire")
+def task_fire(
+    ctx: typer.Context,
+    task_id: int,
+    trigger: Annotated[str, typer.Argument(help="draw / inspect / publicize / rectify / close")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    role: Annotated[str, typer.Option("--role")] = "clerk",
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="附加数据（JSON 对象）")] = None,
+    expect_version: Annotated[
+        int | None, typer.Option("--expect-version", help="乐观锁：任务须仍为此版本")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """对任务执行触发器。"""
+
+    def go(a: _App) -> None:
+        payload = parse_data(data)
+        src, dest, seq = a.wf.fire(
+            task_id, trigger, actor=actor, role=role, reason=reason, data=payload,
+            expected_version=expect_version,
+        )
+        if as_json:
+            _print_json({"id": task_id, "from": src, "state": dest, "seq": seq})
+        else:
+            typer.echo(f"任务 {task_id}：{src} → {dest}（事件 {seq}）")
+
+    _run(ctx, go)
+
+
+# ---------------------------------------------------------------------------------------------
+# Records, results, follow-ups
+
+
+@record_app.command("add")
+def record_add(
+    ctx: typer.Context,
+    task_id: int,
+    target: str,
+    name: Annotated[str, typer.Option("--name", help="检查对象名称")],
+    inspectors: Annotated[str, typer.Option("--inspectors", help="检查组执法证号，逗号分隔")],
+    actor: Annotated[str, typer.Option("--actor")],
+    role: Annotated[str, typer.Option("--role")] = "clerk",
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+) -> None:
+    """为 planned 状态的任务添加检查对象及检查组。"""
+
+    def go(a: _App) -> None:
+        group = [i for i in inspectors.replace("，", ",").split(",")]
+        a.wf.add_record(task_id, target, target_name=name, inspectors=group, actor=actor,
+                        role=role, reason=reason)
+        typer.echo(f"任务 {task_id} 已添加检查对象 {target}。")
+
+    _run(ctx, go)
+
+
+@result_app.command("set")
+def result_set(
+    ctx: typer.Context,
+    task_id: int,
+    target: str,
+    result: Annotated[str, typer.Option("--result", help="no_problem / problem / refused / unreachable / not_operating")],
+    actor: Annotated[str, typer.Option("--actor")],
+    role: Annotated[str, typer.Option("--role")] = "inspector",
+    note: Annotated[str | None, typer.Option("--note", help="检查情况说明")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="更正已有结果时必填")] = None,
+) -> None:
+    """录入或更正检查结果（更正前后的值均记入审计日志）。"""
+
+    def go(a: _App) -> None:
+        p = a.wf.set_result(task_id, target, result, actor=actor, role=role, note=note, reason=reason)
+        before = p["before"]["result"]
+        verb = "录入" if before is None else f"更正（原为 {before}）"
+        typer.echo(f"任务 {task_id} 检查对象 {target}：已{verb}结果 {result}。")
+
+    _run(ctx, go)
+
+
+@result_app.command("publish")
+def result_publish(
+    ctx: typer.Context,
+    task_id: int,
+    place: Annotated[str, typer.Option("--place", help="公示位置（网址或栏目）")],
+    actor: Annotated[str, typer.Option("--actor")],
+    target: Annotated[list[str] | None, typer.Option("--target", help="只公示这些检查对象（可重复）")] = None,
+    role: Annotated[str, typer.Option("--role")] = "clerk",
+    at: Annotated[str | None, typer.Option("--at", help="公示时间（默认现在）")] = None,
+) -> None:
+    """登记检查结果的公示（时间与位置）。"""
+
+    def go(a: _App) -> None:
+        when = None
+        if at is not None:
+            try:
+                when = format_utc(parse_time(at, a.settings.audit.timezone))
+            except ValueError as e:
+                raise InvalidInput(str(e)) from None
+        done = a.wf.publish(task_id, place=place, actor=actor, role=role, targets=target,
+                            published_on=when)
+        typer.echo(f"任务 {task_id}：已公示 {len(done)} 条结果（{place}）。")
+
+    _run(ctx, go)
+
+
+@followup_app.command("add")
+def followup_add(
+    ctx: typer.Context,
+    task_id: int,
+    target: str,
+    outcome: Annotated[str, typer.Option("--outcome", help="rectified / case_filed / transferred / transferred_police")],
+    actor: Annotated[str, typer.Option("--actor")],
+    note: Annotated[str, typer.Option("--note")] = "",
+    on: Annotated[str | None, typer.Option("--date", help="处置日期 YYYY-MM-DD（默认今天）")] = None,
+    role: Annotated[str, typer.Option("--role")] = "inspector",
+) -> None:
+    """为发现问题或不配合检查的检查对象登记后续处置。"""
+
+    def go(a: _App) -> None:
+        day = None
+        if on is not None:
+            try:
+                day = date.fromisoformat(on)
+            except ValueError:
+                raise InvalidInput(f"--date {on!r} 无效：应为 YYYY-MM-DD") from None
+        a.wf.add_followup(task_id, target, outcome, actor=actor, role=role, on=day, note=note)
+        typer.echo(f"任务 {task_id} 检查对象 {target}：已登记后续处置 {outcome}。")
+
+    _run(ctx, go)
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit
+
+
+def _verify_output(result: audit.VerifyResult, as_json: bool, source: str) -> None:
+    if as_json:
+        _print_json(result.as_json())
+    elif result.ok:
+        typer.echo(f"哈希链完整（{source}）：{result.events} 个事件，链头 {result.head_seq} {result.head_hash}")
+    else:
+        typer.echo(f"哈希链校验失败（{source}）：第一个异常事件序号 {result.first_bad_seq}：{result.reason}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    against: Annotated[Path | None, typer.Option("--against", help="检查点文件：证明日志仍延续它")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="校验导出的日志文件（无需数据库）")] = None,
+) -> None:
+    """校验哈希链；异常时退出码 1 并指出第一个异常事件序号。"""
+    with _errors():
+        checkpoint = None
+        if against is not None:
+            try:
+                checkpoint = audit.Checkpoint.load(str(against))
+            except ValueError as e:
+                raise InvalidInput(str(e)) from None
+        if file is not None:
+            try:
+                with open(file, encoding="utf-8") as f:
+                    result = audit.verify_rows(audit.rows_from_export(f), checkpoint)
+            except OSError as e:
+                raise InvalidInput(f"无法读取 {file}：{e.strerror}") from None
+            except audit.BadExportLine as e:
+                result = audit.VerifyResult(False, e.line_no - 1, None, f"{file}：{e}")
+            _verify_output(result, as_json, str(file))
+            return
+        a = _state(ctx)
+        a.require_schema()
+        raw = RawConnection(a.engine)
+        try:
+            result = audit.verify_db(raw, checkpoint)
+        finally:
+            raw.close()
+        _verify_output(result, as_json, a.safe_url())
+
+
+@audit_app.command("replay")
+def audit_replay(
+    ctx: typer.Context,
+    task: Annotated[int | None, typer.Option("--task", help="只重放这个任务")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="重放到这个时刻（ISO 8601）为止")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """仅凭日志重建任务状态并与数据表比对；不一致时退出码 1。"""
+    with _errors():
+        a = _state(ctx)
+        a.require_schema()
+        at_utc = None
+        if at is not None:
+            try:
+                at_utc = format_utc(parse_time(at, a.settings.audit.timezone))
+            except ValueError as e:
+                raise InvalidInput(str(e)) from None
+        raw = RawConnection(a.engine)
+        try:
+            result = run_replay(raw, task, at_utc)
+        finally:
+            raw.close()
+        if task is not None and task not in result.tasks and not result.mismatches and at is None:
+            raise NotFound(f"任务 {task} 不存在")
+        if as_json:
+            _print_json(result.as_json())
+        else:
+            scope = f"任务 {task}" if task is not None else "全部任务"
+            when = f"截至 {at}" if at else "截至现在"
+            typer.echo(f"重放{scope}（{when}，{result.events} 个事件）：")
+            for tid, st in sorted(result.tasks.items()):
+                typer.echo(f"  任务 {tid}: {st}")
+            if not result.compared:
+                typer.echo("  （按历史时刻重放，不与当前数据表比对）")
+            elif result.ok:
+                typer.echo("  与数据表一致。")
+            for m in result.mismatches:
+                typer.echo(f"  不一致：{m['message']}")
+        if not result.ok:
+            raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(ctx: typer.Context, file: Path) -> None:
+    """把审计日志导出为 JSON Lines 文件（每行一个事件，含哈希）。"""
+    with _errors():
+        a = _state(ctx)
+        a.require_schema()
+        raw = RawConnection(a.engine)
+        tmp = file.with_name(file.name + ".part")
+        n = 0
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                for line in audit.export_lines(audit.iter_db_rows(raw)):
+                    f.write(line)
+                    n += 1
+            tmp.replace(file)  # never leave a half-written export under the real name
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise InvalidInput(f"无法写入 {file}：{e.strerror}") from None
+        finally:
+            raw.close()
+        typer.echo(f"已导出 {n} 个事件到 {file}。")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option("--out", help="写入文件（默认打印）")] = None,
+    signed_by: Annotated[str | None, typer.Option("--signed-by", help="签收人")] = None,
+) -> None:
+    """导出链头（序号、哈希、时间）作为检查点，供审计人员留存。"""
+    with _errors():
+        a = _state(ctx)
+        a.require_schema()
+        raw = RawConnection(a.engine)
+        try:
+            result = audit.verify_db(raw)
+        finally:
+            raw.close()
+        if not result.ok:
+            typer.echo(f"错误：哈希链已损坏（序号 {result.first_bad_seq}：{result.reason}），不能签出检查点", err=True)
+            raise typer.Exit(1)
+        cp = audit.Checkpoint(
+            seq=result.head_seq, hash=result.head_hash, time=result.head_time,
+            exported_at=format_utc(SystemClock().now()), signed_by=signed_by,
+        )
+        text = json.dumps(
+            {"algorithm": cp.algorithm, "seq": cp.seq, "hash": cp.hash, "time": cp.time,
+             "exported_at": cp.exported_at, "signed_by": cp.signed_by},
+            ensure_ascii=False, indent=2,
+        )
+        if out is None:
+            typer.echo(text)
+        else:
+            out.write_text(text + "\n", encoding="utf-8")
+            typer.echo(f"检查点已写入 {out}：序号 {cp.seq}，哈希 {cp.hash}")
+
+
+@audit_app.command("log")
+def audit_log(
+    ctx: typer.Context,
+    task: Annotated[int | None, typer.Option("--task")] = None,
+    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """列出审计日志事件。"""
+
+    def go(a: _App) -> None:
+        a.require_schema()
+        events = queries.list_events(a.engine, task, limit)
+        if as_json:
+            _print_json(events)
+            return
+        for e in events:
+            move = f"{e['from_state'] or '—'}→{e['to_state'] or '—'}"
+            typer.echo(
+                f"{e['seq']:>6} {e['time']} {e['actor']}({e['role']}) 任务 {e['task_id'] or '—'}"
+                f" {e['kind']} {move} {json.dumps(e['payload'], ensure_ascii=False)}"
+                + (f" 原因：{e['reason']}" if e["reason"] else "")
+            )
+
+    _run(ctx, go)
+
+
+def main() -> None:
+    app(prog_name="ssj")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Read-side queries with SQLModel sessions (the write path lives in engine.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+import states
+from states._facts import RESULTS
+from workflow.errors import NotFound
+from workflow.models import Event, FollowUp, InspectionRecord, Plan, Task
+
+
+def list_plans(engine: Engine) -> list[dict[str, Any]]:
+    with Session(engine) as s:
+        counts = dict(s.exec(select(Task.plan_id, func.count()).group_by(Task.plan_id)).all())
+        return [
+            {**p.model_dump(exclude={"id"}), "tasks": counts.get(p.id, 0)}
+            for p in s.exec(select(Plan).order_by(Plan.plan_no)).all()
+        ]
+
+
+def list_tasks(
+    engine: Engine, state: str | None = None, plan_no: str | None = None
+) -> list[dict[str, Any]]:
+    with Session(engine) as s:
+        q = (
+            select(Task, Plan.plan_no, func.count(InspectionRecord.id))
+            .join(Plan, Plan.id == Task.plan_id)
+            .join(InspectionRecord, InspectionRecord.task_id == Task.id, isouter=True)
+            .group_by(Task.id, Plan.plan_no)
+            .order_by(Task.id)
+        )
+        if state:
+            q = q.where(Task.state == state)
+        if plan_no:
+            q = q.where(Plan.plan_no == plan_no)
+        return [_task_summary(t, p, n) for t, p, n in s.exec(q).all()]
+
+
+def _task_summary(t: Task, plan_no: str, records: int) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "plan_no": plan_no,
+        "task_no": t.task_no,
+        "name": t.name,
+        "state": t.state,
+        "version": t.version,
+        "records": records,
+        "updated_at": t.updated_at,
+    }
+
+
+def show_task(engine: Engine, task_id: int) -> dict[str, Any]:
+    with Session(engine) as s:
+        row = s.exec(
+            select(Task, Plan).join(Plan, Plan.id == Task.plan_id).where(Task.id == task_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        t, plan = row
+        recs = s.exec(
+            select(InspectionRecord)
+            .where(InspectionRecord.task_id == task_id)
+            .order_by(InspectionRecord.target_code)
+        ).all()
+        fus: dict[int, list[dict[str, Any]]] = {}
+        for f in s.exec(
+            select(FollowUp)
+            .join(InspectionRecord, InspectionRecord.id == FollowUp.record_id)
+            .where(InspectionRecord.task_id == task_id)
+            .order_by(FollowUp.id)
+        ).all():
+            fus.setdefault(f.record_id, []).append(
+                {"outcome": f.outcome, "date": f.outcome_date, "note": f.note, "actor": f.actor}
+            )
+        return {
+            "id": t.id,
+            "plan_no": plan.plan_no,
+            "plan_name": plan.name,
+            "task_no": t.task_no,
+            "name": t.name,
+            "task_type": t.task_type,
+            "ratio": t.ratio,
+            "items": t.items,
+            "scope": t.scope,
+            "initiating_office": t.initiating_office,
+            "joining_offices": json.loads(t.joining_offices),
+            "months": t.months,
+            "state": t.state,
+            "version": t.version,
+            "allowed_triggers": states.allowed_triggers(t.state),
+            "created_at": t.created_at,
+            "updated_at": t.updated_at,
+            "records": [
+                {
+                    "target_code": r.target_code,
+                    "target_name": r.target_name,
+                    "inspectors": json.loads(r.inspectors),
+                    "result": r.result,
+                    "result_label": RESULTS.get(r.result or ""),
+                    "result_note": r.result_note,
+                    "result_at": r.result_at,
+                    "published_at": r.published_at,
+                    "published_place": r.published_place,
+                    "followups": fus.get(r.id or 0, []),
+                }
+                for r in recs
+            ],
+        }
+
+
+def list_events(engine: Engine, task_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    with Session(engine) as s:
+        q = select(Event).order_by(Event.seq)
+        if task_id is not None:
+            q = q.where(Event.task_id == task_id)
+        if limit:
+            q = q.limit(limit)
+        return [
+            {**e.model_dump(exclude={"at", "payload"}), "time": e.at, "payload": json.loads(e.payload)}
+            for e in s.exec(q).all()
+        ]
+
+
