@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from tests.conftest import code, drawn_task
+from workflow import audit, queries
+from workflow.engine import Workflow
+from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
+
+
+def _events(wf: Workflow, task_id: int) -> list[dict]:
+    return queries.list_events(wf.engine, task_id)
+
+
+def test_a_task_walks_the_whole_lifecycle_with_one_event_per_change(wf):
+    t, codes = drawn_task(wf, 2)
+    wf.set_result(t, codes[0], "problem", actor="检查员甲", note="未签劳动合同")
+    wf.set_result(t, codes[1], "no_problem", actor="检查员乙")
+    assert wf.fire(t, "inspect", actor="甲")[:2] == ("drawn", "inspected")
+    wf.publish(t, place="河北人社网", actor="甲")
+    wf.fire(t, "publicize", actor="甲")
+    wf.add_followup(t, codes[0], "rectified", actor="甲", note="已补签")
+    wf.fire(t, "rectify", actor="甲")
+    wf.fire(t, "close", actor="甲")
+    shown = queries.show_task(wf.engine, t)
+    assert shown["state"] == "closed"
+    kinds = [e["kind"] for e in _events(wf, t)]
+    assert kinds == ["task_created", "record_added", "record_added", "transition", "result_set",
+                     "result_set", "transition", "results_published", "transition",
+                     "followup_added", "transition", "transition"]
+    assert shown["version"] == len(kinds)
+    assert [e["to_state"] for e in _events(wf, t) if e["kind"] == "transition"] == [
+        "drawn", "inspected", "publicized", "rectified", "closed"]
+    assert audit.verify_db(wf.raw).ok
+
+
+def test_every_event_carries_actor_role_reason_and_payload(wf):
+    t, _ = drawn_task(wf, 1)
+    e = _events(wf, t)[-1]
+    assert (e["actor"], e["role"], e["kind"], e["from_state"], e["to_state"]) == (
+        "测试", "clerk", "transition", "planned", "drawn")
+    assert e["payload"] == {"trigger": "draw", "data": {}}
+    with pytest.raises(TransitionRefused):
+        wf.fire(t, "publicize", actor="x", role="supervisor", reason="试图越级")
+
+
+def test_an_illegal_move_names_the_task_state_and_allowed_triggers_and_writes_nothing(wf):
+    t, _ = drawn_task(wf, 1)
+    before = wf.head()
+    with pytest.raises(TransitionRefused) as e:
+        wf.fire(t, "close", actor="x")
+    msg = str(e.value)
+    assert f"任务 {t}" in msg and "drawn" in msg and "inspect" in msg
+    with pytest.raises(TransitionRefused, match="未录入检查结果"):
+        wf.fire(t, "inspect", actor="x")
+    assert wf.head() == before
+    assert wf.task_state(t) == ("drawn", 3)
+
+
+def test_draw_refuses_a_group_of_one(wf):
+    wf.create_plan("2024001", unit="迁西县人社局", actor="x")
+    t = wf.create_task("2024001", name="n", actor="x")
+    wf.add_record(t, code(1), target_name="a", inspectors=["J1"], actor="x")
+    with pytest.raises(TransitionRefused, match="不足 2 人"):
+        wf.fire(t, "draw", actor="x")
+
+
+def test_expected_version_conflict_is_clear_and_writes_nothing(wf):
+    t, codes = drawn_task(wf, 1)
+    _, version = wf.task_state(t)
+    wf.set_result(t, codes[0], "no_problem", actor="x", expected_version=version)
+    with pytest.raises(Conflict, match=f"期望版本 {version}"):
+        wf.fire(t, "inspect", actor="y", expected_version=version)
+    assert wf.task_state(t) == ("drawn", version + 1)
+
+
+def test_two_racing_writers_exactly_one_wins(engine, wf):
+    t, codes = drawn_task(wf, 1)
+    wf.set_result(t, codes[0], "no_problem", actor="x")
+    _, version = wf.task_state(t)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def writer(name: str) -> None:
+        w = Workflow(engine)
+        try:
+            barrier.wait()
+            w.fire(t, "inspect", actor=name, expected_version=version)
+            outcomes.append("won")
+        except Conflict:
+            outcomes.append("conflict")
+        finally:
+            w.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("甲", "乙")]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(outcomes) == ["conflict", "won"]
+    inspects = [e for e in _events(wf, t) if e["payload"].get("trigger") == "inspect"]
+    assert len(inspects) == 1
+    assert wf.task_state(t) == ("inspected", version + 1)
+
+
+def test_a_correction_logs_before_and_after_and_needs_a_reason(wf):
+    t, codes = drawn_task(wf, 1)
+    wf.set_result(t, codes[0], "unreachable", actor="甲")
+    with pytest.raises(InvalidInput, match="--reason"):
+        wf.set_result(t, codes[0], "no_problem", actor="甲")
+    wf.set_result(t, codes[0], "no_problem", actor="甲", reason="复查已联系上", note="正常")
+    e = _events(wf, t)[-1]
+    assert e["kind"] == "result_set" and e["reason"] == "复查已联系上"
+    assert e["payload"]["before"] == {"result": "unreachable", "note": None}
+    assert e["payload"]["after"] == {"result": "no_problem", "note": "正常"}
+
+
+def test_published_results_cannot_be_altered(wf):
+    t, codes = drawn_task(wf, 1)
+    wf.set_result(t, codes[0], "no_problem", actor="甲")
+    wf.fire(t, "inspect", actor="甲")
+    wf.publish(t, place="网站", actor="甲")
+    with pytest.raises(InvalidInput, match="已公示"):
+        wf.set_result(t, codes[0], "problem", actor="甲", reason="想改")
+
+
+def test_bad_values_are_refused_with_the_allowed_ones(wf):
+    t, codes = drawn_task(wf, 1)
+    with pytest.raises(InvalidInput, match="no_problem"):
+        wf.set_result(t, codes[0], "fine", actor="甲")
+    with pytest.raises(NotFound, match="没有检查对象"):
+        wf.set_result(t, "X" * 18, "problem", actor="甲")
+    with pytest.raises(NotFound, match="任务 999"):
+        wf.fire(999, "draw", actor="甲")
+    with pytest.raises(InvalidInput, match="--actor"):
+        wf.fire(t, "inspect", actor=" ")
+    with pytest.raises(InvalidInput, match="角色"):
+        wf.fire(t, "inspect", actor="甲", role="king")
+    wf.set_result(t, codes[0], "no_problem", actor="甲")
+    wf.fire(t, "inspect", actor="甲")
+    with pytest.raises(InvalidInput, match="只有 problem 或 refused"):
+        wf.add_followup(t, codes[0], "rectified", actor="甲")
+    with pytest.raises(InvalidInput, match="rectified"):
+        wf.add_followup(t, codes[0], "forgiven", actor="甲")
+
+
+def test_plan_and_task_numbering_follow_seed_004(wf):
+    with pytest.raises(InvalidInput, match="2024001"):
+        wf.create_plan("24-1", unit="u", actor="x")
+    wf.create_plan("2024001", unit="迁西县人力资源和社会保障局", actor="x")
+    plan = queries.list_plans(wf.engine)[0]
+    assert plan["name"] == "2024年迁西县人力资源和社会保障局随机抽查001"
+    with pytest.raises(InvalidInput, match="已存在"):
+        wf.create_plan("2024001", unit="u", actor="x")
+    a = wf.create_task("2024001", name="a", actor="x", ratio="10%")
+    b = wf.create_task("2024001", name="b", actor="x")
+    shown = queries.show_task(wf.engine, a)
+    assert (shown["task_no"], shown["ratio"], shown["state"], shown["version"]) == ("001号", "0.1", "planned", 1)
+    assert queries.show_task(wf.engine, b)["task_no"] == "002号"
+    with pytest.raises(InvalidInput, match="已有任务 001号"):
+        wf.create_task("2024001", name="c", actor="x", task_no="001号")
+    with pytest.raises(InvalidInput, match="比例"):
+        wf.create_task("2024001", name="c", actor="x", ratio="150%")
+    with pytest.raises(NotFound, match="ssj plan create"):
+        wf.create_task("2099001", name="c", actor="x")
+    created = queries.list_events(wf.engine, a)[0]
+    assert created["kind"] == "task_created" and created["payload"]["ratio"] == "0.1"
+
+
+def test_event_times_never_go_backwards_even_if_the_clock_does(wf, clock):
+    from datetime import timedelta
+
+    t, codes = drawn_task(wf, 1)
+    clock.set(clock.now() - timedelta(days=1))
+    wf.set_result(t, codes[0], "no_problem", actor="甲")
+    times = [e["time"] for e in queries.list_events(wf.engine)]
+    assert times == sorted(times)
+
+
+def test_payload_is_stored_as_canonical_json(wf):
+    t, _ = drawn_task(wf, 1)
+    raw_payloads = [e["payload"] for e in queries.list_events(wf.engine, t)]
+    for p in raw_payloads:
+        assert json.loads(audit.canonical_json(p)) == p
