@@ -33,7 +33,9 @@ EVENT_KEYS = (
     "reason",
     "payload",
 )
-COLUMNS = "seq, at, actor, role, task_id, kind, from_state, to_state, reason, payload, prev_hash, hash"
+COLUMNS = (
+    "seq, at, actor, role, task_id, kind, from_state, to_state, reason, payload, prev_hash, hash"
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -116,12 +118,26 @@ def append(
     payload_json = canonical_json(payload or {})
     digest = chain_hash(
         head.hash,
-        event_bytes(seq, at, actor, role, task_id, kind, from_state, to_state, reason, payload_json),
+        event_bytes(
+            seq, at, actor, role, task_id, kind, from_state, to_state, reason, payload_json
+        ),
     )
     cur.execute(
         sql(_INSERT),
-        (seq, at, actor, role, task_id, kind, from_state, to_state, reason, payload_json,
-         head.hash, digest),
+        (
+            seq,
+            at,
+            actor,
+            role,
+            task_id,
+            kind,
+            from_state,
+            to_state,
+            reason,
+            payload_json,
+            head.hash,
+            digest,
+        ),
     )
     return Head(seq, digest, at)
 

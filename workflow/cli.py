@@ -119,7 +119,8 @@ def _print_json(value: Any) -> None:
 def _main(
     ctx: typer.Context,
     db: Annotated[
-        str | None, typer.Option("--db", help="数据库地址（默认取环境变量 SSJ_DB_URL 或 config.yaml）")
+        str | None,
+        typer.Option("--db", help="数据库地址（默认取环境变量 SSJ_DB_URL 或 config.yaml）"),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="配置文件路径")] = None,
 ) -> None:
@@ -186,7 +187,9 @@ def plan_create(
     plan_no: Annotated[str, typer.Option("--no", help="抽查计划编号，如 2024001")],
     unit: Annotated[str, typer.Option("--unit", help="单位，如 迁西县人力资源和社会保障局")],
     actor: Annotated[str, typer.Option("--actor", help="操作人")],
-    name: Annotated[str | None, typer.Option("--name", help="计划名称（默认：年度+部门+随机抽查+序号）")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="计划名称（默认：年度+部门+随机抽查+序号）")
+    ] = None,
     role: Annotated[str, typer.Option("--role")] = "clerk",
 ) -> None:
     """创建年度抽查工作计划。"""
@@ -226,13 +229,19 @@ def task_create(
     plan: Annotated[str, typer.Option("--plan", help="抽查计划编号")],
     name: Annotated[str, typer.Option("--name", help="抽查任务名称")],
     actor: Annotated[str, typer.Option("--actor", help="操作人")],
-    task_no: Annotated[str | None, typer.Option("--task-no", help="任务编号，如 001号（默认顺延）")] = None,
-    task_type: Annotated[str, typer.Option("--type", help="directed（定向）或 undirected（不定向）")] = "undirected",
+    task_no: Annotated[
+        str | None, typer.Option("--task-no", help="任务编号，如 001号（默认顺延）")
+    ] = None,
+    task_type: Annotated[
+        str, typer.Option("--type", help="directed（定向）或 undirected（不定向）")
+    ] = "undirected",
     ratio: Annotated[str, typer.Option("--ratio", help="抽查比例，如 0.05 或 10%")] = "0.05",
     items: Annotated[str, typer.Option("--items", help="抽查事项")] = "",
     scope: Annotated[str, typer.Option("--scope", help="抽查对象范围")] = "",
     office: Annotated[str, typer.Option("--office", help="发起处室")] = "",
-    joining: Annotated[list[str] | None, typer.Option("--joining", help="联合处室（可重复）")] = None,
+    joining: Annotated[
+        list[str] | None, typer.Option("--joining", help="联合处室（可重复）")
+    ] = None,
     months: Annotated[str, typer.Option("--months", help="抽查时间（到月份），如 2024-04")] = "",
     role: Annotated[str, typer.Option("--role")] = "clerk",
     reason: Annotated[str | None, typer.Option("--reason")] = None,
@@ -242,9 +251,19 @@ def task_create(
 
     def go(a: _App) -> None:
         task_id = a.wf.create_task(
-            plan, name=name, actor=actor, role=role, task_no=task_no, task_type=task_type,
-            ratio=ratio, items=items, scope=scope, initiating_office=office,
-            joining_offices=joining or [], months=months, reason=reason,
+            plan,
+            name=name,
+            actor=actor,
+            role=role,
+            task_no=task_no,
+            task_type=task_type,
+            ratio=ratio,
+            items=items,
+            scope=scope,
+            initiating_office=office,
+            joining_offices=joining or [],
+            months=months,
+            reason=reason,
         )
         if as_json:
             _print_json(queries.show_task(a.engine, task_id))
@@ -296,10 +315,14 @@ def task_show(
             return
         typer.echo(f"任务 {t['id']}：{t['plan_no']} {t['task_no']} {t['name']}")
         typer.echo(f"  计划：{t['plan_name']}")
-        typer.echo(f"  状态：{t['state']}（{states._lifecycle.STATE_LABELS[t['state']]}），版本 {t['version']}")
+        typer.echo(
+            f"  状态：{t['state']}（{states._lifecycle.STATE_LABELS[t['state']]}），版本 {t['version']}"
+        )
         typer.echo(f"  可执行触发器：{'、'.join(t['allowed_triggers']) or '无（终态）'}")
         typer.echo(f"  类型 {t['task_type']}，比例 {t['ratio']}，时间 {t['months'] or '—'}")
-        typer.echo(f"  发起处室 {t['initiating_office'] or '—'}，联合处室 {'、'.join(t['joining_offices']) or '—'}")
+        typer.echo(
+            f"  发起处室 {t['initiating_office'] or '—'}，联合处室 {'、'.join(t['joining_offices']) or '—'}"
+        )
         for r in t["records"]:
             pub = f"已公示 {r['published_at']}" if r["published_at"] else "未公示"
             fu = "、".join(f["outcome"] for f in r["followups"]) or "—"
@@ -330,7 +353,12 @@ def task_fire(
     def go(a: _App) -> None:
         payload = parse_data(data)
         src, dest, seq = a.wf.fire(
-            task_id, trigger, actor=actor, role=role, reason=reason, data=payload,
+            task_id,
+            trigger,
+            actor=actor,
+            role=role,
+            reason=reason,
+            data=payload,
             expected_version=expect_version,
         )
         if as_json:
@@ -360,8 +388,15 @@ def record_add(
 
     def go(a: _App) -> None:
         group = [i for i in inspectors.replace("，", ",").split(",")]
-        a.wf.add_record(task_id, target, target_name=name, inspectors=group, actor=actor,
-                        role=role, reason=reason)
+        a.wf.add_record(
+            task_id,
+            target,
+            target_name=name,
+            inspectors=group,
+            actor=actor,
+            role=role,
+            reason=reason,
+        )
         typer.echo(f"任务 {task_id} 已添加检查对象 {target}。")
 
     _run(ctx, go)
@@ -372,7 +407,12 @@ def result_set(
     ctx: typer.Context,
     task_id: int,
     target: str,
-    result: Annotated[str, typer.Option("--result", help="no_problem / problem / refused / unreachable / not_operating")],
+    result: Annotated[
+        str,
+        typer.Option(
+            "--result", help="no_problem / problem / refused / unreachable / not_operating"
+        ),
+    ],
     actor: Annotated[str, typer.Option("--actor")],
     role: Annotated[str, typer.Option("--role")] = "inspector",
     note: Annotated[str | None, typer.Option("--note", help="检查情况说明")] = None,
@@ -381,7 +421,9 @@ def result_set(
     """录入或更正检查结果（更正前后的值均记入审计日志）。"""
 
     def go(a: _App) -> None:
-        p = a.wf.set_result(task_id, target, result, actor=actor, role=role, note=note, reason=reason)
+        p = a.wf.set_result(
+            task_id, target, result, actor=actor, role=role, note=note, reason=reason
+        )
         before = p["before"]["result"]
         verb = "录入" if before is None else f"更正（原为 {before}）"
         typer.echo(f"任务 {task_id} 检查对象 {target}：已{verb}结果 {result}。")
@@ -395,7 +437,9 @@ def result_publish(
     task_id: int,
     place: Annotated[str, typer.Option("--place", help="公示位置（网址或栏目）")],
     actor: Annotated[str, typer.Option("--actor")],
-    target: Annotated[list[str] | None, typer.Option("--target", help="只公示这些检查对象（可重复）")] = None,
+    target: Annotated[
+        list[str] | None, typer.Option("--target", help="只公示这些检查对象（可重复）")
+    ] = None,
     role: Annotated[str, typer.Option("--role")] = "clerk",
     at: Annotated[str | None, typer.Option("--at", help="公示时间（默认现在）")] = None,
 ) -> None:
@@ -408,8 +452,9 @@ def result_publish(
                 when = format_utc(parse_time(at, a.settings.audit.timezone))
             except ValueError as e:
                 raise InvalidInput(str(e)) from None
-        done = a.wf.publish(task_id, place=place, actor=actor, role=role, targets=target,
-                            published_on=when)
+        done = a.wf.publish(
+            task_id, place=place, actor=actor, role=role, targets=target, published_on=when
+        )
         typer.echo(f"任务 {task_id}：已公示 {len(done)} 条结果（{place}）。")
 
     _run(ctx, go)
@@ -420,10 +465,15 @@ def followup_add(
     ctx: typer.Context,
     task_id: int,
     target: str,
-    outcome: Annotated[str, typer.Option("--outcome", help="rectified / case_filed / transferred / transferred_police")],
+    outcome: Annotated[
+        str,
+        typer.Option("--outcome", help="rectified / case_filed / transferred / transferred_police"),
+    ],
     actor: Annotated[str, typer.Option("--actor")],
     note: Annotated[str, typer.Option("--note")] = "",
-    on: Annotated[str | None, typer.Option("--date", help="处置日期 YYYY-MM-DD（默认今天）")] = None,
+    on: Annotated[
+        str | None, typer.Option("--date", help="处置日期 YYYY-MM-DD（默认今天）")
+    ] = None,
     role: Annotated[str, typer.Option("--role")] = "inspector",
 ) -> None:
     """为发现问题或不配合检查的检查对象登记后续处置。"""
@@ -449,9 +499,13 @@ def _verify_output(result: audit.VerifyResult, as_json: bool, source: str) -> No
     if as_json:
         _print_json(result.as_json())
     elif result.ok:
-        typer.echo(f"哈希链完整（{source}）：{result.events} 个事件，链头 {result.head_seq} {result.head_hash}")
+        typer.echo(
+            f"哈希链完整（{source}）：{result.events} 个事件，链头 {result.head_seq} {result.head_hash}"
+        )
     else:
-        typer.echo(f"哈希链校验失败（{source}）：第一个异常事件序号 {result.first_bad_seq}：{result.reason}")
+        typer.echo(
+            f"哈希链校验失败（{source}）：第一个异常事件序号 {result.first_bad_seq}：{result.reason}"
+        )
     if not result.ok:
         raise typer.Exit(1)
 
@@ -460,8 +514,12 @@ def _verify_output(result: audit.VerifyResult, as_json: bool, source: str) -> No
 def audit_verify(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    against: Annotated[Path | None, typer.Option("--against", help="检查点文件：证明日志仍延续它")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="校验导出的日志文件（无需数据库）")] = None,
+    against: Annotated[
+        Path | None, typer.Option("--against", help="检查点文件：证明日志仍延续它")
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="校验导出的日志文件（无需数据库）")
+    ] = None,
 ) -> None:
     """校验哈希链；异常时退出码 1 并指出第一个异常事件序号。"""
     with _errors():
@@ -572,16 +630,29 @@ def audit_checkpoint(
         finally:
             raw.close()
         if not result.ok:
-            typer.echo(f"错误：哈希链已损坏（序号 {result.first_bad_seq}：{result.reason}），不能签出检查点", err=True)
+            typer.echo(
+                f"错误：哈希链已损坏（序号 {result.first_bad_seq}：{result.reason}），不能签出检查点",
+                err=True,
+            )
             raise typer.Exit(1)
         cp = audit.Checkpoint(
-            seq=result.head_seq, hash=result.head_hash, time=result.head_time,
-            exported_at=format_utc(SystemClock().now()), signed_by=signed_by,
+            seq=result.head_seq,
+            hash=result.head_hash,
+            time=result.head_time,
+            exported_at=format_utc(SystemClock().now()),
+            signed_by=signed_by,
         )
         text = json.dumps(
-            {"algorithm": cp.algorithm, "seq": cp.seq, "hash": cp.hash, "time": cp.time,
-             "exported_at": cp.exported_at, "signed_by": cp.signed_by},
-            ensure_ascii=False, indent=2,
+            {
+                "algorithm": cp.algorithm,
+                "seq": cp.seq,
+                "hash": cp.hash,
+                "time": cp.time,
+                "exported_at": cp.exported_at,
+                "signed_by": cp.signed_by,
+            },
+            ensure_ascii=False,
+            indent=2,
         )
         if out is None:
             typer.echo(text)

@@ -45,7 +45,9 @@ def parse_time(text: str, default_tz: str = "Asia/Shanghai") -> datetime:
     try:
         dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as e:
-        raise ValueError(f"时间格式无效：{text!r}（应为 ISO 8601，如 2024-04-01T09:00:00+08:00）") from e
+        raise ValueError(
+            f"时间格式无效：{text!r}（应为 ISO 8601，如 2024-04-01T09:00:00+08:00）"
+        ) from e
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo(default_tz))
     return dt.astimezone(UTC)

@@ -61,9 +61,7 @@ class _TaskTx:
 class Workflow:
     """The engine over one database. Not thread-safe: use one per thread or process."""
 
-    def __init__(
-        self, engine: Engine, clock: Clock | None = None, min_group_size: int = 2
-    ) -> None:
+    def __init__(self, engine: Engine, clock: Clock | None = None, min_group_size: int = 2) -> None:
         self.engine = engine
         self.clock = clock or SystemClock()
         self.min_group_size = min_group_size
@@ -102,7 +100,9 @@ class Workflow:
         """One transaction: lock, load, check version, change (the body), bump, append."""
         try:
             with self.raw.write() as cur:
-                cur.execute(self.raw.sql("SELECT state, version FROM task WHERE id = ?"), (task_id,))
+                cur.execute(
+                    self.raw.sql("SELECT state, version FROM task WHERE id = ?"), (task_id,)
+                )
                 row = cur.fetchone()
                 if row is None:
                     raise NotFound(f"任务 {task_id} 不存在")
@@ -202,7 +202,11 @@ class Workflow:
                 decision = states.decide(tx.task.state, trigger, facts)
             except IllegalTransition as e:
                 raise TransitionRefused(
-                    task_id, tx.task.state, trigger, e.reason, states.allowed_triggers(tx.task.state)
+                    task_id,
+                    tx.task.state,
+                    trigger,
+                    e.reason,
+                    states.allowed_triggers(tx.task.state),
                 ) from None
             tx.new_state = decision.dest
         assert tx.event is not None
@@ -273,7 +277,9 @@ class Workflow:
         if not name.strip():
             raise InvalidInput("任务名称不能为空")
         if task_type not in TASK_TYPES:
-            raise InvalidInput(f"抽查类型 {task_type!r} 无效：应为 directed（定向）或 undirected（不定向）")
+            raise InvalidInput(
+                f"抽查类型 {task_type!r} 无效：应为 directed（定向）或 undirected（不定向）"
+            )
         ratio = normalize_ratio(ratio)
         if task_no is not None and not _TASK_NO.match(task_no):
             raise InvalidInput(f"抽查任务编号 {task_no!r} 无效：应为三位数字加“号”，如 001号")
@@ -300,8 +306,21 @@ class Workflow:
                     " initiating_office, joining_offices, months, state, version, created_at,"
                     " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
                 ),
-                (plan_id, task_no, name, task_type, ratio, items, scope, initiating_office,
-                 audit.canonical_json(joining), months, states.INITIAL_STATE, at, at),
+                (
+                    plan_id,
+                    task_no,
+                    name,
+                    task_type,
+                    ratio,
+                    items,
+                    scope,
+                    initiating_office,
+                    audit.canonical_json(joining),
+                    months,
+                    states.INITIAL_STATE,
+                    at,
+                    at,
+                ),
             )
             cur.execute(
                 self.raw.sql("SELECT id FROM task WHERE plan_id = ? AND task_no = ?"),
@@ -369,8 +388,13 @@ class Workflow:
             raise InvalidInput(f"检查组人员重复：{'、'.join(group)}")
         payload = {"target_code": target_code, "target_name": target_name, "inspectors": group}
         with self._task_write(
-            task_id, expected_version, actor=actor, role=role, kind="record_added",
-            reason=reason, payload=payload,
+            task_id,
+            expected_version,
+            actor=actor,
+            role=role,
+            kind="record_added",
+            reason=reason,
+            payload=payload,
         ) as tx:
             if tx.task.state != "planned":
                 raise InvalidInput(
@@ -409,15 +433,20 @@ class Workflow:
             )
         payload: dict[str, Any] = {"target_code": target_code}
         with self._task_write(
-            task_id, expected_version, actor=actor, role=role, kind="result_set",
-            reason=reason, payload=payload,
+            task_id,
+            expected_version,
+            actor=actor,
+            role=role,
+            kind="result_set",
+            reason=reason,
+            payload=payload,
         ) as tx:
             if tx.task.state not in ("drawn", "inspected"):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：只能在 drawn 或 inspected 状态"
                     "录入或更正检查结果（已公示的结果不得改动）"
                 )
-            rec_id, before, before_note, published_at, followups = self._record(tx, target_code)
+            rec_id, before, before_note, published_at, _ = self._record(tx, target_code)
             if published_at is not None:
                 raise InvalidInput(f"任务 {task_id} 检查对象 {target_code} 的结果已公示，不得改动")
             if before is not None and reason is None:
@@ -453,11 +482,18 @@ class Workflow:
             raise InvalidInput("公示位置不能为空（如 河北人社网“行政执法信息公示专栏”的网址）")
         payload: dict[str, Any] = {"place": place}
         with self._task_write(
-            task_id, expected_version, actor=actor, role=role, kind="results_published",
-            reason=reason, payload=payload,
+            task_id,
+            expected_version,
+            actor=actor,
+            role=role,
+            kind="results_published",
+            reason=reason,
+            payload=payload,
         ) as tx:
             if tx.task.state != "inspected":
-                raise InvalidInput(f"任务 {task_id} 当前状态为 {tx.task.state}：只有 inspected 状态可以公示结果")
+                raise InvalidInput(
+                    f"任务 {task_id} 当前状态为 {tx.task.state}：只有 inspected 状态可以公示结果"
+                )
             rows = tx.execute(
                 "SELECT target_code, result, published_at FROM inspection_record"
                 " WHERE task_id = ? ORDER BY target_code",
@@ -507,8 +543,13 @@ class Workflow:
             )
         payload: dict[str, Any] = {"target_code": target_code, "outcome": outcome, "note": note}
         with self._task_write(
-            task_id, expected_version, actor=actor, role=role, kind="followup_added",
-            reason=reason, payload=payload,
+            task_id,
+            expected_version,
+            actor=actor,
+            role=role,
+            kind="followup_added",
+            reason=reason,
+            payload=payload,
         ) as tx:
             if tx.task.state not in ("inspected", "publicized"):
                 raise InvalidInput(
@@ -560,7 +601,9 @@ def _require_actor(actor: str, role: str | None = None) -> None:
     if not actor or not actor.strip():
         raise InvalidInput("必须用 --actor 指明操作人")
     if role is not None and role not in ROLES:
-        raise InvalidInput(f"角色 {role!r} 无效：应为 " + "、".join(f"{k}（{v}）" for k, v in ROLES.items()))
+        raise InvalidInput(
+            f"角色 {role!r} 无效：应为 " + "、".join(f"{k}（{v}）" for k, v in ROLES.items())
+        )
 
 
 def normalize_ratio(ratio: str) -> str:
@@ -571,7 +614,9 @@ def normalize_ratio(ratio: str) -> str:
     try:
         value = Decimal(text.removesuffix("%")) / (100 if text.endswith("%") else 1)
     except InvalidOperation:
-        raise InvalidInput(f"抽查比例 {ratio!r} 无效：应为小数（如 0.05）或百分数（如 5%）") from None
+        raise InvalidInput(
+            f"抽查比例 {ratio!r} 无效：应为小数（如 0.05）或百分数（如 5%）"
+        ) from None
     if not (0 < value <= 1):
         raise InvalidInput(f"抽查比例 {ratio!r} 超出范围：应大于 0 且不超过 100%")
     return format(value.normalize(), "f")
@@ -585,5 +630,5 @@ def parse_data(text: str | None) -> dict[str, Any]:
     except ValueError as e:
         raise InvalidInput(f"--data 不是有效的 JSON：{e}") from None
     if not isinstance(value, dict):
-        raise InvalidInput("--data 必须是 JSON 对象，如 {\"note\": \"...\"}")
+        raise InvalidInput('--data 必须是 JSON 对象，如 {"note": "..."}')
     return value

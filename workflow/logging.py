@@ -10,6 +10,15 @@ import structlog
 from workflow.config import LogSettings
 
 
+class _StderrLogger:
+    """Writes to whatever ``sys.stderr`` is at call time (test runners swap it)."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
 def configure_logging(settings: LogSettings) -> None:
     level = getattr(logging, settings.level)
     as_json = settings.format == "json" or (settings.format == "auto" and not sys.stderr.isatty())
@@ -28,7 +37,7 @@ def configure_logging(settings: LogSettings) -> None:
         ],
         # Filtered methods are no-ops: debug lines cost nothing on the hot path.
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=lambda *_: _StderrLogger(),
         cache_logger_on_first_use=True,
     )
 

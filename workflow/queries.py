@@ -114,7 +114,9 @@ def show_task(engine: Engine, task_id: int) -> dict[str, Any]:
         }
 
 
-def list_events(engine: Engine, task_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def list_events(
+    engine: Engine, task_id: int | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     with Session(engine) as s:
         q = select(Event).order_by(Event.seq)
         if task_id is not None:
@@ -122,8 +124,10 @@ def list_events(engine: Engine, task_id: int | None = None, limit: int | None = 
         if limit:
             q = q.limit(limit)
         return [
-            {**e.model_dump(exclude={"at", "payload"}), "time": e.at, "payload": json.loads(e.payload)}
+            {
+                **e.model_dump(exclude={"at", "payload"}),
+                "time": e.at,
+                "payload": json.loads(e.payload),
+            }
             for e in s.exec(q).all()
         ]
-
-

@@ -20,7 +20,11 @@ facts_strategy = st.builds(
 )
 
 
-@given(state=st.sampled_from(states.STATES), trigger=st.sampled_from(states.TRIGGERS), facts=facts_strategy)
+@given(
+    state=st.sampled_from(states.STATES),
+    trigger=st.sampled_from(states.TRIGGERS),
+    facts=facts_strategy,
+)
 def test_compiled_table_agrees_with_the_live_transitions_machine(state, trigger, facts):
     model = states.build_machine(state, facts)
     try:

@@ -34,7 +34,9 @@ def _drop_append_only(engine) -> None:
 
 def _rows(engine) -> list[tuple]:
     with engine.connect() as c:
-        return [tuple(r) for r in c.execute(text(f"SELECT {audit.COLUMNS} FROM event ORDER BY seq"))]
+        return [
+            tuple(r) for r in c.execute(text(f"SELECT {audit.COLUMNS} FROM event ORDER BY seq"))
+        ]
 
 
 def _checkpoint(wf) -> Checkpoint:
@@ -47,17 +49,29 @@ def _checkpoint(wf) -> Checkpoint:
     seq=st.integers(1, 10**12),
     text_=st.text(),
     task=st.none() | st.integers(1, 10**9),
-    payload=st.dictionaries(st.text(), st.none() | st.booleans() | st.integers() | st.text() | st.lists(st.text())),
+    payload=st.dictionaries(
+        st.text(), st.none() | st.booleans() | st.integers() | st.text() | st.lists(st.text())
+    ),
     reason=st.none() | st.text(),
 )
 def test_fast_canonical_form_equals_generic_canonical_json(seq, text_, task, payload, reason):
     pj = audit.canonical_json(payload)
-    event = {"seq": seq, "time": "2024-04-01T00:00:00.000000Z", "actor": text_, "role": "clerk",
-             "task_id": task, "kind": "transition", "from_state": None, "to_state": "drawn",
-             "reason": reason, "payload": payload}
+    event = {
+        "seq": seq,
+        "time": "2024-04-01T00:00:00.000000Z",
+        "actor": text_,
+        "role": "clerk",
+        "task_id": task,
+        "kind": "transition",
+        "from_state": None,
+        "to_state": "drawn",
+        "reason": reason,
+        "payload": payload,
+    }
     assert set(event) == set(audit.EVENT_KEYS)
-    assert audit.event_bytes(seq, event["time"], text_, "clerk", task, "transition", None,
-                             "drawn", reason, pj) == audit.canonical_json(event).encode("utf-8")
+    assert audit.event_bytes(
+        seq, event["time"], text_, "clerk", task, "transition", None, "drawn", reason, pj
+    ) == audit.canonical_json(event).encode("utf-8")
 
 
 def test_the_chain_is_sha256_of_previous_hash_and_canonical_event(wf):
@@ -74,8 +88,9 @@ def test_the_chain_is_sha256_of_previous_hash_and_canonical_event(wf):
         prev = expected
 
 
-@pytest.mark.parametrize("statement", ["UPDATE event SET actor = 'x' WHERE seq = 1",
-                                       "DELETE FROM event WHERE seq = 1"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE event SET actor = 'x' WHERE seq = 1", "DELETE FROM event WHERE seq = 1"]
+)
 def test_the_database_itself_refuses_update_and_delete(wf, statement):
     _populate(wf, 1)
     with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"), wf.engine.begin() as c:
@@ -96,8 +111,10 @@ def test_an_edited_payload_is_caught_at_its_seq(wf):
     _populate(wf)
     _drop_append_only(wf.engine)
     with wf.engine.begin() as c:
-        c.execute(text("UPDATE event SET payload = :p WHERE seq = 7"),
-                  {"p": audit.canonical_json({"trigger": "draw", "data": {"forged": True}})})
+        c.execute(
+            text("UPDATE event SET payload = :p WHERE seq = 7"),
+            {"p": audit.canonical_json({"trigger": "draw", "data": {"forged": True}})},
+        )
     v = audit.verify_db(wf.raw)
     assert (v.ok, v.first_bad_seq) == (False, 7)
     assert "被修改" in v.reason
@@ -129,8 +146,10 @@ def test_a_swapped_pair_is_caught_at_the_first_of_the_two(wf):
     with wf.engine.begin() as c:
         for target, source in ((a, b), (b, a)):
             sets = ", ".join(f"{col} = :{col}" for col in cols)
-            c.execute(text(f"UPDATE event SET {sets} WHERE seq = :seq"),
-                      {**dict(zip(cols, source[1:], strict=True)), "seq": target[0]})
+            c.execute(
+                text(f"UPDATE event SET {sets} WHERE seq = :seq"),
+                {**dict(zip(cols, source[1:], strict=True)), "seq": target[0]},
+            )
     v = audit.verify_db(wf.raw)
     assert (v.ok, v.first_bad_seq) == (False, 9)
 
@@ -171,7 +190,9 @@ def test_a_forged_rechained_log_passes_alone_but_fails_against_an_older_checkpoi
     with wf.engine.begin() as c:
         for row in rows:
             sets = ", ".join(f"{col} = :{col}" for col in cols[1:])
-            c.execute(text(f"UPDATE event SET {sets} WHERE seq = :seq"), dict(zip(cols, row, strict=True)))
+            c.execute(
+                text(f"UPDATE event SET {sets} WHERE seq = :seq"), dict(zip(cols, row, strict=True))
+            )
     assert audit.verify_db(wf.raw).ok
     v = audit.verify_db(wf.raw, old)
     assert (v.ok, v.first_bad_seq) == (False, old.seq)
@@ -183,7 +204,10 @@ def test_a_good_log_extends_its_checkpoint(wf):
     cp = _checkpoint(wf)
     _populate(wf, 1)
     assert audit.verify_db(wf.raw, cp).ok
-    assert audit.verify_db(wf.raw, Checkpoint(seq=cp.seq, hash="f" * 64, time=None)).first_bad_seq == cp.seq
+    assert (
+        audit.verify_db(wf.raw, Checkpoint(seq=cp.seq, hash="f" * 64, time=None)).first_bad_seq
+        == cp.seq
+    )
 
 
 # --- the exported log, checked with no database ------------------------------------------------
@@ -216,7 +240,7 @@ def test_tampered_exports_are_caught_with_the_right_seq(wf):
     assert _verify_lines(edited).first_bad_seq == 6
 
     assert _verify_lines(lines[:3] + lines[4:]).first_bad_seq == 4  # deleted line
-    assert _verify_lines(lines[:6] + [lines[7], lines[6]] + lines[8:]).first_bad_seq == 7  # swapped
+    assert _verify_lines([*lines[:6], lines[7], lines[6], *lines[8:]]).first_bad_seq == 7  # swapped
     truncated = _verify_lines(lines[:-2], cp)
     assert (truncated.ok, truncated.first_bad_seq) == (False, len(lines) - 1)
 

@@ -16,7 +16,11 @@ def test_shipped_config_yaml_loads_with_the_documented_defaults():
 def test_environment_overrides_any_key(tmp_path):
     s = load_settings(
         DEFAULT_CONFIG,
-        env={"SSJ_DB_URL": "postgresql://x@h/db", "SSJ_DB_BUSY_TIMEOUT_MS": "5", "SSJ_LOG_FORMAT": "json"},
+        env={
+            "SSJ_DB_URL": "postgresql://x@h/db",
+            "SSJ_DB_BUSY_TIMEOUT_MS": "5",
+            "SSJ_LOG_FORMAT": "json",
+        },
     )
     assert s.db.url == "postgresql://x@h/db"
     assert s.db.busy_timeout_ms == 5
@@ -39,7 +43,7 @@ def test_an_unknown_key_is_refused(tmp_path):
 
 
 def test_a_bad_environment_value_is_refused():
-    with pytest.raises(ConfigError, match="lifecycle.min_group_size"):
+    with pytest.raises(ConfigError, match=r"lifecycle\.min_group_size"):
         load_settings(DEFAULT_CONFIG, env={"SSJ_LIFECYCLE_MIN_GROUP_SIZE": "1"})
 
 

@@ -28,12 +28,28 @@ def test_a_task_walks_the_whole_lifecycle_with_one_event_per_change(wf):
     shown = queries.show_task(wf.engine, t)
     assert shown["state"] == "closed"
     kinds = [e["kind"] for e in _events(wf, t)]
-    assert kinds == ["task_created", "record_added", "record_added", "transition", "result_set",
-                     "result_set", "transition", "results_published", "transition",
-                     "followup_added", "transition", "transition"]
+    assert kinds == [
+        "task_created",
+        "record_added",
+        "record_added",
+        "transition",
+        "result_set",
+        "result_set",
+        "transition",
+        "results_published",
+        "transition",
+        "followup_added",
+        "transition",
+        "transition",
+    ]
     assert shown["version"] == len(kinds)
     assert [e["to_state"] for e in _events(wf, t) if e["kind"] == "transition"] == [
-        "drawn", "inspected", "publicized", "rectified", "closed"]
+        "drawn",
+        "inspected",
+        "publicized",
+        "rectified",
+        "closed",
+    ]
     assert audit.verify_db(wf.raw).ok
 
 
@@ -41,7 +57,12 @@ def test_every_event_carries_actor_role_reason_and_payload(wf):
     t, _ = drawn_task(wf, 1)
     e = _events(wf, t)[-1]
     assert (e["actor"], e["role"], e["kind"], e["from_state"], e["to_state"]) == (
-        "测试", "clerk", "transition", "planned", "drawn")
+        "测试",
+        "clerk",
+        "transition",
+        "planned",
+        "drawn",
+    )
     assert e["payload"] == {"trigger": "draw", "data": {}}
     with pytest.raises(TransitionRefused):
         wf.fire(t, "publicize", actor="x", role="supervisor", reason="试图越级")
@@ -158,7 +179,12 @@ def test_plan_and_task_numbering_follow_seed_004(wf):
     a = wf.create_task("2024001", name="a", actor="x", ratio="10%")
     b = wf.create_task("2024001", name="b", actor="x")
     shown = queries.show_task(wf.engine, a)
-    assert (shown["task_no"], shown["ratio"], shown["state"], shown["version"]) == ("001号", "0.1", "planned", 1)
+    assert (shown["task_no"], shown["ratio"], shown["state"], shown["version"]) == (
+        "001号",
+        "0.1",
+        "planned",
+        1,
+    )
     assert queries.show_task(wf.engine, b)["task_no"] == "002号"
     with pytest.raises(InvalidInput, match="已有任务 001号"):
         wf.create_task("2024001", name="c", actor="x", task_no="001号")

@@ -82,9 +82,7 @@ def upgrade() -> None:
     op.create_table(
         "followup",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column(
-            "record_id", sa.Integer(), sa.ForeignKey("inspection_record.id"), nullable=False
-        ),
+        sa.Column("record_id", sa.Integer(), sa.ForeignKey("inspection_record.id"), nullable=False),
         sa.Column("outcome", sa.String(32), nullable=False),
         sa.Column("outcome_date", sa.String(10), nullable=False),
         sa.Column("note", sa.Text(), nullable=False, server_default=""),
@@ -109,9 +107,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_event_task_seq", "event", ["task_id", "seq"])
     statements = (
-        _APPEND_ONLY_POSTGRES
-        if op.get_bind().dialect.name == "postgresql"
-        else _APPEND_ONLY_SQLITE
+        _APPEND_ONLY_POSTGRES if op.get_bind().dialect.name == "postgresql" else _APPEND_ONLY_SQLITE
     )
     for statement in statements:
         op.execute(statement)

@@ -1,0 +1,266 @@
+"""The command line contract that auditors' scripts call (DESIGN §6, issue #2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from workflow.cli import app
+
+runner = CliRunner()
+
+
+def ssj(db_url: str, *args: str, code: int = 0) -> str:
+    r = runner.invoke(app, ["--db", db_url, *args], catch_exceptions=False)
+    assert r.exit_code == code, (args, r.output)
+    return r.stdout if code == 0 else r.output  # stdout alone is what scripts parse
+
+
+@pytest.fixture
+def demo_db(db_url: str) -> str:
+    ssj(db_url, "init")
+    ssj(db_url, "demo")
+    return db_url
+
+
+def test_commands_before_init_say_to_run_init(db_url):
+    out = ssj(db_url, "task", "list", code=2)
+    assert "ssj init" in out
+
+
+def test_init_twice_is_harmless(db_url):
+    assert "升级" in ssj(db_url, "init")
+    assert "最新" in ssj(db_url, "init")
+
+
+def test_demo_has_tasks_in_every_state_with_seed_004_numbering(demo_db):
+    tasks = json.loads(ssj(demo_db, "task", "list", "--json"))
+    assert {t["state"] for t in tasks} == {
+        "planned",
+        "drawn",
+        "inspected",
+        "publicized",
+        "rectified",
+        "closed",
+    }
+    first = json.loads(ssj(demo_db, "task", "show", str(tasks[0]["id"]), "--json"))
+    assert (first["plan_no"], first["task_no"], first["ratio"]) == ("2024001", "001号", "0.1")
+    assert first["plan_name"] == "2024年迁西县人力资源和社会保障局内部联合随机抽查001"
+    assert {"id", "state", "version"} <= set(first)
+    assert "跳过" in ssj(demo_db, "demo", "--if-empty")
+
+
+def test_create_move_and_audit_a_task_through_the_cli(db_url, tmp_path):
+    ssj(db_url, "init")
+    ssj(
+        db_url,
+        "plan",
+        "create",
+        "--no",
+        "2024001",
+        "--unit",
+        "迁西县人力资源和社会保障局",
+        "--actor",
+        "张三",
+    )
+    created = json.loads(
+        ssj(
+            db_url,
+            "task",
+            "create",
+            "--plan",
+            "2024001",
+            "--name",
+            "专项抽查",
+            "--actor",
+            "张三",
+            "--type",
+            "directed",
+            "--ratio",
+            "10%",
+            "--joining",
+            "社会保险科",
+            "--months",
+            "2024-04",
+            "--json",
+        )
+    )
+    tid = str(created["id"])
+    assert created["state"] == "planned" and created["joining_offices"] == ["社会保险科"]
+    ssj(
+        db_url,
+        "record",
+        "add",
+        tid,
+        "91350100M000100Y43",
+        "--name",
+        "某公司",
+        "--inspectors",
+        "J1,J2",
+        "--actor",
+        "张三",
+    )
+    out = ssj(
+        db_url, "task", "fire", tid, "draw", "--actor", "张三", "--data", '{"note": "x"}', "--json"
+    )
+    assert json.loads(out)["state"] == "drawn"
+    refused = ssj(db_url, "task", "fire", tid, "close", "--actor", "张三", code=2)
+    assert f"任务 {tid}" in refused and "drawn" in refused and "inspect" in refused
+    ssj(
+        db_url, "result", "set", tid, "91350100M000100Y43", "--result", "problem", "--actor", "李四"
+    )
+    ssj(
+        db_url,
+        "result",
+        "set",
+        tid,
+        "91350100M000100Y43",
+        "--result",
+        "refused",
+        "--actor",
+        "李四",
+        "--reason",
+        "更正：企业拒绝提供材料",
+    )
+    ssj(db_url, "task", "fire", tid, "inspect", "--actor", "李四")
+    ssj(db_url, "result", "publish", tid, "--place", "河北人社网", "--actor", "张三")
+    ssj(db_url, "task", "fire", tid, "publicize", "--actor", "张三")
+    ssj(
+        db_url,
+        "followup",
+        "add",
+        tid,
+        "91350100M000100Y43",
+        "--outcome",
+        "case_filed",
+        "--actor",
+        "李四",
+        "--note",
+        "已立案",
+        "--date",
+        "2024-05-06",
+    )
+    ssj(db_url, "task", "fire", tid, "rectify", "--actor", "张三")
+    shown = json.loads(ssj(db_url, "task", "show", tid, "--json"))
+    assert shown["state"] == "rectified"
+    assert shown["records"][0]["followups"][0] == {
+        "outcome": "case_filed",
+        "date": "2024-05-06",
+        "note": "已立案",
+        "actor": "李四",
+    }
+    stale = str(shown["version"] - 1)
+    conflict = ssj(
+        db_url, "task", "fire", tid, "close", "--actor", "x", "--expect-version", stale, code=3
+    )
+    assert "期望版本" in conflict
+
+    verified = json.loads(ssj(db_url, "audit", "verify", "--json"))
+    assert verified["ok"] and verified["first_bad_seq"] is None and verified["events"] == 11
+    replayed = json.loads(ssj(db_url, "audit", "replay", "--json"))
+    assert (
+        replayed["ok"] and replayed["tasks"] == {tid: "rectified"} and replayed["mismatches"] == []
+    )
+    log = json.loads(ssj(db_url, "audit", "log", "--task", tid, "--json"))
+    correction = [e for e in log if e["kind"] == "result_set"][1]
+    assert correction["payload"]["before"]["result"] == "problem"
+    assert correction["payload"]["after"]["result"] == "refused"
+
+
+def test_export_checkpoint_and_file_verification(demo_db, tmp_path):
+    cp = tmp_path / "cp.json"
+    ssj(demo_db, "audit", "checkpoint", "--out", str(cp), "--signed-by", "审计员")
+    checkpoint = json.loads(cp.read_text(encoding="utf-8"))
+    assert checkpoint["signed_by"] == "审计员" and checkpoint["seq"] > 0
+    ssj(demo_db, "walkthrough")  # the log grows
+    ssj(demo_db, "audit", "verify", "--against", str(cp))
+    export = tmp_path / "log.jsonl"
+    ssj(demo_db, "audit", "export", str(export))
+    lines = export.read_text(encoding="utf-8").splitlines()
+    original = list(lines)
+    assert len(lines) == checkpoint["seq"] + 1
+    assert json.loads(ssj(demo_db, "audit", "verify", "--file", str(export), "--json"))["ok"]
+    assert json.loads(
+        ssj(demo_db, "audit", "verify", "--file", str(export), "--against", str(cp), "--json")
+    )["ok"]
+
+    rec = json.loads(lines[9])
+    rec["actor"] = "篡改者"
+    lines[9] = json.dumps(rec, ensure_ascii=False)
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bad = json.loads(ssj(demo_db, "audit", "verify", "--file", str(export), "--json", code=1))
+    assert bad == {**bad, "ok": False, "first_bad_seq": 10}
+
+    export.write_text("\n".join(original[: checkpoint["seq"] - 5]) + "\n", encoding="utf-8")
+    cut = json.loads(
+        ssj(
+            demo_db,
+            "audit",
+            "verify",
+            "--file",
+            str(export),
+            "--against",
+            str(cp),
+            "--json",
+            code=1,
+        )
+    )
+    assert cut["first_bad_seq"] == checkpoint["seq"] - 4
+
+
+def test_replay_of_one_task_as_of_a_time(demo_db):
+    tasks = json.loads(ssj(demo_db, "task", "list", "--state", "closed", "--json"))
+    tid = str(tasks[0]["id"])
+    now = json.loads(ssj(demo_db, "audit", "replay", "--task", tid, "--json"))
+    assert now["tasks"] == {tid: "closed"}
+    then = json.loads(
+        ssj(
+            demo_db, "audit", "replay", "--task", tid, "--at", "2000-01-01T00:00:00+08:00", "--json"
+        )
+    )
+    assert then["tasks"] == {} and then["ok"]
+    assert "时间格式无效" in ssj(demo_db, "audit", "replay", "--at", "yesterday", code=2)
+    assert "任务 999 不存在" in ssj(demo_db, "audit", "replay", "--task", "999", code=2)
+
+
+def test_bad_input_is_named(demo_db):
+    assert "--data 不是有效的 JSON" in ssj(
+        demo_db, "task", "fire", "1", "draw", "--actor", "x", "--data", "{oops", code=2
+    )
+    assert "未知状态" in ssj(demo_db, "task", "list", "--state", "done", code=2)
+    assert "任务 999 不存在" in ssj(demo_db, "task", "show", "999", code=2)
+    assert "检查结果 'ok' 无效" in ssj(
+        demo_db, "result", "set", "1", "X", "--result", "ok", "--actor", "x", code=2
+    )
+
+
+def test_a_bad_config_file_is_refused_at_start(db_url, tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("log:\n  level: LOUD\n", encoding="utf-8")
+    r = runner.invoke(app, ["--config", str(cfg), "--db", db_url, "init"])
+    assert r.exit_code == 2 and "log.level" in r.output
+
+
+def test_the_console_script_reads_ssj_db_url(db_url, tmp_path):
+    """The installed ``ssj`` entry point, as an auditor's script would call it."""
+    exe = Path(sys.executable).with_name("ssj")
+    env = {**os.environ, "SSJ_DB_URL": db_url, "SSJ_LOG_FORMAT": "json"}
+    subprocess.run([str(exe), "init"], env=env, check=True, capture_output=True)
+    r = subprocess.run(
+        [str(exe), "audit", "verify", "--json"], env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0 and json.loads(r.stdout) == {
+        "ok": True,
+        "events": 0,
+        "first_bad_seq": None,
+        "reason": None,
+        "head_seq": 0,
+        "head_hash": "0" * 64,
+        "head_time": None,
+    }
