@@ -1,0 +1,89 @@
+"""Random sequences of triggers, result corrections and racing writers keep the log honest."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import states
+from tests.conftest import code
+from workflow import audit, queries
+from workflow.engine import Workflow
+from workflow.errors import Conflict, SsjError
+from workflow.replay import replay
+
+op = st.one_of(
+    st.tuples(st.just("fire"), st.sampled_from(states.TRIGGERS)),
+    st.tuples(st.just("result"), st.integers(0, 2), st.sampled_from(sorted(states.RESULTS))),
+    st.tuples(st.just("publish")),
+    st.tuples(st.just("followup"), st.integers(0, 2)),
+    st.tuples(st.just("race"), st.sampled_from(states.TRIGGERS)),
+)
+
+
+def _race(engine, task_id: int, trigger: str, version: int) -> list[str]:
+    barrier = threading.Barrier(2)
+    out: list[str] = []
+
+    def writer() -> None:
+        w = Workflow(engine)
+        try:
+            barrier.wait()
+            w.fire(task_id, trigger, actor="并发", expected_version=version)
+            out.append("won")
+        except Conflict:
+            out.append("conflict")
+        except SsjError:
+            out.append("refused")
+        finally:
+            w.close()
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(ops=st.lists(op, min_size=1, max_size=25), targets=st.integers(1, 3))
+def test_any_sequence_keeps_the_chain_valid_and_replay_equal_to_the_tables(wf, ops, targets):
+    with contextlib.suppress(SsjError):
+        wf.create_plan("2024001", unit="迁西县人社局", actor="x")
+    t = wf.create_task("2024001", name="性质测试", actor="x")
+    codes = [code(10_000 * t + i) for i in range(targets)]
+    for c in codes:
+        wf.add_record(t, c, target_name="对象", inspectors=["J1", "J2"], actor="x")
+    transitions = 0
+    for o in ops:
+        try:
+            if o[0] == "fire":
+                wf.fire(t, o[1], actor="甲")
+                transitions += 1
+            elif o[0] == "result":
+                wf.set_result(t, codes[o[1] % targets], o[2], actor="甲", reason="更正")
+            elif o[0] == "publish":
+                wf.publish(t, place="网站", actor="甲")
+            elif o[0] == "followup":
+                wf.add_followup(t, codes[o[1] % targets], "rectified", actor="甲")
+            else:
+                _, version = wf.task_state(t)
+                outcomes = _race(wf.engine, t, o[1], version)
+                assert outcomes.count("won") <= 1
+                transitions += outcomes.count("won")
+        except SsjError:
+            pass
+    events = queries.list_events(wf.engine, t)
+    assert sum(e["kind"] == "transition" for e in events) == transitions
+    assert wf.task_state(t)[1] == len(events)
+    assert audit.verify_db(wf.raw).ok
+    r = replay(wf.raw)
+    assert r.ok, r.mismatches
