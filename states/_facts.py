@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Result of an inspection record (DESIGN §4), with its Chinese label.
 RESULTS: dict[str, str] = {
@@ -25,8 +25,7 @@ OUTCOMES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class TaskFacts:
+class TaskFacts(NamedTuple):  # a NamedTuple: built on every transition, so cheap to build
     """Counts over a task's inspection records (one record per drawn target)."""
 
     records: int = 0

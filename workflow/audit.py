@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from json.encoder import encode_basestring  # the C-accelerated, ensure_ascii=False encoder
-from typing import Any
+from typing import Any, NamedTuple
 
 GENESIS = "0" * 64
 ALGORITHM = "ssj-audit-v1"
@@ -38,10 +38,14 @@ COLUMNS = (
 )
 
 
+# One encoder for all: json.dumps with non-default options builds a new one on every call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(value)
 
 
 def _s(v: str | None) -> str:
@@ -73,8 +77,7 @@ def chain_hash(prev_hash: str, canonical: bytes) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + canonical).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Head:
+class Head(NamedTuple):
     seq: int
     hash: str
     at: str = ""

@@ -54,5 +54,10 @@ def parse_time(text: str, default_tz: str = "Asia/Shanghai") -> datetime:
 
 
 def format_utc(dt: datetime) -> str:
-    """The one stored text form of an instant: fixed width, so strings sort as times do."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The one stored text form of an instant: fixed width, so strings sort as times do.
+
+    "2024-04-01T08:00:00.000000Z"; isoformat is several times faster than strftime here.
+    """
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

@@ -27,6 +27,7 @@ class DbSettings(_Section):
     sqlite_journal_mode: Literal["WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY"] = "WAL"
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     busy_timeout_ms: int = Field(default=30000, ge=0)
+    sqlite_wal_autocheckpoint: int = Field(default=4000, ge=0)
 
     @field_validator("url")
     @classmethod

@@ -38,6 +38,7 @@ def make_engine(settings: DbSettings, url: str | None = None) -> Engine:
         cur.execute(f"PRAGMA journal_mode={settings.sqlite_journal_mode}")
         cur.execute(f"PRAGMA synchronous={settings.sqlite_synchronous}")
         cur.execute(f"PRAGMA busy_timeout={settings.busy_timeout_ms}")
+        cur.execute(f"PRAGMA wal_autocheckpoint={settings.sqlite_wal_autocheckpoint}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -64,6 +65,10 @@ class RawConnection:
         self._fairy = engine.raw_connection()
         self.dbapi: Any = self._fairy.driver_connection
         self._sql: dict[str, str] = {}
+        # Opens a write transaction holding the log's append lock (see ``write``).
+        self.begin_write = (
+            "LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE" if self.postgres else "BEGIN IMMEDIATE"
+        )
 
     def sql(self, text: str) -> str:
         out = self._sql.get(text)
@@ -82,10 +87,7 @@ class RawConnection:
         """
         cur = self.dbapi.cursor()
         try:
-            if self.postgres:
-                cur.execute("LOCK TABLE event IN SHARE ROW EXCLUSIVE MODE")
-            else:
-                cur.execute("BEGIN IMMEDIATE")
+            cur.execute(self.begin_write)
             yield cur
             self.dbapi.commit()
         except BaseException:

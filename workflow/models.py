@@ -39,7 +39,9 @@ class Task(SQLModel, table=True):
     initiating_office: str = Field(default="", max_length=100)
     joining_offices: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     months: str = Field(default="", max_length=64)  # e.g. "2024-04" or "2022-06..2022-07"
-    state: str = Field(max_length=16, index=True)
+    # No index on state: six values, most rows end "closed", and every transition would pay
+    # for it at commit (measured, docs/PERFORMANCE.md); a scan of 100k tasks takes milliseconds.
+    state: str = Field(max_length=16)
     version: int  # optimistic lock: +1 on every event of this task
     created_at: str = Field(max_length=UTC_TEXT)
     updated_at: str = Field(max_length=UTC_TEXT)

@@ -61,7 +61,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("plan_id", "task_no", name="uq_task_plan_no"),
     )
     op.create_index("ix_task_plan_id", "task", ["plan_id"])
-    op.create_index("ix_task_state", "task", ["state"])
     op.create_table(
         "inspection_record",
         sa.Column("id", sa.Integer(), primary_key=True),
