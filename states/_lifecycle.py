@@ -54,6 +54,17 @@ TRANSITIONS: tuple[dict[str, Any], ...] = (
 
 TRIGGERS: tuple[str, ...] = tuple(dict.fromkeys(t["trigger"] for t in TRANSITIONS))
 
+# Changes to a task's inspection records that do not move the task, and the states that allow
+# them: targets are added before the draw; results are recorded and corrected until they are
+# published (seed 002: no tampering with published results); follow-ups start once problems
+# are known.
+RECORD_ACTIONS: dict[str, frozenset[str]] = {
+    "add_record": frozenset({"planned"}),
+    "set_result": frozenset({"drawn", "inspected"}),
+    "publish": frozenset({"inspected"}),
+    "add_followup": frozenset({"inspected", "publicized"}),
+}
+
 STATE_LABELS: dict[str, str] = {
     "planned": "已计划",
     "drawn": "已抽取",
@@ -128,6 +139,11 @@ class Decision:
     source: str
     trigger: str
     dest: str
+
+
+def allows(action: str, state: str) -> bool:
+    """Whether a record action (RECORD_ACTIONS) is allowed in ``state``."""
+    return state in RECORD_ACTIONS[action]
 
 
 def allowed_triggers(state: str) -> list[str]:

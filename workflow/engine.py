@@ -418,7 +418,7 @@ class Workflow:
         payload = {"target_code": target_code, "target_name": target_name, "inspectors": group}
 
         def change(tx: _TaskTx) -> None:
-            if tx.task.state != "planned":
+            if not states.allows("add_record", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}，只有 planned 状态可以添加检查对象"
                 )
@@ -467,7 +467,7 @@ class Workflow:
         payload: dict[str, Any] = {"target_code": target_code}
 
         def change(tx: _TaskTx) -> None:
-            if tx.task.state not in ("drawn", "inspected"):
+            if not states.allows("set_result", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：只能在 drawn 或 inspected 状态"
                     "录入或更正检查结果（已公示的结果不得改动）"
@@ -520,7 +520,7 @@ class Workflow:
         payload: dict[str, Any] = {"place": place}
 
         def change(tx: _TaskTx) -> None:
-            if tx.task.state != "inspected":
+            if not states.allows("publish", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：只有 inspected 状态可以公示结果"
                 )
@@ -585,7 +585,7 @@ class Workflow:
         payload: dict[str, Any] = {"target_code": target_code, "outcome": outcome, "note": note}
 
         def change(tx: _TaskTx) -> None:
-            if tx.task.state not in ("inspected", "publicized"):
+            if not states.allows("add_followup", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：只能在 inspected 或 publicized 状态登记后续处置"
                 )

@@ -102,3 +102,11 @@ def test_states_imports_nothing_of_ours():
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     assert not alias.name.startswith(("workflow", "notifications")), path
+
+
+def test_record_actions_follow_the_lifecycle():
+    assert states.allows("add_record", "planned") and not states.allows("add_record", "drawn")
+    assert states.allows("set_result", "inspected") and not states.allows("set_result", "publicized")
+    assert [s for s in states.STATES if states.allows("publish", s)] == ["inspected"]
+    assert set(states.RECORD_ACTIONS["add_followup"]) == {"inspected", "publicized"}
+    assert all(set(v) <= set(states.STATES) for v in states.RECORD_ACTIONS.values())

@@ -264,3 +264,26 @@ def test_the_console_script_reads_ssj_db_url(db_url, tmp_path):
         "head_hash": "0" * 64,
         "head_time": None,
     }
+
+
+def test_the_standalone_stdlib_checker_agrees(demo_db, tmp_path):
+    """docs/verify_audit.py: what an auditor runs without installing the project."""
+    checker = Path(__file__).resolve().parents[2] / "docs" / "verify_audit.py"
+    export, cp = tmp_path / "log.jsonl", tmp_path / "cp.json"
+    ssj(demo_db, "audit", "export", str(export))
+    ssj(demo_db, "audit", "checkpoint", "--out", str(cp))
+
+    def check(*args: Path) -> tuple[int, dict]:
+        r = subprocess.run([sys.executable, "-I", str(checker), *map(str, args)],
+                           capture_output=True, text=True)
+        return r.returncode, json.loads(r.stdout)
+
+    assert check(export, cp) == (0, {"ok": True, "events": json.loads(cp.read_text())["seq"],
+                                     "head_hash": json.loads(cp.read_text())["hash"]})
+    lines = export.read_text(encoding="utf-8").splitlines()
+    rec = json.loads(lines[4])
+    rec["payload"]["name"] = "改过的名字"
+    lines[4] = json.dumps(rec, ensure_ascii=False)
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out = check(export)
+    assert (code, out["first_bad_seq"]) == (1, 5)
