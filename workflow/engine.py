@@ -380,7 +380,7 @@ class Workflow:
                     "months": months,
                 },
             )
-        log.info("task_created", task=task_id, plan=plan_no, task_no=task_no)
+        log.debug("task_created", task=task_id, plan=plan_no, task_no=task_no)
         return task_id
 
     # ----------------------------------------------------------------------------------------
