@@ -94,7 +94,7 @@ pool_st = st.lists(
 
 
 def _setup(sizes, pool_spec):
-    strata, k = [], 0
+    strata = []
     for si, n in enumerate(sizes):
         codes = [make("130227", si * 1000 + i) for i in range(n)]
         strata.append(StratumInput("ABCD"[si], ["0.05", "0.1", "0.3", "1"][si], codes))
