@@ -145,6 +145,32 @@ def append(
     return Head(seq, digest, at)
 
 
+def append_many(
+    cur: Any,
+    sql: Any,
+    head: Head,
+    events: Iterable[tuple[str, str, int | None, str, str | None, dict[str, Any]]],
+    *,
+    at: str,
+    role: str,
+) -> Head:
+    """Append many events (actor, kind, task_id, reason, state, payload) in one statement batch,
+    inside the caller's write transaction; for bulk changes such as a directory import."""
+    rows = []
+    prev, seq = head.hash, head.seq
+    for actor, kind, task_id, reason, state, payload in events:
+        seq += 1
+        pj = canonical_json(payload)
+        digest = chain_hash(
+            prev, event_bytes(seq, at, actor, role, task_id, kind, state, state, reason, pj)
+        )
+        rows.append((seq, at, actor, role, task_id, kind, state, state, reason, pj, prev, digest))
+        prev = digest
+    if rows:
+        cur.executemany(sql(_INSERT), rows)
+    return Head(seq, prev, at if rows else head.at)
+
+
 # ---------------------------------------------------------------------------------------------
 # Verification
 

@@ -178,6 +178,90 @@ def walkthrough(ctx: typer.Context) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# 一单两库: the item list and the two directories
+
+
+def _default_actor() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    kind: Annotated[
+        str, typer.Argument(help="items（事项清单）/ targets（检查对象）/ inspectors（执法人员）")
+    ],
+    file: Annotated[Path, typer.Argument(help=".csv（UTF-8 或 GBK）或 .xlsx，表头为中文列名")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验并报告变化，不写入")] = False,
+    actor: Annotated[str | None, typer.Option("--actor", help="操作人（默认当前系统用户）")] = None,
+) -> None:
+    """导入名录：整表校验，任一行有误则整表拒绝并列出全部问题；按主键新增或更新。"""
+    from workflow import directories
+
+    def go(a: _App) -> None:
+        a.require_schema()
+        raw = RawConnection(a.engine)
+        try:
+            s = directories.import_file(
+                raw,
+                kind,
+                file,
+                actor=actor or _default_actor(),
+                now=format_utc(SystemClock().now()),
+                dry_run=dry_run,
+            )
+        finally:
+            raw.close()
+        verb = "校验通过（未写入）" if s.dry_run else "已导入"
+        typer.echo(
+            f"{file}：{verb} {s.rows} 行：新增 {s.added}，更新 {s.changed}，未变 {s.unchanged}。"
+        )
+        if s.first_seq is not None:
+            typer.echo(f"审计事件 {s.first_seq}–{s.last_seq}。")
+
+    _run(ctx, go)
+
+
+@app.command("template")
+def template_cmd(
+    kind: Annotated[str, typer.Argument(help="items / targets / inspectors")],
+    file: Annotated[Path, typer.Argument(help="要生成的 .xlsx 模板")],
+) -> None:
+    """生成导入模板（.xlsx，含中文表头与填写说明）。"""
+    from workflow import directories
+
+    with _errors():
+        directories.write_template(kind, file)
+        typer.echo(f"模板已写入 {file}。")
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="items / targets / inspectors")],
+    file: Annotated[Path, typer.Argument(help=".csv 或 .xlsx（格式与导入相同）")],
+) -> None:
+    """导出名录（格式与导入模板相同，可修改后重新导入）。"""
+    from workflow import directories
+
+    def go(a: _App) -> None:
+        a.require_schema()
+        raw = RawConnection(a.engine)
+        try:
+            n = directories.export_file(raw, kind, file)
+        finally:
+            raw.close()
+        typer.echo(f"已导出 {n} 条到 {file}。")
+
+    _run(ctx, go)
+
+
+# ---------------------------------------------------------------------------------------------
 # Plans
 
 

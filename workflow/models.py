@@ -98,3 +98,49 @@ class Event(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON text
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class Item(SQLModel, table=True):
+    """抽查事项清单: what may be inspected."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    legal_basis: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    content: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    method: str = Field(max_length=16)  # 现场 | 书面 | 非现场
+    category: str = Field(max_length=8)  # 重点 | 一般
+    updated_at: str = Field(max_length=UTC_TEXT)
+
+
+class Target(SQLModel, table=True):
+    """检查对象名录库: one entity, keyed by its 统一社会信用代码."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=18, unique=True)
+    name: str = Field(max_length=200)
+    type: str = Field(max_length=32)
+    industry: str = Field(default="", max_length=100)
+    region: str = Field(default="", max_length=100)
+    size: str = Field(default="", max_length=16)
+    grade: str = Field(default="", max_length=4)  # credit-risk grade A–D
+    tags: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    violations: int = 0
+    complaints: int = 0
+    last_inspected: str | None = Field(default=None, max_length=10)  # YYYY-MM-DD
+    updated_at: str = Field(max_length=UTC_TEXT)
+
+
+class Inspector(SQLModel, table=True):
+    """执法检查人员名录库: keyed by enforcement-certificate number."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    cert: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=50)
+    fields: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    specialties: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    office: str = Field(default="", max_length=100)
+    recusal: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of codes
+    email: str = Field(default="", max_length=200)
+    available: bool = True
+    updated_at: str = Field(max_length=UTC_TEXT)

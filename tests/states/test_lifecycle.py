@@ -106,7 +106,9 @@ def test_states_imports_nothing_of_ours():
 
 def test_record_actions_follow_the_lifecycle():
     assert states.allows("add_record", "planned") and not states.allows("add_record", "drawn")
-    assert states.allows("set_result", "inspected") and not states.allows("set_result", "publicized")
+    assert states.allows("set_result", "inspected") and not states.allows(
+        "set_result", "publicized"
+    )
     assert [s for s in states.STATES if states.allows("publish", s)] == ["inspected"]
     assert set(states.RECORD_ACTIONS["add_followup"]) == {"inspected", "publicized"}
     assert all(set(v) <= set(states.STATES) for v in states.RECORD_ACTIONS.values())

@@ -274,12 +274,19 @@ def test_the_standalone_stdlib_checker_agrees(demo_db, tmp_path):
     ssj(demo_db, "audit", "checkpoint", "--out", str(cp))
 
     def check(*args: Path) -> tuple[int, dict]:
-        r = subprocess.run([sys.executable, "-I", str(checker), *map(str, args)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-I", str(checker), *map(str, args)], capture_output=True, text=True
+        )
         return r.returncode, json.loads(r.stdout)
 
-    assert check(export, cp) == (0, {"ok": True, "events": json.loads(cp.read_text())["seq"],
-                                     "head_hash": json.loads(cp.read_text())["hash"]})
+    assert check(export, cp) == (
+        0,
+        {
+            "ok": True,
+            "events": json.loads(cp.read_text())["seq"],
+            "head_hash": json.loads(cp.read_text())["hash"],
+        },
+    )
     lines = export.read_text(encoding="utf-8").splitlines()
     rec = json.loads(lines[4])
     rec["payload"]["name"] = "改过的名字"
@@ -287,3 +294,29 @@ def test_the_standalone_stdlib_checker_agrees(demo_db, tmp_path):
     export.write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, out = check(export)
     assert (code, out["first_bad_seq"]) == (1, 5)
+
+
+def test_directory_import_export_and_template_through_the_cli(db_url, tmp_path):
+    from workflow.credit_code import make
+
+    ssj(db_url, "init")
+    tpl = tmp_path / "targets.xlsx"
+    assert "模板已写入" in ssj(db_url, "template", "targets", str(tpl))
+    good = tmp_path / "t.csv"
+    head = "统一社会信用代码,名称,类型,信用风险等级\n"
+    good.write_text(head + f"{make('130227', 1)},甲公司,用人单位,A\n", encoding="utf-8")
+    assert "新增 1" in ssj(db_url, "import", "targets", str(good), "--dry-run")
+    assert "新增 1" in ssj(db_url, "import", "targets", str(good), "--actor", "录入员")
+    assert "未变 1" in ssj(db_url, "import", "targets", str(good))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(head + "91130227XXXXXXXXXX,乙公司,用人单位,E\n", encoding="utf-8")
+    out = ssj(db_url, "import", "targets", str(bad), code=2)
+    assert (
+        f"{bad}:2:统一社会信用代码:" in out
+        and f"{bad}:2:信用风险等级: 应为" in out
+        and "未写入" in out
+    )
+    exported = tmp_path / "out.xlsx"
+    assert "已导出 1 条" in ssj(db_url, "export", "targets", str(exported))
+    log = json.loads(ssj(db_url, "audit", "log", "--json"))
+    assert [e["kind"] for e in log] == ["target_upserted"] and log[0]["actor"] == "录入员"
