@@ -235,3 +235,11 @@ def test_overlapping_strata_are_refused():
             [StratumInput("A", "1", ["X"]), StratumInput("B", "1", ["X"])],
             [Candidate("J1"), Candidate("J2")],
         )
+
+
+@given(codes=st.lists(st.text(min_size=1, max_size=20), unique=True, max_size=50),
+       stratum=st.text(max_size=5), k=st.integers(0, 60))
+def test_fast_ranking_equals_the_definition(codes, stratum, k):
+    seed = hashlib.sha256(b"s").digest()
+    slow = sorted((draw.target_rank(seed, stratum, c), c) for c in codes)[:k]
+    assert draw.lowest_ranks(seed, stratum, codes, k) == slow
