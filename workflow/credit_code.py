@@ -6,15 +6,22 @@ import hashlib
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V, Z
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_VALUE = {c: i for i, c in enumerate(CHARSET)}
 
 
 def check_char(first17: str) -> str:
-    total = sum(CHARSET.index(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
-    return CHARSET[(31 - total % 31) % 31]
+    """The check character of the first 17 (which must be in CHARSET)."""
+    v = _VALUE
+    total = sum(map(int.__mul__, [v[c] for c in first17], WEIGHTS))
+    return CHARSET[-total % 31]
 
 
 def is_valid(code: str) -> bool:
-    return len(code) == 18 and all(c in CHARSET for c in code) and check_char(code[:17]) == code[17]
+    return (
+        len(code) == 18
+        and all(c in _VALUE for c in code)
+        and check_char(code[:17]) == code[17]
+    )
 
 
 def make(region: str, serial: int) -> str:

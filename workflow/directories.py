@@ -75,7 +75,7 @@ def _credit_code(v: str) -> str:
     code = v.strip().upper()
     if len(code) != 18:
         raise ValueError(f"统一社会信用代码应为 18 位，实为 {len(code)} 位")
-    if any(c not in credit_code.CHARSET for c in code):
+    if not all(c in credit_code.CHARSET for c in code):
         raise ValueError("含有统一社会信用代码不允许的字符（不用 I、O、S、V、Z）")
     if not credit_code.is_valid(code):
         raise ValueError(f"校验位错误（应为 {credit_code.check_char(code[:17])}）")
