@@ -32,19 +32,7 @@ from workflow.draw import Candidate, StratumInput, new_secret, run_draw, verify_
 from workflow.logging import configure_logging  # noqa: E402
 
 GRADES = ["A", "B", "C", "D", ""]
-HEAD = [
-    "统一社会信用代码",
-    "名称",
-    "类型",
-    "行业",
-    "地区",
-    "规模",
-    "信用风险等级",
-    "标签",
-    "违法记录次数",
-    "投诉举报次数",
-    "最近检查日期",
-]
+HEAD = [c.header for c in directories.KINDS["targets"].cols]
 
 
 def write_csv(path: Path, n: int) -> None:

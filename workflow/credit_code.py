@@ -17,11 +17,7 @@ def check_char(first17: str) -> str:
 
 
 def is_valid(code: str) -> bool:
-    return (
-        len(code) == 18
-        and all(c in _VALUE for c in code)
-        and check_char(code[:17]) == code[17]
-    )
+    return len(code) == 18 and all(c in _VALUE for c in code) and check_char(code[:17]) == code[17]
 
 
 def make(region: str, serial: int) -> str:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from workflow import audit, credit_code
-from workflow.clock import format_utc
 from workflow.db import RawConnection
 from workflow.errors import InvalidInput
 
@@ -504,7 +503,3 @@ def _write(path: Path, rows: list[list[str]], kind: Kind, notes: bool = False) -
         raise InvalidInput(f"无法写入 {path}：{e.strerror}") from None
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def now_text(clock: Any) -> str:
-    return format_utc(clock.now())

@@ -71,7 +71,9 @@ def target_rank(seed: bytes, stratum: str, code: str) -> bytes:
     ).digest()
 
 
-def lowest_ranks(seed: bytes, stratum: str, codes: Iterable[str], k: int) -> list[tuple[bytes, str]]:
+def lowest_ranks(
+    seed: bytes, stratum: str, codes: Iterable[str], k: int
+) -> list[tuple[bytes, str]]:
     """The k (rank, code) pairs with the lowest ranks, ascending: exactly
     ``sorted((target_rank(seed, stratum, c), c) for c in codes)[:k]``, but fast at province scale.
 
@@ -140,17 +142,6 @@ class DrawRecord:
             "strata": self.strata,
             "targets": self.targets,
         }
-
-
-def eligible_for(target: str, pool: Sequence[Candidate], needed_field: str | None) -> list[str]:
-    """Inspectors who may inspect ``target``: field matches, not recused, available."""
-    return [
-        c.cert
-        for c in pool
-        if c.available
-        and target not in c.recused
-        and (needed_field is None or needed_field in c.fields)
-    ]
 
 
 def _assign(

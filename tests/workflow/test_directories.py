@@ -13,19 +13,7 @@ from workflow.db import RawConnection
 from workflow.directories import ImportRejected
 
 NOW = "2024-03-01T00:00:00.000000Z"
-T_HEAD = [
-    "统一社会信用代码",
-    "名称",
-    "类型",
-    "行业",
-    "地区",
-    "规模",
-    "信用风险等级",
-    "标签",
-    "违法记录次数",
-    "投诉举报次数",
-    "最近检查日期",
-]
+T_HEAD = [c.header for c in directories.KINDS["targets"].cols]
 
 
 def _csv(path, rows, encoding="utf-8-sig"):

@@ -143,6 +143,11 @@ def test_draw_properties(sizes, pool_spec, secret, public, cap):
     # exact k per stratum
     for s, given_s in zip(out["strata"], strata, strict=True):
         assert len(s["drawn"]) == draw.sample_size(len(given_s.population), given_s.ratio)
+    seed = draw.seed_of(secret, public)
+    for t in out["targets"]:  # the inlined ordering is the definition's
+        assert t["eligible"] == sorted(
+            t["eligible"], key=lambda c, code=t["code"]: draw.inspector_order(seed, code, c)
+        )
     by_cert = {c.cert: c for c in pool}
     load: dict[str, int] = {}
     for t in out["targets"]:
@@ -237,8 +242,11 @@ def test_overlapping_strata_are_refused():
         )
 
 
-@given(codes=st.lists(st.text(min_size=1, max_size=20), unique=True, max_size=50),
-       stratum=st.text(max_size=5), k=st.integers(0, 60))
+@given(
+    codes=st.lists(st.text(min_size=1, max_size=20), unique=True, max_size=50),
+    stratum=st.text(max_size=5),
+    k=st.integers(0, 60),
+)
 def test_fast_ranking_equals_the_definition(codes, stratum, k):
     seed = hashlib.sha256(b"s").digest()
     slow = sorted((draw.target_rank(seed, stratum, c), c) for c in codes)[:k]
