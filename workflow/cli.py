@@ -83,6 +83,16 @@ class _App:
             self._wf = Workflow(self.engine, min_group_size=self.settings.lifecycle.min_group_size)
         return self._wf
 
+    @contextmanager
+    def raw(self) -> Iterator[RawConnection]:
+        """A DBAPI connection for the streaming commands (verify, replay, import, export)."""
+        self.require_schema()
+        conn = RawConnection(self.engine)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
     def safe_url(self) -> str:
         return sqlalchemy.engine.make_url(self.db_url).render_as_string(hide_password=True)
 
@@ -204,9 +214,7 @@ def import_cmd(
     from workflow import directories
 
     def go(a: _App) -> None:
-        a.require_schema()
-        raw = RawConnection(a.engine)
-        try:
+        with a.raw() as raw:
             s = directories.import_file(
                 raw,
                 kind,
@@ -215,8 +223,6 @@ def import_cmd(
                 now=format_utc(SystemClock().now()),
                 dry_run=dry_run,
             )
-        finally:
-            raw.close()
         verb = "校验通过（未写入）" if s.dry_run else "已导入"
         typer.echo(
             f"{file}：{verb} {s.rows} 行：新增 {s.added}，更新 {s.changed}，未变 {s.unchanged}。"
@@ -250,12 +256,8 @@ def export_cmd(
     from workflow import directories
 
     def go(a: _App) -> None:
-        a.require_schema()
-        raw = RawConnection(a.engine)
-        try:
+        with a.raw() as raw:
             n = directories.export_file(raw, kind, file)
-        finally:
-            raw.close()
         typer.echo(f"已导出 {n} 条到 {file}。")
 
     _run(ctx, go)
@@ -624,12 +626,8 @@ def audit_verify(
             _verify_output(result, as_json, str(file))
             return
         a = _state(ctx)
-        a.require_schema()
-        raw = RawConnection(a.engine)
-        try:
+        with a.raw() as raw:
             result = audit.verify_db(raw, checkpoint)
-        finally:
-            raw.close()
         _verify_output(result, as_json, a.safe_url())
 
 
@@ -643,18 +641,14 @@ def audit_replay(
     """仅凭日志重建任务状态并与数据表比对；不一致时退出码 1。"""
     with _errors():
         a = _state(ctx)
-        a.require_schema()
         at_utc = None
         if at is not None:
             try:
                 at_utc = format_utc(parse_time(at, a.settings.audit.timezone))
             except ValueError as e:
                 raise InvalidInput(str(e)) from None
-        raw = RawConnection(a.engine)
-        try:
+        with a.raw() as raw:
             result = run_replay(raw, task, at_utc)
-        finally:
-            raw.close()
         if task is not None and task not in result.tasks and not result.mismatches and at is None:
             raise NotFound(f"任务 {task} 不存在")
         if as_json:
@@ -679,22 +673,18 @@ def audit_replay(
 def audit_export(ctx: typer.Context, file: Path) -> None:
     """把审计日志导出为 JSON Lines 文件（每行一个事件，含哈希）。"""
     with _errors():
-        a = _state(ctx)
-        a.require_schema()
-        raw = RawConnection(a.engine)
         tmp = file.with_name(file.name + ".part")
         n = 0
-        try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                for line in audit.export_lines(audit.iter_db_rows(raw)):
-                    f.write(line)
-                    n += 1
-            tmp.replace(file)  # never leave a half-written export under the real name
-        except OSError as e:
-            tmp.unlink(missing_ok=True)
-            raise InvalidInput(f"无法写入 {file}：{e.strerror}") from None
-        finally:
-            raw.close()
+        with _state(ctx).raw() as raw:
+            try:
+                with open(tmp, "w", encoding="utf-8") as f:
+                    for line in audit.export_lines(audit.iter_db_rows(raw)):
+                        f.write(line)
+                        n += 1
+                tmp.replace(file)  # never leave a half-written export under the real name
+            except OSError as e:
+                tmp.unlink(missing_ok=True)
+                raise InvalidInput(f"无法写入 {file}：{e.strerror}") from None
         typer.echo(f"已导出 {n} 个事件到 {file}。")
 
 
@@ -707,12 +697,8 @@ def audit_checkpoint(
     """导出链头（序号、哈希、时间）作为检查点，供审计人员留存。"""
     with _errors():
         a = _state(ctx)
-        a.require_schema()
-        raw = RawConnection(a.engine)
-        try:
+        with a.raw() as raw:
             result = audit.verify_db(raw)
-        finally:
-            raw.close()
         if not result.ok:
             typer.echo(
                 f"错误：哈希链已损坏（序号 {result.first_bad_seq}：{result.reason}），不能签出检查点",
