@@ -35,3 +35,5 @@ class TaskFacts(NamedTuple):  # a NamedTuple: built on every transition, so chea
     problems: int = 0  # records whose result is in PROBLEM_RESULTS
     problems_followed_up: int = 0  # of those, records with at least one follow-up outcome
     min_group_size: int = 2  # the rule (seeds 001, 003, 004), from configuration
+    committed: bool = False  # the draw commitment was published with the plan (DESIGN §6)
+    draw_recorded: bool = False  # the draw record is stored and its digest logged

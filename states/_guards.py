@@ -13,8 +13,19 @@ from states._facts import TaskFacts
 Guard = Callable[[TaskFacts], str | None]
 
 
+def commitment_published(f: TaskFacts) -> str | None:
+    if not f.committed:
+        return "抽取承诺值尚未随计划公布：请先 ssj plan publish 公布计划"
+    return None
+
+
+def draw_recorded(f: TaskFacts) -> str | None:
+    if not f.draw_recorded:
+        return "尚无抽取记录：抽取只能通过 ssj draw 执行"
+    return None
+
+
 def groups_complete(f: TaskFacts) -> str | None:
-    # Until the draw issue lands, the draw's guard is: every drawn target has a group of >= g.
     if f.records == 0:
         return "尚无抽取的检查对象（检查记录为空）"
     if f.smallest_group < f.min_group_size:
@@ -52,6 +63,8 @@ def no_problems(f: TaskFacts) -> str | None:
 GUARDS: dict[str, Guard] = {
     g.__name__: g
     for g in (
+        commitment_published,
+        draw_recorded,
         groups_complete,
         all_results_recorded,
         all_results_published,

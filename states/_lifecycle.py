@@ -29,7 +29,12 @@ FINAL_STATES: frozenset[str] = frozenset({"closed"})
 # The declaration. Order matters where one trigger has two transitions from one source:
 # the first whose guards all pass wins (as in ``transitions``).
 TRANSITIONS: tuple[dict[str, Any], ...] = (
-    {"trigger": "draw", "source": "planned", "dest": "drawn", "conditions": ["groups_complete"]},
+    {
+        "trigger": "draw",
+        "source": "planned",
+        "dest": "drawn",
+        "conditions": ["commitment_published", "draw_recorded", "groups_complete"],
+    },
     {
         "trigger": "inspect",
         "source": "drawn",
@@ -54,12 +59,15 @@ TRANSITIONS: tuple[dict[str, Any], ...] = (
 
 TRIGGERS: tuple[str, ...] = tuple(dict.fromkeys(t["trigger"] for t in TRANSITIONS))
 
-# Changes to a task's inspection records that do not move the task, and the states that allow
-# them: targets are added before the draw; results are recorded and corrected until they are
-# published (seed 002: no tampering with published results); follow-ups start once problems
-# are known.
+# Changes to a task that do not move it, and the states that allow them: the commitment is
+# published before the draw; the draw is confirmed, inspectors substituted and sheets made
+# after it (seed 003); results are recorded and corrected until they are published (seed 002:
+# no tampering with published results); follow-ups start once problems are known.
 RECORD_ACTIONS: dict[str, frozenset[str]] = {
-    "add_record": frozenset({"planned"}),
+    "commit": frozenset({"planned"}),
+    "confirm_draw": frozenset({"drawn"}),
+    "substitute": frozenset({"drawn"}),
+    "make_sheets": frozenset({"drawn"}),
     "set_result": frozenset({"drawn", "inspected"}),
     "publish": frozenset({"inspected"}),
     "add_followup": frozenset({"inspected", "publicized"}),

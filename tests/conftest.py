@@ -84,19 +84,73 @@ def code(i: int) -> str:
     return make("130227", i)
 
 
+def load_directory(
+    wf: Workflow,
+    targets: list[list[str]] | None = None,
+    inspectors: list[list[str]] | None = None,
+    items: list[list[str]] | None = None,
+) -> None:
+    """Import rows (in the directory's column order) through the real importer."""
+    import csv
+    import tempfile
+    from pathlib import Path
+
+    from workflow.directories import KINDS, import_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, rows in (("items", items), ("targets", targets), ("inspectors", inspectors)):
+            if not rows:
+                continue
+            path = Path(tmp) / f"{kind}.csv"
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                w = csv.writer(f)
+                w.writerow([c.header for c in KINDS[kind].cols])
+                w.writerows(rows)
+            import_file(wf.raw, kind, path, actor="测试", now="2024-04-01T00:00:00.000000Z")
+
+
+def target_row(c: str, region: str = "迁西县", grade: str = "B", **kw: str) -> list[str]:
+    row = {
+        "code": c,
+        "name": f"对象{c[-4:]}",
+        "type": "用人单位",
+        "industry": "制造业",
+        "region": region,
+        "size": "小型",
+        "grade": grade,
+        "tags": "",
+        "violations": "0",
+        "complaints": "0",
+        "last_inspected": "",
+    }
+    row.update(kw)
+    return list(row.values())
+
+
+def inspector_row(
+    cert: str, fields: str = "劳动保障监察", recusal: str = "", available: str = "是"
+) -> list[str]:
+    return [cert, f"人员{cert}", fields, "", "劳动保障监察大队", recusal, "", available]
+
+
 def drawn_task(wf: Workflow, targets: int = 2, plan: str = "2024001") -> tuple[int, list[str]]:
-    """A task moved to ``drawn`` with ``targets`` records of two inspectors each."""
+    """A task moved to ``drawn`` by the real draw: ``targets`` targets of its own region, all
+    drawn (ratio 100%), groups of two from the inspector directory."""
     from contextlib import suppress
 
     from workflow.errors import InvalidInput
 
     with suppress(InvalidInput):  # the plan may exist already
         wf.create_plan(plan, unit="迁西县人力资源和社会保障局", actor="测试")
-    t = wf.create_task(plan, name="测试任务", actor="测试")
+    region = f"测试区{uuid.uuid4().hex[:8]}"
+    t = wf.create_task(plan, name="测试任务", actor="测试", ratio="1", filters={"region": [region]})
     codes = [code(1000 * t + i) for i in range(targets)]
-    for i, c in enumerate(codes):
-        wf.add_record(t, c, target_name=f"对象{i}", inspectors=[f"J{i}a", f"J{i}b"], actor="测试")
-    wf.fire(t, "draw", actor="测试")
+    certs = [f"J{i:03d}" for i in range(max(4, targets))]
+    load_directory(wf, [target_row(c, region) for c in codes], [inspector_row(c) for c in certs])
+    wf.publish_plan(plan, actor="测试")
+    from workflow.drawing import draw_task
+
+    draw_task(wf, t, actor="测试")
     return t, codes
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import sqlalchemy.exc
 import typer
+from typer.core import TyperGroup
 
 import states
 from workflow import audit, queries, schema
@@ -36,14 +37,29 @@ app = typer.Typer(
 )
 plan_app = typer.Typer(help="年度抽查工作计划。", no_args_is_help=True)
 task_app = typer.Typer(help="抽查任务：创建、查看、执行触发器。", no_args_is_help=True)
-record_app = typer.Typer(help="检查记录（抽取的检查对象及其检查组）。", no_args_is_help=True)
+
+
+class _DrawGroup(TyperGroup):
+    """``ssj draw TASK`` runs the draw; ``ssj draw record|verify|confirm|substitute`` the rest."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+draw_app = typer.Typer(
+    cls=_DrawGroup,
+    help="双随机抽取：ssj draw TASK 执行抽取；record / verify 公开与验证；confirm / substitute 抽取后处理。",
+    no_args_is_help=True,
+)
 result_app = typer.Typer(help="检查结果：录入、更正、公示。", no_args_is_help=True)
 followup_app = typer.Typer(help="后续处置。", no_args_is_help=True)
 audit_app = typer.Typer(help="审计日志：校验、重放、导出、检查点。", no_args_is_help=True)
 for sub, name in (
     (plan_app, "plan"),
     (task_app, "task"),
-    (record_app, "record"),
+    (draw_app, "draw"),
     (result_app, "result"),
     (followup_app, "followup"),
     (audit_app, "audit"),
@@ -80,7 +96,11 @@ class _App:
     def wf(self) -> Workflow:
         if self._wf is None:
             self.require_schema()
-            self._wf = Workflow(self.engine, min_group_size=self.settings.lifecycle.min_group_size)
+            self._wf = Workflow(
+                self.engine,
+                min_group_size=self.settings.lifecycle.min_group_size,
+                rules=self.settings.draw,
+            )
         return self._wf
 
     @contextmanager
@@ -235,14 +255,17 @@ def import_cmd(
 
 @app.command("template")
 def template_cmd(
-    kind: Annotated[str, typer.Argument(help="items / targets / inspectors")],
+    kind: Annotated[str, typer.Argument(help="items / targets / inspectors / plans")],
     file: Annotated[Path, typer.Argument(help="要生成的 .xlsx 模板")],
 ) -> None:
-    """生成导入模板（.xlsx，含中文表头与填写说明）。"""
-    from workflow import directories
+    """生成导入模板（.xlsx，含中文表头与填写说明）；plans 为年度抽查工作计划表。"""
+    from workflow import directories, plans
 
     with _errors():
-        directories.write_template(kind, file)
+        if kind == "plans":
+            plans.write_plan_template(file)
+        else:
+            directories.write_template(kind, file)
         typer.echo(f"模板已写入 {file}。")
 
 
@@ -305,6 +328,76 @@ def plan_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json"
     _run(ctx, go)
 
 
+@plan_app.command("import")
+def plan_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="计划表 .csv 或 .xlsx（来源文件 004 附件的列）")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验，不写入")] = False,
+    actor: Annotated[str | None, typer.Option("--actor", help="操作人（默认当前系统用户）")] = None,
+) -> None:
+    """导入年度抽查工作计划表：整表校验，任一行有误则整表拒绝。"""
+    from workflow import plans
+
+    def go(a: _App) -> None:
+        s = plans.import_plan_table(
+            a.wf, file, actor=actor or _default_actor(), rules=a.settings.draw, dry_run=dry_run
+        )
+        verb = "校验通过（未写入）" if s.dry_run else "已导入"
+        created = "、".join(s.plans_created) or "无"
+        typer.echo(
+            f"{file}：{verb}：新建计划 {created}；新建任务 {s.tasks_created} 个，"
+            f"已存在且一致 {s.tasks_unchanged} 个。"
+        )
+
+    _run(ctx, go)
+
+
+@plan_app.command("publish")
+def plan_publish(
+    ctx: typer.Context,
+    plan_no: Annotated[str, typer.Argument(help="抽查计划编号")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """公布计划：为每个新任务生成抽取承诺值（secret 的 SHA-256）并记入审计日志。"""
+
+    def go(a: _App) -> None:
+        done = a.wf.publish_plan(plan_no, actor=actor)
+        if as_json:
+            _print_json(done)
+            return
+        typer.echo(f"抽查计划 {plan_no} 已公布，{len(done)} 个任务的抽取承诺值：")
+        for t in done:
+            typer.echo(f"  任务 {t['task_id']}（{t['task_no']}）：{t['commitment']}")
+
+    _run(ctx, go)
+
+
+@plan_app.command("show")
+def plan_show(
+    ctx: typer.Context,
+    plan_no: Annotated[str, typer.Argument(help="抽查计划编号")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """查看计划：任务、比例、抽取承诺值（公开信息）。"""
+
+    def go(a: _App) -> None:
+        a.require_schema()
+        p = queries.show_plan(a.engine, plan_no)
+        if as_json:
+            _print_json(p)
+            return
+        pub = f"已公布 {p['published_at']}" if p["published_at"] else "未公布"
+        typer.echo(f"{p['plan_no']} {p['name']}（{p['unit']}，{pub}）")
+        for t in p["tasks"]:
+            typer.echo(
+                f"  {t['task_no']} 任务 {t['id']} {t['name']}  {t['task_type_label']} "
+                f"{t['ratio_percent']}  {t['state']}  承诺值 {t['commitment'] or '—'}"
+            )
+
+    _run(ctx, go)
+
+
 # ---------------------------------------------------------------------------------------------
 # Tasks
 
@@ -329,13 +422,29 @@ def task_create(
         list[str] | None, typer.Option("--joining", help="联合处室（可重复）")
     ] = None,
     months: Annotated[str, typer.Option("--months", help="抽查时间（到月份），如 2024-04")] = "",
+    item: Annotated[
+        list[str] | None, typer.Option("--item", help="抽查事项编码（可重复，须在事项清单中）")
+    ] = None,
+    condition: Annotated[
+        str, typer.Option("--condition", help="定向条件，如 信用风险等级=C,D；规模=大型")
+    ] = "",
+    stratum_ratio: Annotated[
+        str, typer.Option("--stratum-ratio", help="分层比例，如 C=20%；D=30%")
+    ] = "",
+    field: Annotated[str, typer.Option("--field", help="检查组人员须具备的执法领域")] = "",
     role: Annotated[str, typer.Option("--role")] = "clerk",
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """创建抽查任务（状态 planned）。"""
+    from workflow import plans
 
     def go(a: _App) -> None:
+        try:
+            filters = plans._conditions(condition)
+            strata = plans._stratum_ratios(stratum_ratio)
+        except ValueError as e:
+            raise InvalidInput(str(e)) from None
         task_id = a.wf.create_task(
             plan,
             name=name,
@@ -349,6 +458,10 @@ def task_create(
             initiating_office=office,
             joining_offices=joining or [],
             months=months,
+            item_codes=item or [],
+            filters=filters,
+            stratum_ratios=strata,
+            inspector_field=field,
             reason=reason,
         )
         if as_json:
@@ -459,35 +572,6 @@ def task_fire(
 # Records, results, follow-ups
 
 
-@record_app.command("add")
-def record_add(
-    ctx: typer.Context,
-    task_id: int,
-    target: str,
-    name: Annotated[str, typer.Option("--name", help="检查对象名称")],
-    inspectors: Annotated[str, typer.Option("--inspectors", help="检查组执法证号，逗号分隔")],
-    actor: Annotated[str, typer.Option("--actor")],
-    role: Annotated[str, typer.Option("--role")] = "clerk",
-    reason: Annotated[str | None, typer.Option("--reason")] = None,
-) -> None:
-    """为 planned 状态的任务添加检查对象及检查组。"""
-
-    def go(a: _App) -> None:
-        group = [i for i in inspectors.replace("，", ",").split(",")]
-        a.wf.add_record(
-            task_id,
-            target,
-            target_name=name,
-            inspectors=group,
-            actor=actor,
-            role=role,
-            reason=reason,
-        )
-        typer.echo(f"任务 {task_id} 已添加检查对象 {target}。")
-
-    _run(ctx, go)
-
-
 @result_app.command("set")
 def result_set(
     ctx: typer.Context,
@@ -573,6 +657,189 @@ def followup_add(
                 raise InvalidInput(f"--date {on!r} 无效：应为 YYYY-MM-DD") from None
         a.wf.add_followup(task_id, target, outcome, actor=actor, role=role, on=day, note=note)
         typer.echo(f"任务 {task_id} 检查对象 {target}：已登记后续处置 {outcome}。")
+
+    _run(ctx, go)
+
+
+# ---------------------------------------------------------------------------------------------
+# The draw (DESIGN §6) and what follows it (seed 003)
+
+
+@draw_app.command("run", hidden=True)
+def draw_run(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="任务编号（ID）")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    public_input: Annotated[
+        str,
+        typer.Option("--public-input", help="公布承诺值之后才确定的公开信息（如当日公开数字）"),
+    ] = "",
+    expect_version: Annotated[int | None, typer.Option("--expect-version")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出完整抽取记录")] = False,
+) -> None:
+    """执行抽取：planned → drawn（ssj draw TASK）。"""
+    from workflow import drawing
+
+    def go(a: _App) -> None:
+        record = drawing.draw_task(
+            a.wf,
+            task_id,
+            actor=actor,
+            public_input=public_input,
+            expected_version=expect_version,
+        )
+        if as_json:
+            _print_json(record)
+            return
+        typer.echo(f"任务 {task_id} 已抽取：planned → drawn。")
+        for s in record["strata"]:
+            typer.echo(
+                f"  分层 {s['name']}：名录 {len(s['population'])} 户，排除 {len(s['exclusions'])} 户，"
+                f"比例 {s['ratio']}，抽中 {s['k']} 户"
+            )
+        for t in record["targets"]:
+            typer.echo(
+                f"  {t['code']}  检查组 {'、'.join(t['group'])}  递补 {'、'.join(t['substitutes']) or '—'}"
+            )
+        typer.echo(f"密钥已公开：{record['secret']}（承诺值 {record['commitment']}）")
+        typer.echo(f"完整记录：ssj draw record {task_id} --json；验证：ssj draw verify {task_id}")
+
+    _run(ctx, go)
+
+
+@draw_app.command("record")
+def draw_record(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="任务编号（ID）")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出完整记录（供公开与验证）")] = False,
+) -> None:
+    """打印已公开的抽取记录。"""
+    from workflow import drawing
+
+    def go(a: _App) -> None:
+        record = drawing.load_record(a.wf, task_id)
+        if as_json:
+            _print_json(record)
+            return
+        task = record.get("task", {})
+        typer.echo(
+            f"任务 {task_id}：{task.get('plan_no')} {task.get('task_no')} {task.get('name')}"
+        )
+        typer.echo(f"  算法 {record['algorithm']}，抽取时间 {record.get('drawn_at')}")
+        typer.echo(f"  承诺值 {record['commitment']}")
+        typer.echo(f"  公开输入 {record['public_input']!r}，密钥 {record['secret']}")
+        typer.echo(
+            f"  每组 {record['group_size']} 人，每人上限 {record['cap']} 户，执法领域 {record['field'] or '不限'}"
+        )
+        for s in record["strata"]:
+            typer.echo(
+                f"  分层 {s['name']}（{s.get('basis', '')}）：名录 {len(s['population'])} 户，"
+                f"摘要 {s['population_digest']}，k = {s['k']}"
+            )
+            for e in s["exclusions"]:
+                typer.echo(f"    排除 {e['code']}：{e['reason']}")
+            typer.echo(f"    抽中：{'、'.join(s['drawn']) or '—'}")
+        for t in record["targets"]:
+            typer.echo(
+                f"  {t['code']}：检查组 {'、'.join(t['group'])}；递补顺序 {'、'.join(t['substitutes']) or '—'}"
+            )
+
+    _run(ctx, go)
+
+
+@draw_app.command("verify")
+def draw_verify(
+    ctx: typer.Context,
+    task_id: Annotated[int | None, typer.Argument(help="任务编号（ID）")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="抽取记录 JSON 文件（无需数据库）")
+    ] = None,
+) -> None:
+    """仅凭记录重算抽取结果；不一致时退出码 1。"""
+    from workflow import draw, drawing
+
+    with _errors():
+        if (task_id is None) == (file is None):
+            raise InvalidInput("请指定任务编号，或用 --file 指定抽取记录文件（二者选一）")
+        if file is not None:
+            try:
+                record = json.loads(file.read_text(encoding="utf-8"))
+            except OSError as e:
+                raise InvalidInput(f"无法读取 {file}：{e.strerror}") from None
+            except ValueError as e:
+                raise InvalidInput(f"{file} 不是有效的 JSON：{e}") from None
+            if not isinstance(record, dict):
+                raise InvalidInput(f"{file} 不是抽取记录（应为 JSON 对象）")
+            problems, source = draw.verify_record(record), str(file)
+        else:
+            a = _state(ctx)
+            problems, source = drawing.verify_task(a.wf, task_id), f"任务 {task_id}"
+        if problems:
+            typer.echo(f"抽取记录验证失败（{source}）：")
+            for p in problems:
+                typer.echo(f"  - {p}")
+            raise typer.Exit(1)
+        typer.echo(
+            f"抽取记录验证通过（{source}）：承诺值、名录摘要、抽中对象、检查组与递补顺序均可重现。"
+        )
+
+
+@draw_app.command("confirm")
+def draw_confirm(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="任务编号（ID）")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    reason: Annotated[str | None, typer.Option("--reason", help="逾期确认时必填")] = None,
+) -> None:
+    """确认抽取结果与检查组匹配（来源文件 003：抽取后 2 个工作日内）。"""
+    from workflow import drawing
+
+    def go(a: _App) -> None:
+        p = drawing.confirm(a.wf, task_id, actor=actor, reason=reason, tz=a.settings.audit.timezone)
+        late = "（逾期）" if p["late"] else ""
+        typer.echo(
+            f"任务 {task_id} 抽取结果已确认{late}；期限 {p['due']}（抽取于 {p['drawn_on']}）。"
+        )
+
+    _run(ctx, go)
+
+
+@draw_app.command("substitute")
+def draw_substitute(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="任务编号（ID）")],
+    target: Annotated[str, typer.Option("--target", help="检查对象统一社会信用代码")],
+    inspector: Annotated[str, typer.Option("--inspector", help="被替换人员的执法证号")],
+    reason: Annotated[str, typer.Option("--reason", help="替换原因（回避、请假等）")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+) -> None:
+    """按抽取顺序由下一名递补人员替换检查组中的执法人员。"""
+    from workflow import drawing
+
+    def go(a: _App) -> None:
+        p = drawing.substitute(a.wf, task_id, target, inspector, reason=reason, actor=actor)
+        skipped = "；".join(f"{s['cert']}（{s['reason']}）" for s in p["skipped"])
+        typer.echo(
+            f"任务 {task_id} 检查对象 {target}：{p['out']} → {p['in']}"
+            + (f"；跳过 {skipped}" if skipped else "")
+        )
+
+    _run(ctx, go)
+
+
+@app.command("sheet")
+def sheet_cmd(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="任务编号（ID）")],
+    out: Annotated[Path, typer.Option("--out", help="输出目录")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+) -> None:
+    """生成检查表：一企一表（.xlsx），含检查对象、事项及法律依据、检查组及执法证号。"""
+    from workflow import sheets
+
+    def go(a: _App) -> None:
+        files = sheets.make_sheets(a.wf, task_id, out, actor=actor)
+        typer.echo(f"任务 {task_id}：已生成 {len(files)} 张检查表到 {out}。")
 
     _run(ctx, go)
 

@@ -59,11 +59,75 @@ class AuditSettings(_Section):
         return v
 
 
+def _exact_ratio(v: str, key: str) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(str(v))
+    except InvalidOperation:
+        raise ValueError(f'{key} {v!r} 不是精确小数（如 "0.05"）') from None
+    if not value.is_finite() or not (0 < value <= 1):
+        raise ValueError(f"{key} {v!r} 超出范围 (0, 1]")
+    return str(v)
+
+
+class DrawSettings(_Section):
+    """The draw and the rules applied before it (DESIGN §3, §6)."""
+
+    # Which floor applies to this bureau's tasks: province 3% (seed 000), county 5% (001, 003).
+    level: Literal["province", "county"] = "county"
+    ratio_floor_province: str = "0.03"
+    ratio_floor_county: str = "0.05"
+    # Optional ceiling for tasks whose items are all general (一般); major (重点) items have none
+    # (seed 001). None: no ceiling.
+    general_ratio_ceiling: str | None = None
+    # Inspectors per group (>= 2, seeds 001, 003, 004) and targets per inspector in one task.
+    group_size: int = Field(default=2, ge=2)
+    load_cap: int = Field(default=10, ge=1)
+    # Seed 002: grade-A targets, and targets inspected with no problem found, are not
+    # inspected again in the same year.
+    skip_clean_this_year: bool = True
+    # Targets another office has already drawn this period join that visit (seeds 000, 002).
+    merge_joint_visits: bool = True
+    # Seed 001: high-risk grades are inspected more. A directed task's stratum of that grade
+    # draws at least this ratio.
+    grade_min_ratio: dict[str, str] = Field(default_factory=lambda: {"C": "0.10", "D": "0.20"})
+    # Seed 001: targets with many complaints form a stratum of their own with a higher ratio.
+    complaints_threshold: int = Field(default=3, ge=1)
+    complaints_ratio: str = "0.20"
+    # Seed 003: confirm the drawn targets and match inspectors within 2 working days.
+    confirm_within_working_days: int = Field(default=2, ge=0)
+
+    @field_validator("ratio_floor_province", "ratio_floor_county", "complaints_ratio")
+    @classmethod
+    def _ratio(cls, v: str) -> str:
+        return _exact_ratio(v, "比例")
+
+    @field_validator("general_ratio_ceiling")
+    @classmethod
+    def _ceiling(cls, v: str | None) -> str | None:
+        return None if v in (None, "", "null") else _exact_ratio(v, "比例上限")
+
+    @field_validator("grade_min_ratio")
+    @classmethod
+    def _grades(cls, v: dict[str, str]) -> dict[str, str]:
+        for grade, ratio in v.items():
+            if grade not in ("A", "B", "C", "D"):
+                raise ValueError(f"信用风险等级 {grade!r} 应为 A/B/C/D")
+            _exact_ratio(ratio, f"{grade} 级比例")
+        return {k: str(r) for k, r in v.items()}
+
+    @property
+    def ratio_floor(self) -> str:
+        return self.ratio_floor_province if self.level == "province" else self.ratio_floor_county
+
+
 class Settings(_Section):
     db: DbSettings = DbSettings()
     log: LogSettings = LogSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     audit: AuditSettings = AuditSettings()
+    draw: DrawSettings = DrawSettings()
 
 
 def _env_overrides(env: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -273,8 +273,11 @@ def read_rows(path: Path) -> Iterator[list[str]]:
 # --- validation ------------------------------------------------------------------------------
 
 
-def parse_file(kind: Kind, path: Path) -> dict[str, dict[str, Any]]:
-    """Every row validated; returns {key: record}. Raises ImportRejected listing all problems."""
+def parse_file(
+    kind: Kind, path: Path, rows_out: dict[str, int] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every row validated; returns {key: record} (and, in ``rows_out``, each key's row number
+    for later checks to cite). Raises ImportRejected listing all problems."""
     rows = read_rows(path)
     header: list[str] | None = None
     header_row = 0
@@ -336,6 +339,8 @@ def parse_file(kind: Kind, path: Path) -> dict[str, dict[str, Any]]:
         raise ImportRejected(str(path), problems)
     if not records:
         raise ImportRejected(str(path), [f"{path}: 只有表头，没有数据行"])
+    if rows_out is not None:
+        rows_out.update(first_row)
     return records
 
 

@@ -10,7 +10,6 @@ version, lets the change run, bumps the version and appends the event. Only ``fi
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -21,17 +20,14 @@ from sqlalchemy.engine import Engine
 import states
 from states import IllegalTransition, TaskFacts
 from states._facts import OUTCOMES, PROBLEM_RESULTS, RESULTS
-from workflow import audit
+from workflow import audit, plans
 from workflow.clock import Clock, SystemClock, format_utc
+from workflow.config import DrawSettings
 from workflow.db import RawConnection
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from workflow.logging import get_logger
 
 log = get_logger("ssj.engine")
-
-TASK_TYPES = {"directed": "定向", "undirected": "不定向"}
-_PLAN_NO = re.compile(r"^(\d{4})(\d{3})$")  # seed 004: 2024001
-_TASK_NO = re.compile(r"^\d{3}号$")  # seed 004: 001号
 
 
 @dataclass(slots=True)
@@ -61,10 +57,17 @@ class _TaskTx:
 class Workflow:
     """The engine over one database. Not thread-safe: use one per thread or process."""
 
-    def __init__(self, engine: Engine, clock: Clock | None = None, min_group_size: int = 2) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock | None = None,
+        min_group_size: int = 2,
+        rules: DrawSettings | None = None,
+    ) -> None:
         self.engine = engine
         self.clock = clock or SystemClock()
         self.min_group_size = min_group_size
+        self.rules = rules or DrawSettings()
         self.raw = RawConnection(engine)
 
     def close(self) -> None:
@@ -93,10 +96,43 @@ class Workflow:
         "SELECT t.state, t.version, count(r.id), min(r.group_size), count(r.result),"
         " count(r.published_at),"
         f" sum(CASE WHEN r.result IN ({_PROBLEMS}) THEN 1 ELSE 0 END),"
-        f" sum(CASE WHEN r.result IN ({_PROBLEMS}) AND r.followup_count > 0 THEN 1 ELSE 0 END)"
+        f" sum(CASE WHEN r.result IN ({_PROBLEMS}) AND r.followup_count > 0 THEN 1 ELSE 0 END),"
+        " t.commitment, t.draw_digest"
         " FROM task t LEFT JOIN inspection_record r ON r.task_id = t.id"
-        " WHERE t.id = ? GROUP BY t.id, t.state, t.version"
+        " WHERE t.id = ? GROUP BY t.id, t.state, t.version, t.commitment, t.draw_digest"
     )
+
+    def _facts(self, row: tuple[Any, ...]) -> TaskFacts:
+        return TaskFacts(
+            records=row[2],
+            smallest_group=row[3] or 0,
+            with_result=row[4],
+            published=row[5],
+            problems=row[6] or 0,
+            problems_followed_up=row[7] or 0,
+            min_group_size=self.min_group_size,
+            committed=row[8] is not None,
+            draw_recorded=row[9] is not None,
+        )
+
+    def _decide(self, tx: _TaskTx, trigger: str, facts: TaskFacts) -> None:
+        """Ask the lifecycle; set ``tx.new_state`` or refuse with the guard's reason."""
+        try:
+            decision = states.decide(tx.task.state, trigger, facts)
+        except IllegalTransition as e:
+            raise TransitionRefused(
+                tx.task.id,
+                tx.task.state,
+                trigger,
+                e.reason,
+                states.allowed_triggers(tx.task.state),
+            ) from None
+        tx.new_state = decision.dest
+
+    def _decide_now(self, tx: _TaskTx, trigger: str) -> None:
+        """As ``_decide``, on facts read inside the transaction after ``change`` wrote them."""
+        row = tx.execute(self._LOAD_WITH_FACTS, (tx.task.id,)).fetchone()
+        self._decide(tx, trigger, self._facts(row))
 
     def _task_write(
         self,
@@ -111,63 +147,24 @@ class Workflow:
         change: Callable[[_TaskTx], None],
         with_facts: bool = False,
     ) -> _TaskTx:
-        """THE write path. One transaction: take the append lock, load the task, check the
-        expected version, let ``change`` run (it may refuse by raising, and may set
-        ``tx.new_state``), bump the version and append the event; commit, or roll back all.
-
-        A plain function rather than a context manager: this is the hot path (PERFORMANCE.md).
-        """
-        sql = self.raw.sql
+        """THE write path. One transaction: take the append lock, apply the change (``_apply``),
+        commit; or roll back all. A plain function rather than a context manager: this is the
+        hot path (PERFORMANCE.md)."""
         conn = self.raw.dbapi
         cur = conn.cursor()
         try:
             cur.execute(self.raw.begin_write)
-            cur.execute(sql(self._LOAD_WITH_FACTS if with_facts else self._LOAD), (task_id,))
-            row = cur.fetchone()
-            if row is None:
-                raise NotFound(f"任务 {task_id} 不存在")
-            task = _TaskRow(task_id, row[0], row[1])
-            if expected_version is not None and task.version != expected_version:
-                raise Conflict(
-                    f"任务 {task_id} 已被他人修改：期望版本 {expected_version}，"
-                    f"当前版本 {task.version}（状态 {task.state}）；请重新读取后再操作"
-                )
-            head = audit.read_head(cur, sql)
-            tx = _TaskTx(self, cur, task, head.stamp(self._now()))
-            if with_facts:
-                tx.facts = TaskFacts(
-                    records=row[2],
-                    smallest_group=row[3] or 0,
-                    with_result=row[4],
-                    published=row[5],
-                    problems=row[6] or 0,
-                    problems_followed_up=row[7] or 0,
-                    min_group_size=self.min_group_size,
-                )
-            change(tx)
-            to_state = tx.new_state or task.state
-            cur.execute(
-                sql(
-                    "UPDATE task SET state = ?, version = ?, updated_at = ?"
-                    " WHERE id = ? AND version = ?"
-                ),
-                (to_state, task.version + 1, tx.at, task_id, task.version),
-            )
-            if cur.rowcount != 1:  # only a writer bypassing the append lock could do this
-                raise Conflict(f"任务 {task_id} 在写入时被并发修改")
-            tx.event = audit.append(
+            tx = self._apply(
                 cur,
-                sql,
-                head,
-                at=tx.at,
+                task_id,
+                expected_version,
                 actor=actor,
                 role=role,
-                task_id=task_id,
                 kind=kind,
-                from_state=task.state,
-                to_state=to_state,
                 reason=reason,
                 payload=payload,
+                change=change,
+                with_facts=with_facts,
             )
             conn.commit()
             return tx
@@ -178,6 +175,65 @@ class Workflow:
             raise
         finally:
             cur.close()
+
+    def _apply(
+        self,
+        cur: Any,
+        task_id: int,
+        expected_version: int | None,
+        *,
+        actor: str,
+        role: str,
+        kind: str,
+        reason: str | None,
+        payload: dict[str, Any],
+        change: Callable[[_TaskTx], None],
+        with_facts: bool = False,
+    ) -> _TaskTx:
+        """One task change inside a write transaction the caller holds (and commits): load the
+        task, check the expected version, let ``change`` run (it may refuse by raising, and may
+        set ``tx.new_state``), bump the version and append the event. Plan publication applies
+        several in one transaction; everything else goes through ``_task_write``."""
+        sql = self.raw.sql
+        cur.execute(sql(self._LOAD_WITH_FACTS if with_facts else self._LOAD), (task_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        task = _TaskRow(task_id, row[0], row[1])
+        if expected_version is not None and task.version != expected_version:
+            raise Conflict(
+                f"任务 {task_id} 已被他人修改：期望版本 {expected_version}，"
+                f"当前版本 {task.version}（状态 {task.state}）；请重新读取后再操作"
+            )
+        head = audit.read_head(cur, sql)
+        tx = _TaskTx(self, cur, task, head.stamp(self._now()))
+        if with_facts:
+            tx.facts = self._facts(row)
+        change(tx)
+        to_state = tx.new_state or task.state
+        cur.execute(
+            sql(
+                "UPDATE task SET state = ?, version = ?, updated_at = ? WHERE id = ? AND version = ?"
+            ),
+            (to_state, task.version + 1, tx.at, task_id, task.version),
+        )
+        if cur.rowcount != 1:  # only a writer bypassing the append lock could do this
+            raise Conflict(f"任务 {task_id} 在写入时被并发修改")
+        tx.event = audit.append(
+            cur,
+            sql,
+            head,
+            at=tx.at,
+            actor=actor,
+            role=role,
+            task_id=task_id,
+            kind=kind,
+            from_state=task.state,
+            to_state=to_state,
+            reason=reason,
+            payload=payload,
+        )
+        return tx
 
     def _operational_errors(self) -> tuple[type[Exception], ...]:
         import sqlite3
@@ -199,21 +255,16 @@ class Workflow:
     ) -> tuple[str, str, int]:
         """Apply a lifecycle trigger; returns (from_state, to_state, event seq)."""
         _require_actor(actor, role)
+        if trigger == "draw":
+            raise InvalidInput(
+                f"任务 {task_id}：draw 只能通过 ssj draw {task_id} 执行"
+                "（按已公布的承诺值随机抽取，并生成可验证的抽取记录）"
+            )
         payload = {"trigger": trigger, "data": data or {}}
 
         def change(tx: _TaskTx) -> None:
             assert tx.facts is not None
-            try:
-                decision = states.decide(tx.task.state, trigger, tx.facts)
-            except IllegalTransition as e:
-                raise TransitionRefused(
-                    task_id,
-                    tx.task.state,
-                    trigger,
-                    e.reason,
-                    states.allowed_triggers(tx.task.state),
-                ) from None
-            tx.new_state = decision.dest
+            self._decide(tx, trigger, tx.facts)
 
         tx = self._task_write(
             task_id,
@@ -237,40 +288,10 @@ class Workflow:
         self, plan_no: str, *, unit: str, actor: str, name: str | None = None, role: str = "clerk"
     ) -> int:
         _require_actor(actor, role)
-        m = _PLAN_NO.match(plan_no)
-        if not m:
-            raise InvalidInput(f"抽查计划编号 {plan_no!r} 无效：应为 年份+三位序号，如 2024001")
-        if not unit.strip():
-            raise InvalidInput("单位不能为空")
-        year, serial = int(m.group(1)), m.group(2)
-        # seed 004 note 1: 抽查计划名称 = 年度 + 部门 + 随机抽查 + 序号
-        name = name or f"{year}年{unit}随机抽查{serial}"
         with self.raw.write() as cur:
-            cur.execute(self.raw.sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
-            if cur.fetchone():
-                raise InvalidInput(f"抽查计划编号 {plan_no} 已存在")
-            head = audit.read_head(cur, self.raw.sql)
-            at = head.stamp(self._now())
-            cur.execute(
-                self.raw.sql(
-                    "INSERT INTO plan (plan_no, name, year, unit, created_at) VALUES (?, ?, ?, ?, ?)"
-                ),
-                (plan_no, name, year, unit, at),
+            return plans.insert_plan(
+                self, cur, plan_no, unit=unit, actor=actor, role=role, name=name
             )
-            cur.execute(self.raw.sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
-            plan_id = cur.fetchone()[0]
-            audit.append(
-                cur,
-                self.raw.sql,
-                head,
-                at=at,
-                actor=actor,
-                role=role,
-                task_id=None,
-                kind="plan_created",
-                payload={"plan_no": plan_no, "name": name, "year": year, "unit": unit},
-            )
-        return plan_id
 
     def create_task(
         self,
@@ -279,109 +300,30 @@ class Workflow:
         name: str,
         actor: str,
         role: str = "clerk",
-        task_no: str | None = None,
-        task_type: str = "undirected",
-        ratio: str = "0.05",
-        items: str = "",
-        scope: str = "",
-        initiating_office: str = "",
-        joining_offices: list[str] | None = None,
-        months: str = "",
         reason: str | None = None,
+        **spec: Any,
     ) -> int:
-        """Create a task in ``planned`` (event ``task_created``)."""
+        """Create a task in ``planned`` (event ``task_created``); ``spec``: the fields of
+        ``plans.TaskSpec`` (task_no, task_type, ratio, items, item_codes, scope, …)."""
         _require_actor(actor, role)
-        if not name.strip():
-            raise InvalidInput("任务名称不能为空")
-        if task_type not in TASK_TYPES:
-            raise InvalidInput(
-                f"抽查类型 {task_type!r} 无效：应为 directed（定向）或 undirected（不定向）"
-            )
-        ratio = normalize_ratio(ratio)
-        if task_no is not None and not _TASK_NO.match(task_no):
-            raise InvalidInput(f"抽查任务编号 {task_no!r} 无效：应为三位数字加“号”，如 001号")
-        joining = list(joining_offices or [])
+        try:
+            task = plans.TaskSpec(name=name, **spec)
+        except TypeError as e:
+            raise InvalidInput(f"任务字段无效：{e}") from None
         with self.raw.write() as cur:
-            cur.execute(self.raw.sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
-            row = cur.fetchone()
-            if row is None:
-                raise NotFound(f"抽查计划 {plan_no} 不存在；请先用 ssj plan create 创建")
-            plan_id = row[0]
-            if task_no is None:
-                # The unique (plan_id, task_no) index answers this without a scan.
-                cur.execute(
-                    self.raw.sql(
-                        "SELECT task_no FROM task WHERE plan_id = ? ORDER BY task_no DESC LIMIT 1"
-                    ),
-                    (plan_id,),
-                )
-                last = cur.fetchone()
-                serial = int(last[0][:3]) + 1 if last else 1
-                if serial > 999:
-                    raise InvalidInput(f"计划 {plan_no} 的任务编号已用完（001号–999号）")
-                task_no = f"{serial:03d}号"
-            else:
-                cur.execute(
-                    self.raw.sql("SELECT 1 FROM task WHERE plan_id = ? AND task_no = ?"),
-                    (plan_id, task_no),
-                )
-                if cur.fetchone():
-                    raise InvalidInput(f"计划 {plan_no} 中已有任务 {task_no}")
-            head = audit.read_head(cur, self.raw.sql)
-            at = head.stamp(self._now())
-            cur.execute(
-                self.raw.sql(
-                    "INSERT INTO task (plan_id, task_no, name, task_type, ratio, items, scope,"
-                    " initiating_office, joining_offices, months, state, version, created_at,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
-                ),
-                (
-                    plan_id,
-                    task_no,
-                    name,
-                    task_type,
-                    ratio,
-                    items,
-                    scope,
-                    initiating_office,
-                    audit.canonical_json(joining),
-                    months,
-                    states.INITIAL_STATE,
-                    at,
-                    at,
-                ),
+            task_id = plans.insert_task(
+                self, cur, plan_no, task, actor=actor, role=role, reason=reason, rules=self.rules
             )
-            cur.execute(
-                self.raw.sql("SELECT id FROM task WHERE plan_id = ? AND task_no = ?"),
-                (plan_id, task_no),
-            )
-            task_id = cur.fetchone()[0]
-            audit.append(
-                cur,
-                self.raw.sql,
-                head,
-                at=at,
-                actor=actor,
-                role=role,
-                task_id=task_id,
-                kind="task_created",
-                to_state=states.INITIAL_STATE,
-                reason=reason,
-                payload={
-                    "plan_no": plan_no,
-                    "task_no": task_no,
-                    "name": name,
-                    "task_type": task_type,
-                    "ratio": ratio,
-                    "items": items,
-                    "scope": scope,
-                    "initiating_office": initiating_office,
-                    "joining_offices": joining,
-                    "months": months,
-                },
-            )
-        log.debug("task_created", task=task_id, plan=plan_no, task_no=task_no)
+        log.debug("task_created", task=task_id, plan=plan_no, task_no=task.task_no)
         return task_id
+
+    def publish_plan(
+        self, plan_no: str, *, actor: str, role: str = "clerk"
+    ) -> list[dict[str, Any]]:
+        """Publish the plan with each new task's draw commitment (one transaction)."""
+        _require_actor(actor, role)
+        with self.raw.write() as cur:
+            return plans.publish_plan(self, cur, plan_no, actor=actor, role=role)
 
     # ----------------------------------------------------------------------------------------
     # Inspection records
@@ -395,55 +337,6 @@ class Workflow:
         if row is None:
             raise NotFound(f"任务 {tx.task.id} 没有检查对象 {target_code}")
         return row
-
-    def add_record(
-        self,
-        task_id: int,
-        target_code: str,
-        *,
-        target_name: str,
-        inspectors: list[str],
-        actor: str,
-        role: str = "clerk",
-        reason: str | None = None,
-        expected_version: int | None = None,
-    ) -> None:
-        """Add a drawn target with its inspector group (the draw issue will generate these)."""
-        _require_actor(actor, role)
-        if not target_code.strip():
-            raise InvalidInput("检查对象代码不能为空")
-        group = [i.strip() for i in inspectors if i.strip()]
-        if len(set(group)) != len(group):
-            raise InvalidInput(f"检查组人员重复：{'、'.join(group)}")
-        payload = {"target_code": target_code, "target_name": target_name, "inspectors": group}
-
-        def change(tx: _TaskTx) -> None:
-            if not states.allows("add_record", tx.task.state):
-                raise InvalidInput(
-                    f"任务 {task_id} 当前状态为 {tx.task.state}，只有 planned 状态可以添加检查对象"
-                )
-            exists = tx.execute(
-                "SELECT 1 FROM inspection_record WHERE task_id = ? AND target_code = ?",
-                (task_id, target_code),
-            ).fetchone()
-            if exists:
-                raise InvalidInput(f"任务 {task_id} 已有检查对象 {target_code}")
-            tx.execute(
-                "INSERT INTO inspection_record (task_id, target_code, target_name, inspectors,"
-                " group_size, followup_count) VALUES (?, ?, ?, ?, ?, 0)",
-                (task_id, target_code, target_name, audit.canonical_json(group), len(group)),
-            )
-
-        self._task_write(
-            task_id,
-            expected_version,
-            actor=actor,
-            role=role,
-            kind="record_added",
-            reason=reason,
-            payload=payload,
-            change=change,
-        )
 
     def set_result(
         self,
@@ -649,22 +542,6 @@ def _require_actor(actor: str, role: str | None = None) -> None:
         raise InvalidInput(
             f"角色 {role!r} 无效：应为 " + "、".join(f"{k}（{v}）" for k, v in ROLES.items())
         )
-
-
-def normalize_ratio(ratio: str) -> str:
-    """'10%' or '0.10' → '0.1': the exact decimal the draw will use."""
-    from decimal import Decimal, InvalidOperation
-
-    text = ratio.strip()
-    try:
-        value = Decimal(text.removesuffix("%")) / (100 if text.endswith("%") else 1)
-    except InvalidOperation:
-        raise InvalidInput(
-            f"抽查比例 {ratio!r} 无效：应为小数（如 0.05）或百分数（如 5%）"
-        ) from None
-    if not (0 < value <= 1):
-        raise InvalidInput(f"抽查比例 {ratio!r} 超出范围：应大于 0 且不超过 100%")
-    return format(value.normalize(), "f")
 
 
 def parse_data(text: str | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ class Plan(SQLModel, table=True):
     year: int
     unit: str = Field(max_length=200)
     created_at: str = Field(max_length=UTC_TEXT)
+    published_at: str | None = Field(default=None, max_length=UTC_TEXT)
 
 
 class Task(SQLModel, table=True):
@@ -39,6 +40,15 @@ class Task(SQLModel, table=True):
     initiating_office: str = Field(default="", max_length=100)
     joining_offices: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     months: str = Field(default="", max_length=64)  # e.g. "2024-04" or "2022-06..2022-07"
+    item_codes: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    # Directed tasks: {"grade"|"type"|"size"|"region"|"industry"|"tags": [values]} and a ratio
+    # per stratum (grade) overriding ``ratio``.
+    filters: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    stratum_ratios: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    inspector_field: str = Field(default="", max_length=100)  # inspectors' field to match
+    commitment: str | None = Field(default=None, max_length=64)  # published with the plan
+    draw_digest: str | None = Field(default=None, max_length=64)  # of the stored draw record
+    confirmed_at: str | None = Field(default=None, max_length=UTC_TEXT)
     # No index on state: six values, most rows end "closed", and every transition would pay
     # for it at commit (measured, docs/PERFORMANCE.md); a scan of 100k tasks takes milliseconds.
     state: str = Field(max_length=16)
@@ -65,6 +75,7 @@ class InspectionRecord(SQLModel, table=True):
     published_at: str | None = Field(default=None, max_length=UTC_TEXT)
     published_place: str | None = Field(default=None, max_length=300)
     followup_count: int = 0
+    replaced: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON certs out
 
 
 class FollowUp(SQLModel, table=True):
@@ -144,3 +155,25 @@ class Inspector(SQLModel, table=True):
     email: str = Field(default="", max_length=200)
     available: bool = True
     updated_at: str = Field(max_length=UTC_TEXT)
+
+
+class DrawSecret(SQLModel, table=True):
+    """The secret behind a published commitment, kept server-side until the draw reveals it."""
+
+    __tablename__ = "draw_secret"
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    secret: str = Field(max_length=64)  # hex
+    created_at: str = Field(max_length=UTC_TEXT)
+
+
+class DrawRecordRow(SQLModel, table=True):
+    """The published draw record (DESIGN §6) as canonical JSON; append-only like the log.
+    Its SHA-256 is in the draw event, so the chain vouches for it."""
+
+    __tablename__ = "draw_record"
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    digest: str = Field(max_length=64)
+    record: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: str = Field(max_length=UTC_TEXT)

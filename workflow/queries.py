@@ -24,6 +24,34 @@ def list_plans(engine: Engine) -> list[dict[str, Any]]:
         ]
 
 
+def show_plan(engine: Engine, plan_no: str) -> dict[str, Any]:
+    from workflow.plans import TASK_TYPES, percent
+
+    with Session(engine) as s:
+        plan = s.exec(select(Plan).where(Plan.plan_no == plan_no)).first()
+        if plan is None:
+            raise NotFound(f"抽查计划 {plan_no} 不存在")
+        tasks = s.exec(select(Task).where(Task.plan_id == plan.id).order_by(Task.task_no)).all()
+        return {
+            **plan.model_dump(exclude={"id"}),
+            "tasks": [
+                {
+                    "id": t.id,
+                    "task_no": t.task_no,
+                    "name": t.name,
+                    "task_type": t.task_type,
+                    "task_type_label": TASK_TYPES[t.task_type],
+                    "ratio": t.ratio,
+                    "ratio_percent": percent(t.ratio),
+                    "months": t.months,
+                    "state": t.state,
+                    "commitment": t.commitment,
+                }
+                for t in tasks
+            ],
+        }
+
+
 def list_tasks(
     engine: Engine, state: str | None = None, plan_no: str | None = None
 ) -> list[dict[str, Any]]:
@@ -91,6 +119,13 @@ def show_task(engine: Engine, task_id: int) -> dict[str, Any]:
             "initiating_office": t.initiating_office,
             "joining_offices": json.loads(t.joining_offices),
             "months": t.months,
+            "item_codes": json.loads(t.item_codes),
+            "filters": json.loads(t.filters),
+            "stratum_ratios": json.loads(t.stratum_ratios),
+            "inspector_field": t.inspector_field,
+            "commitment": t.commitment,
+            "draw_digest": t.draw_digest,
+            "confirmed_at": t.confirmed_at,
             "state": t.state,
             "version": t.version,
             "allowed_triggers": states.allowed_triggers(t.state),

@@ -84,7 +84,11 @@ def rebuild(rows: Any) -> tuple[dict[int, _Task], list[dict[str, Any]], int]:
             )
         t.version += 1
         if kind == "transition":
-            trigger = json.loads(payload).get("trigger")
+            p = json.loads(payload)
+            trigger = p.get("trigger")
+            if trigger == "draw":  # the draw event carries the drawn targets and their groups
+                for code, group in p.get("data", {}).get("targets", ()):
+                    t.records[code] = _Record(len(group))
             if to not in states.destination(t.state, trigger):
                 problems.append(
                     _bad(
@@ -95,10 +99,7 @@ def rebuild(rows: Any) -> tuple[dict[int, _Task], list[dict[str, Any]], int]:
             continue
         if to != frm:
             problems.append(_bad(task_id, "log", f"事件 {seq}（{kind}）不应改变任务状态", seq=seq))
-        if kind == "record_added":
-            p = json.loads(payload)
-            t.records[p["target_code"]] = _Record(len(p["inspectors"]))
-        elif kind == "result_set":
+        if kind == "result_set":
             p = json.loads(payload)
             rec = t.records.get(p["target_code"])
             if rec is None:

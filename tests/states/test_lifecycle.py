@@ -50,15 +50,22 @@ def test_the_declared_path_and_trigger_names_are_the_contract():
     assert states.destination("rectified", "close") == {"closed"}
 
 
-def test_draw_needs_groups_of_at_least_the_minimum():
-    ok = TaskFacts(records=2, smallest_group=2)
+def test_draw_needs_a_commitment_a_record_and_groups_of_at_least_the_minimum():
+    drawn = {"committed": True, "draw_recorded": True}
+    ok = TaskFacts(records=2, smallest_group=2, **drawn)
     assert states.decide("planned", "draw", ok).dest == "drawn"
+    with pytest.raises(IllegalTransition, match="ssj plan publish"):
+        states.decide("planned", "draw", ok._replace(committed=False))
+    with pytest.raises(IllegalTransition, match="只能通过 ssj draw"):
+        states.decide("planned", "draw", ok._replace(draw_recorded=False))
     with pytest.raises(IllegalTransition, match="不足 2 人"):
-        states.decide("planned", "draw", TaskFacts(records=2, smallest_group=1))
+        states.decide("planned", "draw", TaskFacts(records=2, smallest_group=1, **drawn))
     with pytest.raises(IllegalTransition, match="检查记录为空"):
-        states.decide("planned", "draw", TaskFacts())
+        states.decide("planned", "draw", TaskFacts(**drawn))
     with pytest.raises(IllegalTransition, match="不足 3 人"):
-        states.decide("planned", "draw", TaskFacts(records=1, smallest_group=2, min_group_size=3))
+        states.decide(
+            "planned", "draw", TaskFacts(records=1, smallest_group=2, min_group_size=3, **drawn)
+        )
 
 
 def test_inspect_needs_every_result():
@@ -105,7 +112,8 @@ def test_states_imports_nothing_of_ours():
 
 
 def test_record_actions_follow_the_lifecycle():
-    assert states.allows("add_record", "planned") and not states.allows("add_record", "drawn")
+    assert states.allows("commit", "planned") and not states.allows("commit", "drawn")
+    assert [s for s in states.STATES if states.allows("substitute", s)] == ["drawn"]
     assert states.allows("set_result", "inspected") and not states.allows(
         "set_result", "publicized"
     )

@@ -93,22 +93,23 @@ def test_create_move_and_audit_a_task_through_the_cli(db_url, tmp_path):
     )
     tid = str(created["id"])
     assert created["state"] == "planned" and created["joining_offices"] == ["社会保险科"]
-    ssj(
-        db_url,
-        "record",
-        "add",
-        tid,
-        "91350100M000100Y43",
-        "--name",
-        "某公司",
-        "--inspectors",
-        "J1,J2",
-        "--actor",
-        "张三",
+    targets = tmp_path / "targets.csv"
+    targets.write_text(
+        "统一社会信用代码,名称,类型,信用风险等级\n91350100M000100Y43,某公司,用人单位,C\n",
+        encoding="utf-8",
     )
-    out = ssj(
-        db_url, "task", "fire", tid, "draw", "--actor", "张三", "--data", '{"note": "x"}', "--json"
-    )
+    inspectors = tmp_path / "inspectors.csv"
+    inspectors.write_text("执法证号,姓名,执法领域\nJ1,甲,监察\nJ2,乙,监察\n", encoding="utf-8")
+    ssj(db_url, "import", "targets", str(targets))
+    ssj(db_url, "import", "inspectors", str(inspectors))
+    refused = ssj(db_url, "task", "fire", tid, "draw", "--actor", "张三", code=2)
+    assert f"ssj draw {tid}" in refused
+    assert "ssj plan publish" in ssj(db_url, "draw", tid, "--actor", "张三", code=2)
+    assert "承诺值" in ssj(db_url, "plan", "publish", "2024001", "--actor", "张三")
+    out = ssj(db_url, "draw", tid, "--actor", "张三", "--public-input", "517", "--json")
+    assert [t["code"] for t in json.loads(out)["targets"]] == ["91350100M000100Y43"]
+    assert "验证通过" in ssj(db_url, "draw", "verify", tid)
+    out = ssj(db_url, "task", "show", tid, "--json")
     assert json.loads(out)["state"] == "drawn"
     refused = ssj(db_url, "task", "fire", tid, "close", "--actor", "张三", code=2)
     assert f"任务 {tid}" in refused and "drawn" in refused and "inspect" in refused
@@ -162,7 +163,9 @@ def test_create_move_and_audit_a_task_through_the_cli(db_url, tmp_path):
     assert "期望版本" in conflict
 
     verified = json.loads(ssj(db_url, "audit", "verify", "--json"))
-    assert verified["ok"] and verified["first_bad_seq"] is None and verified["events"] == 11
+    # plan, task, 3 directory rows, commitment, publication, draw, 2 results, inspect,
+    # publish, publicize, follow-up, rectify
+    assert verified["ok"] and verified["first_bad_seq"] is None and verified["events"] == 15
     replayed = json.loads(ssj(db_url, "audit", "replay", "--json"))
     assert (
         replayed["ok"] and replayed["tasks"] == {tid: "rectified"} and replayed["mismatches"] == []

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from tests.conftest import code, drawn_task
+from tests.conftest import drawn_task
 from workflow import audit, queries
 from workflow.engine import Workflow
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
@@ -13,6 +13,10 @@ from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 
 def _events(wf: Workflow, task_id: int) -> list[dict]:
     return queries.list_events(wf.engine, task_id)
+
+
+def _records(wf: Workflow, task_id: int) -> list[dict]:
+    return queries.show_task(wf.engine, task_id)["records"]
 
 
 def test_a_task_walks_the_whole_lifecycle_with_one_event_per_change(wf):
@@ -30,8 +34,7 @@ def test_a_task_walks_the_whole_lifecycle_with_one_event_per_change(wf):
     kinds = [e["kind"] for e in _events(wf, t)]
     assert kinds == [
         "task_created",
-        "record_added",
-        "record_added",
+        "draw_committed",
         "transition",
         "result_set",
         "result_set",
@@ -63,7 +66,10 @@ def test_every_event_carries_actor_role_reason_and_payload(wf):
         "planned",
         "drawn",
     )
-    assert e["payload"] == {"trigger": "draw", "data": {}}
+    data = e["payload"]["data"]
+    assert e["payload"]["trigger"] == "draw" and data["algorithm"] == "ssj-draw-v1"
+    assert [code for code, _ in data["targets"]] == [r["target_code"] for r in _records(wf, t)]
+    assert len(data["secret"]) == 64 and data["record_digest"]
     with pytest.raises(TransitionRefused):
         wf.fire(t, "publicize", actor="x", role="supervisor", reason="试图越级")
 
@@ -81,12 +87,13 @@ def test_an_illegal_move_names_the_task_state_and_allowed_triggers_and_writes_no
     assert wf.task_state(t) == ("drawn", 3)
 
 
-def test_draw_refuses_a_group_of_one(wf):
+def test_draw_is_fired_only_by_the_draw_service(wf):
     wf.create_plan("2024001", unit="迁西县人社局", actor="x")
     t = wf.create_task("2024001", name="n", actor="x")
-    wf.add_record(t, code(1), target_name="a", inspectors=["J1"], actor="x")
-    with pytest.raises(TransitionRefused, match="不足 2 人"):
+    before = wf.head()
+    with pytest.raises(InvalidInput, match=f"ssj draw {t}"):
         wf.fire(t, "draw", actor="x")
+    assert wf.head() == before and wf.task_state(t) == ("planned", 1)
 
 
 def test_expected_version_conflict_is_clear_and_writes_nothing(wf):
@@ -155,7 +162,7 @@ def test_bad_values_are_refused_with_the_allowed_ones(wf):
     with pytest.raises(NotFound, match="没有检查对象"):
         wf.set_result(t, "X" * 18, "problem", actor="甲")
     with pytest.raises(NotFound, match="任务 999"):
-        wf.fire(999, "draw", actor="甲")
+        wf.fire(999, "inspect", actor="甲")
     with pytest.raises(InvalidInput, match="--actor"):
         wf.fire(t, "inspect", actor=" ")
     with pytest.raises(InvalidInput, match="角色"):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import states
-from tests.conftest import code
+from tests.conftest import drawn_task
 from workflow import audit, queries
 from workflow.engine import Workflow
 from workflow.errors import Conflict, SsjError
@@ -56,13 +55,8 @@ def _race(engine, task_id: int, trigger: str, version: int) -> list[str]:
 )
 @given(ops=st.lists(op, min_size=1, max_size=25), targets=st.integers(1, 3))
 def test_any_sequence_keeps_the_chain_valid_and_replay_equal_to_the_tables(wf, ops, targets):
-    with contextlib.suppress(SsjError):
-        wf.create_plan("2024001", unit="迁西县人社局", actor="x")
-    t = wf.create_task("2024001", name="性质测试", actor="x")
-    codes = [code(10_000 * t + i) for i in range(targets)]
-    for c in codes:
-        wf.add_record(t, c, target_name="对象", inspectors=["J1", "J2"], actor="x")
-    transitions = 0
+    t, codes = drawn_task(wf, targets)
+    transitions = 1  # the draw
     for o in ops:
         try:
             if o[0] == "fire":

@@ -1,0 +1,147 @@
+"""The rules applied before a draw, turning a task's candidate targets into strata.
+
+Each rule is configurable (config.yaml ``draw``) and each exclusion carries its reason into the
+draw record, so the public sees who was left out and why:
+
+- joint visit (seeds 000, 002): a target another office has drawn in an overlapping period
+  joins that visit instead of being inspected twice;
+- same-year rule (seed 002): grade-A targets already inspected this year, and targets whose
+  inspection this year found no problem, are not inspected again;
+- risk (seed 001): in a directed task, targets with many complaints form a stratum of their own
+  with a higher ratio, and high-risk grades draw at least their configured ratio;
+- small strata (seed 004) are handled by the draw itself: a stratum under one target draws one.
+
+Pure: the caller reads the database and passes plain values in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from workflow.config import DrawSettings
+from workflow.draw import StratumInput
+from workflow.plans import UNGRADED, percent
+
+STRATUM_ORDER = ("A", "B", "C", "D", UNGRADED, "complaints")
+
+
+@dataclass(frozen=True, slots=True)
+class TargetFacts:
+    code: str
+    grade: str  # "" when ungraded
+    complaints: int
+    last_inspected: str | None  # YYYY-MM-DD from the directory
+
+
+@dataclass(frozen=True, slots=True)
+class OtherVisit:
+    """A record of the same target in another task of the plan year."""
+
+    task_label: str  # e.g. "2024001 002号"
+    office: str
+    months: tuple[str, str]  # first and last month, "YYYY-MM"
+    result: str | None
+
+
+@dataclass
+class TaskContext:
+    year: int
+    directed: bool
+    ratio: str
+    stratum_ratios: dict[str, str]
+    office: str
+    months: tuple[str, str]
+    others: dict[str, list[OtherVisit]] = field(default_factory=dict)
+
+
+@dataclass
+class Stratum:
+    name: str
+    ratio: str
+    basis: str  # why this stratum has this ratio (zh-CN, published in the record)
+    population: list[str] = field(default_factory=list)
+    exclusions: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_input(self) -> StratumInput:
+        return StratumInput(self.name, self.ratio, self.population, self.exclusions)
+
+
+def _overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def _exclusion(t: TargetFacts, ctx: TaskContext, rules: DrawSettings) -> str | None:
+    visits = ctx.others.get(t.code, ())
+    if rules.merge_joint_visits:
+        for v in visits:
+            if v.office != ctx.office and _overlap(v.months, ctx.months):
+                return (
+                    f"已由{v.office or '其他处室'}在任务 {v.task_label}（{v.months[0]}–{v.months[1]}）"
+                    "抽中：并入该次联合检查，一次入户，不重复检查（来源文件 000、002）"
+                )
+    if rules.skip_clean_this_year:
+        results = [v.result for v in visits if v.result is not None]
+        inspected_on = t.last_inspected if (t.last_inspected or "")[:4] == str(ctx.year) else None
+        if t.grade == "A" and (inspected_on or results):
+            when = inspected_on or "本年度"
+            return f"A 级（信用风险低）对象已于 {when} 检查：同一年度不再抽查（来源文件 002）"
+        if results and all(r == "no_problem" for r in results):
+            return "本年度已检查且未发现问题：同一年度不再抽查（来源文件 002）"
+    return None
+
+
+def build_strata(
+    targets: Iterable[TargetFacts], ctx: TaskContext, rules: DrawSettings
+) -> list[Stratum]:
+    """The strata of a task, each with its eligible population and its exclusions."""
+    strata: dict[str, Stratum] = {}
+
+    def stratum(name: str) -> Stratum:
+        s = strata.get(name)
+        if s is None:
+            s = strata[name] = _new_stratum(name, ctx, rules)
+        return s
+
+    for t in targets:
+        if not ctx.directed:
+            name = "all"
+        elif t.complaints >= rules.complaints_threshold:
+            name = "complaints"
+        else:
+            name = t.grade or UNGRADED
+        s = stratum(name)
+        reason = _exclusion(t, ctx, rules)
+        if reason is None:
+            s.population.append(t.code)
+        else:
+            s.exclusions.append((t.code, reason))
+    for s in strata.values():
+        s.exclusions.sort()
+    order = {n: i for i, n in enumerate(STRATUM_ORDER)}
+    return sorted(strata.values(), key=lambda s: order.get(s.name, len(order)))
+
+
+def _new_stratum(name: str, ctx: TaskContext, rules: DrawSettings) -> Stratum:
+    if name == "all":
+        return Stratum(name, ctx.ratio, f"不定向抽查：全部对象按 {percent(ctx.ratio)} 抽取")
+    if name == "complaints":
+        base = ctx.stratum_ratios.get(name, ctx.ratio)
+        ratio = max(base, rules.complaints_ratio, key=Decimal)
+        return Stratum(
+            name,
+            ratio,
+            f"投诉举报 {rules.complaints_threshold} 次及以上的对象单独成层，"
+            f"比例 {percent(ratio)}（加大抽查力度，来源文件 001）",
+        )
+    base = ctx.stratum_ratios.get(name, ctx.ratio)
+    floor = rules.grade_min_ratio.get(name)
+    if floor is not None and Decimal(floor) > Decimal(base):
+        return Stratum(
+            name,
+            floor,
+            f"信用风险等级 {name}：比例由 {percent(base)} 提高到 {percent(floor)}"
+            "（高风险对象加大抽查比例，来源文件 001）",
+        )
+    return Stratum(name, base, f"信用风险等级 {name}：比例 {percent(base)}")

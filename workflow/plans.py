@@ -1,0 +1,688 @@
+"""Annual plans and their tasks (seed 004): numbering, naming, validation, the plan table
+import, and publication with each task's draw commitment (DESIGN §6 step 1).
+
+Writes run inside a transaction the caller holds (``Workflow`` opens it), so that a plan
+table imports whole or not at all, and a plan publishes all its commitments or none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import states
+from workflow import audit, draw
+from workflow.config import DrawSettings
+from workflow.directories import TARGET_TYPES, Col, ImportRejected, Kind, parse_file
+from workflow.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from workflow.engine import Workflow
+
+TASK_TYPES = {"directed": "定向", "undirected": "不定向"}
+PLAN_NO = re.compile(r"^(\d{4})(\d{3})$")  # seed 004: 2024001
+TASK_NO = re.compile(r"^\d{3}号$")  # seed 004: 001号
+
+# Directed-task conditions (seed 004: credit-risk grade, type, size, region …) and their
+# Chinese names in the plan table's 定向条件 column.
+FILTER_KEYS = {
+    "grade": "信用风险等级",
+    "type": "类型",
+    "size": "规模",
+    "region": "地区",
+    "industry": "行业",
+    "tags": "标签",
+}
+_FILTER_BY_LABEL = {v: k for k, v in FILTER_KEYS.items()}
+_GRADES = ("A", "B", "C", "D")
+_SIZES = ("大型", "中型", "小型", "微型")
+_TYPE_ALIASES = {"社保经办机构": "社会保险经办机构", "培训机构": "职业培训机构"}
+UNGRADED = "未评级"  # the stratum of targets without a credit-risk grade
+
+
+def percent(ratio: str) -> str:
+    return f"{(Decimal(ratio) * 100).normalize():f}%"
+
+
+def normalize_ratio(ratio: str) -> str:
+    """'10%' or '0.10' → '0.1': the exact decimal the draw will use."""
+    from decimal import InvalidOperation
+
+    text = ratio.strip()
+    try:
+        value = Decimal(text.removesuffix("%")) / (100 if text.endswith("%") else 1)
+    except InvalidOperation:
+        raise InvalidInput(
+            f"抽查比例 {ratio!r} 无效：应为小数（如 0.05）或百分数（如 5%）"
+        ) from None
+    if not value.is_finite() or not (0 < value <= 1):
+        raise InvalidInput(f"抽查比例 {ratio!r} 超出范围：应大于 0 且不超过 100%")
+    return format(value.normalize(), "f")
+
+
+def normalize_months(text: str, year: int | None = None) -> str:
+    """'2024年4月' → '2024-04'; '2022年6-7月' or '2022-06..2022-07' → '2022-06..2022-07'."""
+    t = text.strip().replace(" ", "")
+    if not t:
+        return ""
+    m = re.fullmatch(r"(\d{4})年(\d{1,2})月?(?:[-－—~至到](?:(\d{4})年)?(\d{1,2})月)?", t)
+    if m:
+        y1, m1, y2, m2 = int(m[1]), int(m[2]), int(m[3] or m[1]), int(m[4] or m[2])
+    else:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})(?:\.\.(\d{4})-(\d{1,2}))?", t)
+        if not m:
+            raise InvalidInput(f"抽查时间 {text!r} 无效：应为 2024年4月、2022年6-7月 或 2024-04")
+        y1, m1, y2, m2 = int(m[1]), int(m[2]), int(m[3] or m[1]), int(m[4] or m[2])
+    if not (1 <= m1 <= 12 and 1 <= m2 <= 12) or (y2, m2) < (y1, m1):
+        raise InvalidInput(f"抽查时间 {text!r} 无效：月份超出范围或起止颠倒")
+    if year is not None and (y1 != year or y2 != year):
+        raise InvalidInput(f"抽查时间 {text!r} 不在计划年度 {year} 年内")
+    start = f"{y1}-{m1:02d}"
+    return start if (y1, m1) == (y2, m2) else f"{start}..{y2}-{m2:02d}"
+
+
+def month_window(months: str, year: int) -> tuple[str, str]:
+    """(first, last) month 'YYYY-MM' of a task; the whole plan year when unset."""
+    if not months:
+        return f"{year}-01", f"{year}-12"
+    first, _, last = months.partition("..")
+    return first, last or first
+
+
+@dataclass
+class TaskSpec:
+    """One sampling task as planned (seed 004's annex columns, plus directed-draw settings)."""
+
+    name: str
+    task_no: str | None = None
+    task_type: str = "undirected"
+    ratio: str = "0.05"
+    items: str = ""  # the plan table's own wording
+    item_codes: list[str] = field(default_factory=list)  # resolved against the item list
+    scope: str = ""
+    initiating_office: str = ""
+    joining_offices: list[str] = field(default_factory=list)
+    months: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    stratum_ratios: dict[str, str] = field(default_factory=dict)
+    inspector_field: str = ""
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "task_no": self.task_no,
+            "name": self.name,
+            "task_type": self.task_type,
+            "ratio": self.ratio,
+            "items": self.items,
+            "item_codes": self.item_codes,
+            "scope": self.scope,
+            "initiating_office": self.initiating_office,
+            "joining_offices": self.joining_offices,
+            "months": self.months,
+            "filters": self.filters,
+            "stratum_ratios": self.stratum_ratios,
+            "inspector_field": self.inspector_field,
+        }
+
+
+def check_task(spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]) -> TaskSpec:
+    """Validate and normalize; ``categories`` maps item code → 重点/一般 from the item list."""
+    if not spec.name.strip():
+        raise InvalidInput("任务名称不能为空")
+    if spec.task_type not in TASK_TYPES:
+        raise InvalidInput(
+            f"抽查类型 {spec.task_type!r} 无效：应为 directed（定向）或 undirected（不定向）"
+        )
+    if spec.task_no is not None and not TASK_NO.match(spec.task_no):
+        raise InvalidInput(f"抽查任务编号 {spec.task_no!r} 无效：应为三位数字加“号”，如 001号")
+    spec.ratio = normalize_ratio(spec.ratio)
+    unknown = [c for c in spec.item_codes if c not in categories]
+    if unknown:
+        raise InvalidInput(
+            f"抽查事项 {'、'.join(unknown)} 不在抽查事项清单中：请先 ssj import items 导入清单"
+        )
+    for key, values in spec.filters.items():
+        if key not in FILTER_KEYS:
+            raise InvalidInput(f"定向条件 {key!r} 无效：应为 {'、'.join(FILTER_KEYS.values())}")
+        allowed = {"grade": _GRADES, "type": TARGET_TYPES, "size": _SIZES}.get(key)
+        bad = [v for v in values if allowed and v not in allowed]
+        if bad:
+            raise InvalidInput(
+                f"定向条件 {FILTER_KEYS[key]} 的值 {'、'.join(bad)} 无效：应为 {'/'.join(allowed or ())}"
+            )
+    # An undirected task sets no conditions (seed 004); its scope (target types) and the
+    # bureau's own region bound the population and are not conditions.
+    if spec.task_type == "undirected" and (
+        spec.stratum_ratios or set(spec.filters) - {"type", "region"}
+    ):
+        raise InvalidInput(
+            "不定向抽查不设抽取条件（来源文件 004），只可限定抽查对象范围（类型）与地区："
+            "请改为定向抽查，或去掉定向条件和分层比例"
+        )
+    for grade, ratio in list(spec.stratum_ratios.items()):
+        if grade not in (*_GRADES, UNGRADED):
+            raise InvalidInput(f"分层比例的分层 {grade!r} 无效：应为 A/B/C/D 或 {UNGRADED}")
+        spec.stratum_ratios[grade] = normalize_ratio(ratio)
+    # Ratio floor (seeds 000, 001, 003) for the task and every stratum it sets.
+    floor = Decimal(rules.ratio_floor)
+    level = "省级" if rules.level == "province" else "县级"
+    for label, ratio in [("抽查比例", spec.ratio)] + [
+        (f"分层 {g} 的比例", r) for g, r in spec.stratum_ratios.items()
+    ]:
+        if Decimal(ratio) < floor:
+            raise InvalidInput(
+                f"{label} {percent(ratio)} 低于下限 {percent(rules.ratio_floor)}"
+                f"（{level}，来源文件 000、001、003；本单位层级见 config.yaml 的 draw.level）"
+            )
+    # Major items have no ceiling (seed 001); a configured ceiling binds general-only tasks.
+    ceiling = rules.general_ratio_ceiling
+    general_only = bool(spec.item_codes) and all(categories[c] == "一般" for c in spec.item_codes)
+    if ceiling is not None and general_only:
+        for label, ratio in [("抽查比例", spec.ratio)] + [
+            (f"分层 {g} 的比例", r) for g, r in spec.stratum_ratios.items()
+        ]:
+            if Decimal(ratio) > Decimal(ceiling):
+                raise InvalidInput(
+                    f"{label} {percent(ratio)} 超过一般事项上限 {percent(ceiling)}"
+                    "（重点事项不设上限，来源文件 001）"
+                )
+    return spec
+
+
+def item_categories(cur: Any) -> dict[str, str]:
+    cur.execute("SELECT code, category FROM item")
+    return dict(cur.fetchall())
+
+
+# --- writing (inside the caller's transaction) -----------------------------------------------
+
+
+def insert_plan(
+    wf: Workflow, cur: Any, plan_no: str, *, unit: str, actor: str, role: str, name: str | None
+) -> int:
+    sql = wf.raw.sql
+    m = PLAN_NO.match(plan_no)
+    if not m:
+        raise InvalidInput(f"抽查计划编号 {plan_no!r} 无效：应为 年份+三位序号，如 2024001")
+    if not unit.strip():
+        raise InvalidInput("单位不能为空")
+    year, serial = int(m.group(1)), m.group(2)
+    # seed 004 note 1: 抽查计划名称 = 年度 + 部门 + 随机抽查 + 序号
+    name = name or f"{year}年{unit}随机抽查{serial}"
+    if not (name.startswith(f"{year}年") and name.endswith(serial) and "随机抽查" in name):
+        raise InvalidInput(
+            f"抽查计划名称 {name!r} 不符合命名规则：年度+部门+随机抽查+序号"
+            f"（来源文件 004，如 {year}年{unit}随机抽查{serial}）"
+        )
+    cur.execute(sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
+    if cur.fetchone():
+        raise InvalidInput(f"抽查计划编号 {plan_no} 已存在")
+    head = audit.read_head(cur, sql)
+    at = head.stamp(wf._now())
+    cur.execute(
+        sql("INSERT INTO plan (plan_no, name, year, unit, created_at) VALUES (?, ?, ?, ?, ?)"),
+        (plan_no, name, year, unit, at),
+    )
+    cur.execute(sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
+    plan_id = cur.fetchone()[0]
+    audit.append(
+        cur,
+        sql,
+        head,
+        at=at,
+        actor=actor,
+        role=role,
+        task_id=None,
+        kind="plan_created",
+        payload={"plan_no": plan_no, "name": name, "year": year, "unit": unit},
+    )
+    return plan_id
+
+
+def insert_task(
+    wf: Workflow,
+    cur: Any,
+    plan_no: str,
+    spec: TaskSpec,
+    *,
+    actor: str,
+    role: str,
+    reason: str | None,
+    rules: DrawSettings,
+) -> int:
+    sql = wf.raw.sql
+    cur.execute(sql("SELECT id, year, published_at FROM plan WHERE plan_no = ?"), (plan_no,))
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"抽查计划 {plan_no} 不存在；请先用 ssj plan create 创建")
+    plan_id, year, _published = row
+    spec.months = normalize_months(spec.months, year)
+    check_task(spec, rules, item_categories(cur))
+    if spec.task_no is None:
+        # The unique (plan_id, task_no) index answers this without a scan.
+        cur.execute(
+            sql("SELECT task_no FROM task WHERE plan_id = ? ORDER BY task_no DESC LIMIT 1"),
+            (plan_id,),
+        )
+        last = cur.fetchone()
+        serial = int(last[0][:3]) + 1 if last else 1
+        if serial > 999:
+            raise InvalidInput(f"计划 {plan_no} 的任务编号已用完（001号–999号）")
+        spec.task_no = f"{serial:03d}号"
+    else:
+        cur.execute(
+            sql("SELECT 1 FROM task WHERE plan_id = ? AND task_no = ?"), (plan_id, spec.task_no)
+        )
+        if cur.fetchone():
+            raise InvalidInput(f"计划 {plan_no} 中已有任务 {spec.task_no}")
+    head = audit.read_head(cur, sql)
+    at = head.stamp(wf._now())
+    cj = audit.canonical_json
+    cur.execute(
+        sql(
+            "INSERT INTO task (plan_id, task_no, name, task_type, ratio, items, scope,"
+            " initiating_office, joining_offices, months, item_codes, filters, stratum_ratios,"
+            " inspector_field, state, version, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
+        ),
+        (
+            plan_id,
+            spec.task_no,
+            spec.name,
+            spec.task_type,
+            spec.ratio,
+            spec.items,
+            spec.scope,
+            spec.initiating_office,
+            cj(spec.joining_offices),
+            spec.months,
+            cj(spec.item_codes),
+            cj(spec.filters),
+            cj(spec.stratum_ratios),
+            spec.inspector_field,
+            states.INITIAL_STATE,
+            at,
+            at,
+        ),
+    )
+    cur.execute(
+        sql("SELECT id FROM task WHERE plan_id = ? AND task_no = ?"), (plan_id, spec.task_no)
+    )
+    task_id = cur.fetchone()[0]
+    audit.append(
+        cur,
+        sql,
+        head,
+        at=at,
+        actor=actor,
+        role=role,
+        task_id=task_id,
+        kind="task_created",
+        to_state=states.INITIAL_STATE,
+        reason=reason,
+        payload={"plan_no": plan_no, **spec.as_payload()},
+    )
+    return task_id
+
+
+def publish_plan(
+    wf: Workflow, cur: Any, plan_no: str, *, actor: str, role: str
+) -> list[dict[str, Any]]:
+    """Publish the plan: each planned task without a commitment gets a fresh secret (kept
+    server-side) and its commitment logged; then the plan's publication event lists them all."""
+    sql = wf.raw.sql
+    cur.execute(sql("SELECT id, published_at FROM plan WHERE plan_no = ?"), (plan_no,))
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"抽查计划 {plan_no} 不存在")
+    plan_id, published_at = row
+    cur.execute(
+        sql(
+            "SELECT id, task_no FROM task WHERE plan_id = ? AND state = ? AND commitment IS NULL"
+            " ORDER BY task_no"
+        ),
+        (plan_id, states.INITIAL_STATE),
+    )
+    pending = cur.fetchall()
+    if not pending:
+        if published_at:
+            raise InvalidInput(f"抽查计划 {plan_no} 已于 {published_at} 公布，没有新增任务需要公布")
+        raise InvalidInput(f"抽查计划 {plan_no} 没有任务：请先创建或导入任务")
+    published: list[dict[str, Any]] = []
+    for task_id, task_no in pending:
+        secret = draw.new_secret()
+        commitment = draw.commitment_of(secret)
+
+        def change(tx: Any, secret: bytes = secret, commitment: str = commitment) -> None:
+            if not states.allows("commit", tx.task.state):
+                raise InvalidInput(f"任务 {tx.task.id} 状态为 {tx.task.state}，不能公布承诺值")
+            tx.execute(
+                "INSERT INTO draw_secret (task_id, secret, created_at) VALUES (?, ?, ?)",
+                (tx.task.id, secret.hex(), tx.at),
+            )
+            tx.execute("UPDATE task SET commitment = ? WHERE id = ?", (commitment, tx.task.id))
+
+        wf._apply(
+            cur,
+            task_id,
+            None,
+            actor=actor,
+            role=role,
+            kind="draw_committed",
+            reason=None,
+            payload={"plan_no": plan_no, "task_no": task_no, "commitment": commitment},
+            change=change,
+        )
+        published.append({"task_id": task_id, "task_no": task_no, "commitment": commitment})
+    head = audit.read_head(cur, sql)
+    at = head.stamp(wf._now())
+    cur.execute(sql("UPDATE plan SET published_at = ? WHERE id = ?"), (at, plan_id))
+    audit.append(
+        cur,
+        sql,
+        head,
+        at=at,
+        actor=actor,
+        role=role,
+        task_id=None,
+        kind="plan_published",
+        payload={"plan_no": plan_no, "tasks": published},
+    )
+    return published
+
+
+# --- the plan table (seed 004 annex) ----------------------------------------------------------
+
+
+def _type(v: str) -> str:
+    for key, label in TASK_TYPES.items():
+        if v in (key, label):
+            return key
+    raise ValueError("应为 定向 或 不定向")
+
+
+def _ratio(v: str) -> str:
+    try:
+        return normalize_ratio(v)
+    except InvalidInput as e:
+        raise ValueError(str(e)) from None
+
+
+def _words(v: str) -> list[str]:
+    return [p for p in re.split(r"[\s;；,，、/]+", v) if p]
+
+
+def _conditions(v: str) -> dict[str, list[str]]:
+    """'信用风险等级=C,D；规模=大型' → {"grade": ["C", "D"], "size": ["大型"]}."""
+    out: dict[str, list[str]] = {}
+    for part in (p.strip() for p in re.split(r"[;；\n]", v)):
+        if not part:
+            continue
+        label, sep, values = part.partition("=")
+        if not sep:
+            label, sep, values = part.partition("：")
+        key = _FILTER_BY_LABEL.get(label.strip())
+        if key is None:
+            raise ValueError(f"条件 {label.strip()!r} 无效：应为 {'、'.join(FILTER_KEYS.values())}")
+        out[key] = [w for w in re.split(r"[,，、/\s]+", values) if w]
+    return out
+
+
+def _stratum_ratios(v: str) -> dict[str, str]:
+    """'C=20%；D=30%' → {"C": "0.2", "D": "0.3"}."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in re.split(r"[;；,，\n]", v)):
+        if not part:
+            continue
+        grade, sep, ratio = part.partition("=")
+        if not sep:
+            raise ValueError("应为 分层=比例，如 C=20%；D=30%")
+        out[grade.strip()] = _ratio(ratio.strip())
+    return out
+
+
+PLAN_TABLE = Kind(
+    "plans",
+    "年度抽查工作计划",
+    "plan",
+    (
+        Col("serial", "序号", required=True),
+        Col("unit", "单位", required=True),
+        Col("plan_no", "抽查计划编号", required=True, note="年份+三位序号，如 2024001"),
+        Col("plan_name", "抽查计划名称", note="年度+部门+随机抽查+序号（来源文件 004）"),
+        Col("task_no", "抽查任务编号", note="如 001号；留空则顺延"),
+        Col("name", "抽查任务名称", required=True),
+        Col("task_type", "抽查类型", _type, required=True, note="定向 或 不定向"),
+        Col("ratio", "抽查比例", _ratio, required=True, note="如 10% 或 0.1"),
+        Col("items", "抽查事项", note="事项编码或名称，顿号分隔；或“按照……事项清单”表示清单全覆盖"),
+        Col("scope", "抽查对象范围", note="检查对象类型，如 人力资源服务机构 社保经办机构"),
+        Col("office", "发起处室"),
+        Col("joining", "联合处室", _words, note="空格或顿号分隔"),
+        Col("months", "抽查时间", note="如 2024年4月 或 2022年6-7月"),
+        Col("conditions", "定向条件", _conditions, note="如 信用风险等级=C,D；规模=大型"),
+        Col("stratum_ratios", "分层比例", _stratum_ratios, note="如 C=20%；D=30%"),
+        Col("field", "执法领域", note="检查组人员须具备的执法领域（留空不限）"),
+    ),
+)
+
+
+def _scope_types(scope: str) -> list[str]:
+    words = [_TYPE_ALIASES.get(w, w) for w in _words(scope)]
+    if not words or words in (["全部"], ["所有"], ["全部对象"]):
+        return []
+    bad = [w for w in words if w not in TARGET_TYPES]
+    if bad:
+        raise ValueError(f"{'、'.join(bad)} 不是检查对象类型：应为 {'、'.join(TARGET_TYPES)}")
+    return list(dict.fromkeys(words))
+
+
+def _item_codes(text: str, items: dict[str, str]) -> list[str]:
+    """Item codes named by the 抽查事项 cell: codes or names, or the whole list (清单全覆盖)."""
+    if not text:
+        return []
+    if "事项清单" in text or "清单全覆盖" in text:
+        if not items:
+            raise ValueError("事项清单为空：请先 ssj import items 导入抽查事项清单")
+        return sorted(set(items.values()))
+    out, bad = [], []
+    for word in _words(text):
+        code = items.get(word)
+        (out if code else bad).append(code or word)
+    if bad:
+        raise ValueError(f"{'、'.join(bad)} 不在抽查事项清单中（应为事项编码或名称）")
+    return list(dict.fromkeys(out))
+
+
+@dataclass
+class PlanImport:
+    plans_created: list[str]
+    tasks_created: int
+    tasks_unchanged: int
+    dry_run: bool
+
+
+def import_plan_table(
+    wf: Workflow, path: Path, *, actor: str, rules: DrawSettings, dry_run: bool
+) -> PlanImport:
+    """Load a plan table in seed 004's annex layout; all rows or none."""
+    rows: dict[str, int] = {}
+    records = parse_file(PLAN_TABLE, path, rows_out=rows)
+    header = {c.key: c.header for c in PLAN_TABLE.cols}
+    problems: list[str] = []
+    sql = wf.raw.sql
+
+    def bad(serial: str, key: str, message: str, value: Any) -> None:
+        problems.append(f"{path}:{rows[serial]}:{header[key]}: {message}（{value}）")
+
+    summary = PlanImport([], 0, 0, dry_run)
+    with wf.raw.write() as cur:
+        cur.execute("SELECT code, name FROM item")
+        items = {}
+        for code, name in cur.fetchall():
+            items[code] = code
+            items[name] = code
+        categories = item_categories(cur)
+        plans: dict[str, dict[str, Any]] = {}
+        specs: list[tuple[str, str, TaskSpec]] = []
+        seen_task_no: dict[tuple[str, str], str] = {}
+        for serial, rec in records.items():
+            plan_no = rec["plan_no"]
+            m = PLAN_NO.match(plan_no)
+            if not m:
+                bad(serial, "plan_no", "应为 年份+三位序号，如 2024001", plan_no)
+                continue
+            first = plans.setdefault(plan_no, {"serial": serial, **rec})
+            for key in ("unit", "plan_name"):
+                if rec[key] != first[key]:
+                    bad(serial, key, f"与第 {rows[first['serial']]} 行同一计划的值不一致", rec[key])
+            try:
+                spec = TaskSpec(
+                    name=rec["name"],
+                    task_no=rec["task_no"] or None,
+                    task_type=rec["task_type"],
+                    ratio=rec["ratio"],
+                    items=rec["items"],
+                    scope=rec["scope"],
+                    initiating_office=rec["office"],
+                    joining_offices=rec["joining"],
+                    filters=dict(rec["conditions"]),
+                    stratum_ratios=rec["stratum_ratios"],
+                    inspector_field=rec["field"],
+                )
+            except KeyError as e:  # pragma: no cover - parse_file fills every column
+                raise AssertionError(e) from None
+            for key in ("items", "scope"):
+                try:
+                    if key == "items":
+                        value = _item_codes(rec["items"], items)
+                    else:
+                        value = _scope_types(rec["scope"])
+                except ValueError as e:
+                    bad(serial, key, str(e), rec[key])
+                    continue
+                if key == "items":
+                    spec.item_codes = value
+                elif value:
+                    if "type" in spec.filters and set(spec.filters["type"]) - set(value):
+                        bad(
+                            serial,
+                            "conditions",
+                            "定向条件中的类型超出抽查对象范围",
+                            rec["conditions"],
+                        )
+                    spec.filters.setdefault("type", value)
+            try:
+                spec.months = normalize_months(rec["months"], int(m.group(1)))
+            except InvalidInput as e:
+                bad(serial, "months", str(e), rec["months"])
+            if spec.task_no:
+                other = seen_task_no.get((plan_no, spec.task_no))
+                if other:
+                    bad(serial, "task_no", f"与第 {rows[other]} 行的任务编号重复", spec.task_no)
+                seen_task_no[(plan_no, spec.task_no)] = serial
+            try:
+                check_task(spec, rules, categories)
+            except InvalidInput as e:
+                key = "ratio" if "比例" in str(e) else "task_type"
+                bad(serial, key, str(e), rec[key])
+            specs.append((serial, plan_no, spec))
+        if problems:
+            raise ImportRejected(str(path), problems)
+        for plan_no, first in plans.items():
+            cur.execute(sql("SELECT id, unit, name FROM plan WHERE plan_no = ?"), (plan_no,))
+            existing = cur.fetchone()
+            if existing is None:
+                try:
+                    insert_plan(
+                        wf,
+                        cur,
+                        plan_no,
+                        unit=first["unit"],
+                        actor=actor,
+                        role="clerk",
+                        name=first["plan_name"] or None,
+                    )
+                except InvalidInput as e:
+                    bad(first["serial"], "plan_name", str(e), first["plan_name"])
+                    continue
+                summary.plans_created.append(plan_no)
+            elif existing[1] != first["unit"]:
+                bad(
+                    first["serial"],
+                    "unit",
+                    f"计划 {plan_no} 已存在，单位为 {existing[1]}",
+                    first["unit"],
+                )
+        for serial, plan_no, spec in specs:
+            if problems:
+                break
+            if spec.task_no:
+                cur.execute(
+                    sql(
+                        "SELECT t.name, t.task_type, t.ratio, t.item_codes, t.filters,"
+                        " t.stratum_ratios, t.months FROM task t JOIN plan p ON p.id = t.plan_id"
+                        " WHERE p.plan_no = ? AND t.task_no = ?"
+                    ),
+                    (plan_no, spec.task_no),
+                )
+                found = cur.fetchone()
+                if found is not None:
+                    same = (
+                        found[0],
+                        found[1],
+                        found[2],
+                        json.loads(found[3]),
+                        json.loads(found[4]),
+                        json.loads(found[5]),
+                        found[6],
+                    ) == (
+                        spec.name,
+                        spec.task_type,
+                        spec.ratio,
+                        spec.item_codes,
+                        spec.filters,
+                        spec.stratum_ratios,
+                        spec.months,
+                    )
+                    if same:
+                        summary.tasks_unchanged += 1
+                    else:
+                        bad(
+                            serial,
+                            "task_no",
+                            f"计划 {plan_no} 已有此任务且内容不同；已建任务不能通过导入修改",
+                            spec.task_no,
+                        )
+                    continue
+            try:
+                insert_task(
+                    wf,
+                    cur,
+                    plan_no,
+                    spec,
+                    actor=actor,
+                    role="clerk",
+                    reason=f"导入 {path.name}",
+                    rules=rules,
+                )
+            except InvalidInput as e:
+                bad(serial, "task_no", str(e), spec.task_no or "")
+                continue
+            summary.tasks_created += 1
+        if problems:
+            raise ImportRejected(str(path), problems)
+        if dry_run:
+            wf.raw.dbapi.rollback()
+    return summary
+
+
+def write_plan_template(path: Path) -> None:
+    from workflow.directories import _write
+
+    if path.suffix.lower() != ".xlsx":
+        raise InvalidInput(f"模板须为 .xlsx 文件：{path}")
+    _write(path, [[c.header for c in PLAN_TABLE.cols]], PLAN_TABLE, notes=True)
