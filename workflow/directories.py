@@ -274,10 +274,15 @@ def read_rows(path: Path) -> Iterator[list[str]]:
 
 
 def parse_file(
-    kind: Kind, path: Path, rows_out: dict[str, int] | None = None
+    kind: Kind,
+    path: Path,
+    rows_out: dict[str, int] | None = None,
+    problems_out: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Every row validated; returns {key: record} (and, in ``rows_out``, each key's row number
-    for later checks to cite). Raises ImportRejected listing all problems."""
+    """Every row validated; returns {key: record}. Raises ImportRejected listing all problems,
+    unless ``problems_out`` is given: then row problems go there, rows with problems are left
+    out, and the caller adds its own checks before rejecting (``rows_out`` gets each key's row
+    number for those checks to cite)."""
     rows = read_rows(path)
     header: list[str] | None = None
     header_row = 0
@@ -313,6 +318,7 @@ def parse_file(
         if not any(c.strip() for c in raw):
             continue
         rec: dict[str, Any] = {}
+        row_ok = len(problems)
         for i, col in index:
             value = raw[i].strip() if i < len(raw) else ""
             if value == "" and col.required:
@@ -326,7 +332,9 @@ def parse_file(
             if col.key not in rec and not col.required:
                 rec[col.key] = col.parse("")
         key = rec.get(kind.key.key)
-        if key is None:
+        if key is None or (problems_out is not None and len(problems) != row_ok):
+            if key is not None and key not in first_row:
+                first_row[key] = row_no
             continue
         if key in first_row:
             problems.append(
@@ -335,9 +343,11 @@ def parse_file(
             continue
         first_row[key] = row_no
         records[key] = rec
-    if problems:
+    if problems_out is not None:
+        problems_out.extend(problems)
+    elif problems:
         raise ImportRejected(str(path), problems)
-    if not records:
+    if not records and not problems:
         raise ImportRejected(str(path), [f"{path}: 只有表头，没有数据行"])
     if rows_out is not None:
         rows_out.update(first_row)

@@ -510,9 +510,9 @@ def import_plan_table(
 ) -> PlanImport:
     """Load a plan table in seed 004's annex layout; all rows or none."""
     rows: dict[str, int] = {}
-    records = parse_file(PLAN_TABLE, path, rows_out=rows)
-    header = {c.key: c.header for c in PLAN_TABLE.cols}
     problems: list[str] = []
+    records = parse_file(PLAN_TABLE, path, rows_out=rows, problems_out=problems)
+    header = {c.key: c.header for c in PLAN_TABLE.cols}
     sql = wf.raw.sql
 
     def bad(serial: str, key: str, message: str, value: Any) -> None:

@@ -1,0 +1,271 @@
+"""The draw against the database: eligibility rules, the record, verification, and what
+follows the draw (confirmation, substitution, inspection sheets)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import code, inspector_row, load_directory, target_row
+from workflow import audit, draw, drawing, queries, sheets
+from workflow.config import DrawSettings
+from workflow.engine import Workflow
+from workflow.errors import InvalidInput, NotFound, TransitionRefused
+from workflow.replay import replay
+
+ROOT = Path(__file__).resolve().parents[2]
+UNIT = "迁西县人力资源和社会保障局"
+ITEMS = [["JC-1", "劳动合同制度", "《劳动合同法》第七十四条", "书面合同", "现场", "一般"]]
+
+
+def _task(wf: Workflow, plan: str = "2024001", **kw) -> int:  # type: ignore[no-untyped-def]
+    from contextlib import suppress
+
+    with suppress(InvalidInput):
+        wf.create_plan(plan, unit=UNIT, actor="x")
+    t = wf.create_task(plan, name="任务", actor="x", **kw)
+    wf.publish_plan(plan, actor="x")
+    return t
+
+
+def _pool(n: int = 6, **kw) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    return [inspector_row(f"C{i:02d}", **kw) for i in range(n)]
+
+
+def test_a_directed_draw_stratifies_by_grade_and_verifies_from_the_record(wf, tmp_path):
+    grades = "AAAAABBBBBCCCCDD"
+    codes = [code(i) for i in range(len(grades))]
+    load_directory(
+        wf, [target_row(c, grade=g) for c, g in zip(codes, grades, strict=True)], _pool()
+    )
+    t = _task(wf, task_type="directed", ratio="10%", stratum_ratios={"C": "50%"})
+    record = drawing.draw_task(wf, t, actor="抽取人", public_input="福彩3D 517")
+    by_name = {s["name"]: s for s in record["strata"]}
+    assert list(by_name) == ["A", "B", "C", "D"]
+    # k = max(1, ceil(N × ratio)); D is raised to its configured floor of 20% (seed 001).
+    assert [by_name[g]["k"] for g in "ABCD"] == [1, 1, 2, 1]
+    assert by_name["D"]["ratio"] == "0.20" and "来源文件 001" in by_name["D"]["basis"]
+    assert by_name["C"]["ratio"] == "0.5"
+    assert drawing.verify_task(wf, t) == []
+    assert wf.task_state(t)[0] == "drawn"
+    # The event reveals the secret behind the published commitment and vouches for the record.
+    event = queries.list_events(wf.engine, t)[-1]
+    data = event["payload"]["data"]
+    assert draw.commitment_of(bytes.fromhex(data["secret"])) == data["commitment"]
+    assert data["record_digest"] == drawing.record_digest(record)
+    shown = queries.show_task(wf.engine, t)
+    assert sorted(r["target_code"] for r in shown["records"]) == sorted(
+        x["code"] for x in record["targets"]
+    )
+    assert all(len(r["inspectors"]) == 2 for r in shown["records"])
+    # The standalone checker agrees, and catches a changed record.
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    checker = [sys.executable, str(ROOT / "docs" / "verify_draw.py"), str(path)]
+    assert subprocess.run(checker, capture_output=True).returncode == 0
+    record["strata"][0]["population"].append(code(999))
+    record["strata"][0]["population"].sort()
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    assert subprocess.run(checker, capture_output=True).returncode == 1
+    assert audit.verify_db(wf.raw).ok and replay(wf.raw).ok
+
+
+def test_the_stored_record_cannot_be_changed(wf, engine):
+    import sqlalchemy.exc
+    from sqlalchemy import text
+
+    load_directory(wf, [target_row(code(i)) for i in range(3)], _pool())
+    t = _task(wf)
+    drawing.draw_task(wf, t, actor="x")
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"), engine.begin() as c:
+        c.execute(text("UPDATE draw_record SET record = '{}'"))
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"), engine.begin() as c:
+        c.execute(text("DELETE FROM draw_record"))
+
+
+def test_targets_another_office_drew_this_period_join_that_visit(wf):
+    codes = [code(i) for i in range(3)]
+    load_directory(wf, [target_row(c) for c in codes], _pool())
+    joint = _task(wf, ratio="1", initiating_office="社会保险科", months="2024-04")
+    drawing.draw_task(wf, joint, actor="x")
+    t = _task(wf, ratio="1", initiating_office="劳动保障监察大队", months="2024-04..2024-05")
+    with pytest.raises(InvalidInput, match="排除 3 户"):
+        drawing.draw_task(wf, t, actor="x")  # everyone joins the other office's visit
+    load_directory(wf, [target_row(code(9))])
+    record = drawing.draw_task(wf, t, actor="x")
+    (stratum,) = record["strata"]
+    reasons = {e["code"]: e["reason"] for e in stratum["exclusions"]}
+    assert set(reasons) == set(codes) and stratum["drawn"] == [code(9)]
+    assert all("联合检查" in r and "社会保险科" in r for r in reasons.values())
+    # The same office, or a period that does not overlap, is not a joint visit.
+    same_office = _task(wf, ratio="1", initiating_office="社会保险科", months="2024-04")
+    later = _task(wf, ratio="1", initiating_office="就业促进股", months="2024-09")
+    kept = drawing.draw_task(wf, same_office, actor="x")["strata"][0]
+    assert [e["code"] for e in kept["exclusions"]] == [code(9)]  # t's target, another office
+    assert drawing.draw_task(wf, later, actor="x")["strata"][0]["exclusions"] == []
+
+
+def test_same_year_rule_leaves_out_grade_a_and_clean_targets(wf):
+    a_inspected, a_fresh, clean, dirty = (code(i) for i in range(4))
+    load_directory(
+        wf,
+        [
+            target_row(a_inspected, grade="A", last_inspected="2024-02-01"),
+            target_row(a_fresh, grade="A", last_inspected="2023-06-01"),
+            target_row(clean),
+            target_row(dirty),
+        ],
+        _pool(),
+    )
+    first = _task(wf, ratio="1", months="2024-01")
+    drawing.draw_task(wf, first, actor="x")
+    for c in (a_fresh, clean, dirty):
+        wf.set_result(first, c, "problem" if c == dirty else "no_problem", actor="x")
+    second = _task(wf, ratio="1", months="2024-05")  # same office, later: no joint visit
+    record = drawing.draw_task(wf, second, actor="x")
+    (stratum,) = record["strata"]
+    reasons = {e["code"]: e["reason"] for e in stratum["exclusions"]}
+    assert set(reasons) == {a_inspected, a_fresh, clean}
+    assert "A 级" in reasons[a_inspected] and "2024-02-01" in reasons[a_inspected]
+    assert "来源文件 002" in reasons[clean] and "未发现问题" in reasons[clean]
+    assert stratum["population"] == [dirty] and stratum["drawn"] == [dirty]
+    assert draw.verify_record(record) == []
+
+
+def test_rules_can_be_switched_off(engine, clock):
+    wf = Workflow(engine, clock=clock, rules=DrawSettings(skip_clean_this_year=False))
+    load_directory(wf, [target_row(code(1), grade="A", last_inspected="2024-02-01")], _pool())
+    t = _task(wf, ratio="1")
+    record = drawing.draw_task(wf, t, actor="x")
+    assert record["strata"][0]["exclusions"] == [] and record["strata"][0]["drawn"] == [code(1)]
+    wf.close()
+
+
+def test_targets_with_many_complaints_form_their_own_stratum(wf):
+    rows = [target_row(code(i), grade="B", complaints=str(5 if i < 4 else 0)) for i in range(20)]
+    load_directory(wf, rows, _pool(8))
+    t = _task(wf, task_type="directed", ratio="5%")
+    record = drawing.draw_task(wf, t, actor="x")
+    by_name = {s["name"]: s for s in record["strata"]}
+    assert set(by_name) == {"B", "complaints"}
+    assert by_name["complaints"]["population"] == sorted(code(i) for i in range(4))
+    assert by_name["complaints"]["ratio"] == "0.20" and by_name["complaints"]["k"] == 1
+
+
+def test_inspectors_are_matched_by_field_recusal_and_availability(wf):
+    target = code(1)
+    pool = [
+        inspector_row("OK1", fields="社会保险"),
+        inspector_row("OK2", fields="社会保险;劳动保障监察"),
+        inspector_row("OK3", fields="社会保险"),
+        inspector_row("WRONG", fields="劳动保障监察"),
+        inspector_row("RECUSED", fields="社会保险", recusal=target),
+        inspector_row("AWAY", fields="社会保险", available="否"),
+    ]
+    load_directory(wf, [target_row(target)], pool)
+    t = _task(wf, ratio="1", inspector_field="社会保险")
+    record = drawing.draw_task(wf, t, actor="x")
+    (drawn,) = record["targets"]
+    assert sorted(drawn["eligible"]) == ["OK1", "OK2", "OK3"]
+    assert len(drawn["group"]) == 2 and record["field"] == "社会保险"
+
+
+def test_refusals_write_nothing(wf):
+    wf.create_plan("2024001", unit=UNIT, actor="x")
+    t = wf.create_task("2024001", name="未公布", actor="x")
+    load_directory(wf, [target_row(code(1))], [inspector_row("ONLY")])
+    before = wf.head()
+    with pytest.raises(TransitionRefused, match="ssj plan publish 2024001"):
+        drawing.draw_task(wf, t, actor="x")
+    wf.publish_plan("2024001", actor="x")
+    before = wf.head()
+    with pytest.raises(InvalidInput, match=f"检查对象 {code(1)} 只有 1 名可用执法人员"):
+        drawing.draw_task(wf, t, actor="x")
+    assert wf.head() == before and wf.task_state(t)[0] == "planned"
+    empty = _task(wf, filters={"region": ["无此地区"]})
+    with pytest.raises(InvalidInput, match="没有可抽取的检查对象"):
+        drawing.draw_task(wf, empty, actor="x")
+    load_directory(wf, inspectors=[inspector_row("SECOND")])
+    drawing.draw_task(wf, t, actor="x")
+    with pytest.raises(TransitionRefused, match="只抽取一次"):
+        drawing.draw_task(wf, t, actor="x")
+    with pytest.raises(NotFound):
+        drawing.load_record(wf, empty)
+
+
+def _at(clock, y: int, m: int, d: int, hour: int = 2) -> None:  # type: ignore[no-untyped-def]
+    clock.set(datetime(y, m, d, hour, 0, tzinfo=UTC))
+
+
+def test_confirmation_is_due_within_two_working_days_of_the_draw(wf, clock):
+    load_directory(wf, [target_row(code(i)) for i in range(2)], _pool())
+    on_time, late = _task(wf, ratio="1"), _task(wf, ratio="1")
+    # Drawn Friday 2024-09-13. Saturday 09-14 is a make-up working day, 15–17 the Mid-Autumn
+    # holiday: the second working day after the draw is Wednesday 09-18.
+    _at(clock, 2024, 9, 13)
+    drawing.draw_task(wf, on_time, actor="x")
+    drawing.draw_task(wf, late, actor="x")
+    _at(clock, 2024, 9, 18, hour=9)  # 17:00 in Shanghai
+    p = drawing.confirm(wf, on_time, actor="x")
+    assert p == {"drawn_on": "2024-09-13", "due": "2024-09-18", "late": False}
+    with pytest.raises(InvalidInput, match=r"已于 .* 确认"):
+        drawing.confirm(wf, on_time, actor="x")
+    _at(clock, 2024, 9, 19)
+    with pytest.raises(InvalidInput, match=r"应在 2024-09-18 前确认.*--reason"):
+        drawing.confirm(wf, late, actor="x")
+    assert drawing.confirm(wf, late, actor="x", reason="主任出差")["late"] is True
+    assert queries.list_events(wf.engine, late)[-1]["reason"] == "主任出差"
+
+
+def test_substitution_takes_the_next_substitute_in_draw_order(wf):
+    target = code(1)
+    load_directory(wf, [target_row(target)], _pool(6))
+    t = _task(wf, ratio="1")
+    record = drawing.draw_task(wf, t, actor="x")
+    (drawn,) = record["targets"]
+    out, first_sub, second_sub = drawn["group"][0], *drawn["substitutes"][:2]
+    # The first substitute has since become unavailable: the next one is taken, and the skip
+    # is recorded with its reason.
+    load_directory(wf, inspectors=[inspector_row(first_sub, available="否")])
+    with pytest.raises(InvalidInput, match="--reason"):
+        drawing.substitute(wf, t, target, out, reason=" ", actor="x")
+    p = drawing.substitute(wf, t, target, out, reason="回避：亲属任职", actor="x")
+    assert (p["out"], p["in"]) == (out, second_sub)
+    assert p["skipped"] == [{"cert": first_sub, "reason": "目前不可用"}]
+    group = queries.show_task(wf.engine, t)["records"][0]["inspectors"]
+    assert group == [second_sub, drawn["group"][1]]
+    with pytest.raises(InvalidInput, match="不在检查对象"):
+        drawing.substitute(wf, t, target, out, reason="再次", actor="x")
+    # the one substituted out is never drawn back in
+    p = drawing.substitute(wf, t, target, second_sub, reason="病假", actor="x")
+    assert p["in"] not in (out, second_sub, first_sub)
+    assert replay(wf.raw).ok and drawing.verify_task(wf, t) == []
+
+
+def test_inspection_sheets_one_per_target(wf, tmp_path):
+    from openpyxl import load_workbook
+
+    codes = [code(i) for i in range(3)]
+    load_directory(wf, [target_row(c) for c in codes], _pool(), ITEMS)
+    t = _task(wf, ratio="1", item_codes=["JC-1"])
+    drawing.draw_task(wf, t, actor="x")
+    out = tmp_path / "sheets"
+    with pytest.raises(InvalidInput, match=f"ssj draw confirm {t}"):
+        sheets.make_sheets(wf, t, out, actor="x")
+    assert not out.exists()
+    drawing.confirm(wf, t, actor="x")
+    files = sheets.make_sheets(wf, t, out, actor="x")
+    assert sorted(f["target_code"] for f in files) == sorted(codes)
+    records = {r["target_code"]: r for r in queries.show_task(wf.engine, t)["records"]}
+    for f in files:
+        ws = load_workbook(out / f["file"]).worksheets[0]
+        cells = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+        assert f["target_code"] in cells and "《劳动合同法》第七十四条" in cells
+        assert all(cert in cells for cert in records[f["target_code"]]["inspectors"])
+    event = queries.list_events(wf.engine, t)[-1]
+    assert event["kind"] == "sheets_made" and event["payload"]["files"] == files

@@ -1,0 +1,288 @@
+"""Annual plans: the seed-004 table, numbering and naming, ratio floors, publication."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import load_directory
+from workflow import audit, plans, queries
+from workflow.config import DrawSettings
+from workflow.directories import ImportRejected
+from workflow.engine import Workflow
+from workflow.errors import InvalidInput
+
+HEADER = [c.header for c in plans.PLAN_TABLE.cols[:13]]  # the seed's own thirteen columns
+UNIT = "迁西县人力资源和社会保障局"
+SEED_ROW = [
+    "1",
+    UNIT,
+    "2024001",
+    "2024年迁西县人力资源和社会保障局内部联合随机抽查001",
+    "001号",
+    "人社局加强监管,规范执法“双随机”抽查",
+    "定向",
+    "10%",
+    "按照人社局随机抽查事项清单(清单年度全覆盖)",
+    "人力资源服务机构 社保经办机构",
+    "劳动保障监察大队",
+    "社会保险科 社会保险中心",
+    "2024年4月",
+]
+ITEMS = [
+    ["JC-1", "劳动合同制度", "《劳动合同法》第七十四条", "书面合同", "现场", "一般"],
+    ["JC-2", "农民工工资支付", "《保障农民工工资支付条例》第五十四条", "按月足额", "现场", "重点"],
+]
+
+
+def _table(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    return path
+
+
+def _import(wf: Workflow, path: Path, **kw) -> plans.PlanImport:  # type: ignore[no-untyped-def]
+    return plans.import_plan_table(wf, path, actor="录入员", rules=wf.rules, dry_run=False, **kw)
+
+
+def test_the_seed_004_table_imports_with_its_numbering_naming_and_fields(wf, tmp_path):
+    load_directory(wf, items=ITEMS)
+    s = _import(wf, _table(tmp_path / "plan.csv", [SEED_ROW]))
+    assert (s.plans_created, s.tasks_created) == (["2024001"], 1)
+    p = queries.show_plan(wf.engine, "2024001")
+    assert p["name"] == SEED_ROW[3] and p["unit"] == UNIT and p["year"] == 2024
+    t = queries.show_task(wf.engine, p["tasks"][0]["id"])
+    assert (t["task_no"], t["task_type"], t["ratio"], t["months"]) == (
+        "001号",
+        "directed",
+        "0.1",
+        "2024-04",
+    )
+    assert t["item_codes"] == ["JC-1", "JC-2"]  # 清单年度全覆盖: the whole list
+    assert t["filters"] == {"type": ["人力资源服务机构", "社会保险经办机构"]}
+    assert t["joining_offices"] == ["社会保险科", "社会保险中心"]
+    kinds = [e["kind"] for e in queries.list_events(wf.engine)]
+    assert kinds[-2:] == ["plan_created", "task_created"]
+    # The same file again changes nothing; a changed task is refused, not silently altered.
+    assert _import(wf, _table(tmp_path / "plan.csv", [SEED_ROW])).tasks_unchanged == 1
+    changed = [*SEED_ROW[:7], "20%", *SEED_ROW[8:]]
+    with pytest.raises(ImportRejected, match="内容不同"):
+        _import(wf, _table(tmp_path / "changed.csv", [changed]))
+
+
+def test_a_bad_table_is_rejected_whole_with_every_problem_located(wf, tmp_path):
+    load_directory(wf, items=ITEMS)
+    before = wf.head()
+    rows = [
+        SEED_ROW,
+        [
+            "2",
+            UNIT,
+            "2024001",
+            SEED_ROW[3],
+            "002号",
+            "任务二",
+            "定向(或者不定向)",
+            "10%",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        ["3", UNIT, "2024001", SEED_ROW[3], "003号", "任务三", "不定向", "2%", "", "", "", "", ""],
+        [
+            "4",
+            UNIT,
+            "2024001",
+            SEED_ROW[3],
+            "004号",
+            "任务四",
+            "不定向",
+            "5%",
+            "不存在的事项",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "5",
+            UNIT,
+            "2024001",
+            SEED_ROW[3],
+            "005号",
+            "任务五",
+            "不定向",
+            "5%",
+            "",
+            "",
+            "",
+            "",
+            "2023年4月",
+        ],
+        ["6", UNIT, "2024001", SEED_ROW[3], "001号", "任务六", "不定向", "5%", "", "", "", "", ""],
+        [
+            "7",
+            "别的局",
+            "2024001",
+            SEED_ROW[3],
+            "007号",
+            "任务七",
+            "不定向",
+            "5%",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "8",
+            UNIT,
+            "2024001",
+            SEED_ROW[3],
+            "008号",
+            "任务八",
+            "不定向",
+            "5%",
+            "",
+            "火星企业",
+            "",
+            "",
+            "",
+        ],
+    ]
+    path = _table(tmp_path / "bad.csv", rows)
+    with pytest.raises(ImportRejected) as e:
+        _import(wf, path)
+    problems = e.value.problems
+    expected = [
+        (3, "抽查类型", "应为 定向 或 不定向"),
+        (4, "抽查比例", "低于下限 5%"),
+        (5, "抽查事项", "不在抽查事项清单中"),
+        (6, "抽查时间", "不在计划年度 2024 年内"),
+        (7, "抽查任务编号", "与第 2 行的任务编号重复"),
+        (8, "单位", "与第 2 行同一计划的值不一致"),
+        (9, "抽查对象范围", "不是检查对象类型"),
+    ]
+    for row, column, message in expected:
+        assert any(p.startswith(f"{path}:{row}:{column}: ") and message in p for p in problems), (
+            row,
+            column,
+            problems,
+        )
+    assert wf.head() == before and queries.list_plans(wf.engine) == []
+
+
+def test_an_xlsx_table_from_the_template_imports(wf, tmp_path):
+    from openpyxl import load_workbook
+
+    load_directory(wf, items=ITEMS)
+    path = tmp_path / "plan.xlsx"
+    plans.write_plan_template(path)
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    assert [c.value for c in ws[1]][:13] == HEADER
+    ws.append([*SEED_ROW, "信用风险等级=C,D", "C=20%", "劳动保障监察"])
+    wb.save(path)
+    _import(wf, path)
+    task = queries.show_task(wf.engine, 1)
+    assert task["filters"] == {
+        "grade": ["C", "D"],
+        "type": ["人力资源服务机构", "社会保险经办机构"],
+    }
+    assert task["stratum_ratios"] == {"C": "0.2"} and task["inspector_field"] == "劳动保障监察"
+
+
+def test_dry_run_writes_nothing(wf, tmp_path):
+    load_directory(wf, items=ITEMS)
+    before = wf.head()
+    s = plans.import_plan_table(
+        wf, _table(tmp_path / "p.csv", [SEED_ROW]), actor="x", rules=wf.rules, dry_run=True
+    )
+    assert s.tasks_created == 1 and s.dry_run
+    assert wf.head() == before and queries.list_plans(wf.engine) == []
+
+
+def test_ratio_floors_depend_on_the_level_and_major_items_have_no_ceiling(engine, clock):
+    county = Workflow(engine, clock=clock)
+    load_directory(county, items=ITEMS)
+    county.create_plan("2024001", unit=UNIT, actor="x")
+    with pytest.raises(InvalidInput, match=r"3% 低于下限 5%（县级"):
+        county.create_task("2024001", name="t", actor="x", ratio="3%")
+    with pytest.raises(InvalidInput, match=r"分层 C 的比例 4% 低于下限"):
+        county.create_task(
+            "2024001", name="t", actor="x", task_type="directed", stratum_ratios={"C": "4%"}
+        )
+    province = Workflow(engine, clock=clock, rules=DrawSettings(level="province"))
+    assert province.create_task("2024001", name="t", actor="x", ratio="3%")
+    capped = Workflow(engine, clock=clock, rules=DrawSettings(general_ratio_ceiling="0.2"))
+    with pytest.raises(InvalidInput, match="超过一般事项上限 20%"):
+        capped.create_task("2024001", name="t", actor="x", ratio="30%", item_codes=["JC-1"])
+    assert capped.create_task("2024001", name="t", actor="x", ratio="50%", item_codes=["JC-2"])
+    with pytest.raises(InvalidInput, match="不定向抽查不设抽取条件"):
+        county.create_task("2024001", name="t", actor="x", filters={"grade": ["C"]})
+    for w in (county, province, capped):
+        w.close()
+
+
+def test_plan_names_follow_the_seed_rule(wf):
+    wf.create_plan("2024003", unit="元氏县人社局", actor="x")
+    assert queries.show_plan(wf.engine, "2024003")["name"] == "2024年元氏县人社局随机抽查003"
+    with pytest.raises(InvalidInput, match="年度\\+部门\\+随机抽查\\+序号"):
+        wf.create_plan("2024004", unit="元氏县人社局", actor="x", name="元氏县抽查")
+    with pytest.raises(InvalidInput, match="2024001"):
+        wf.create_plan("24-1", unit="u", actor="x")
+
+
+def test_publication_logs_each_commitment_and_keeps_the_secret_until_the_draw(wf):
+    wf.create_plan("2024001", unit=UNIT, actor="x")
+    with pytest.raises(InvalidInput, match="没有任务"):
+        wf.publish_plan("2024001", actor="x")
+    a = wf.create_task("2024001", name="甲", actor="x")
+    b = wf.create_task("2024001", name="乙", actor="x")
+    done = wf.publish_plan("2024001", actor="发布人")
+    assert [d["task_id"] for d in done] == [a, b]
+    events = queries.list_events(wf.engine)
+    published = events[-1]
+    assert published["kind"] == "plan_published" and published["payload"]["tasks"] == done
+    committed = [e for e in events if e["kind"] == "draw_committed"]
+    assert [e["payload"]["commitment"] for e in committed] == [d["commitment"] for d in done]
+    with wf.raw.read() as cur:
+        cur.execute("SELECT task_id, secret FROM draw_secret ORDER BY task_id")
+        secrets = dict(cur.fetchall())
+    for d in done:
+        secret = secrets[d["task_id"]]
+        assert hashlib.sha256(bytes.fromhex(secret)).hexdigest() == d["commitment"]
+        assert all(secret not in json.dumps(e["payload"]) for e in events)  # not revealed yet
+    assert queries.show_plan(wf.engine, "2024001")["published_at"]
+    with pytest.raises(InvalidInput, match=r"已于 .* 公布，没有新增任务"):
+        wf.publish_plan("2024001", actor="x")
+    c = wf.create_task("2024001", name="丙", actor="x")
+    assert [d["task_id"] for d in wf.publish_plan("2024001", actor="x")] == [c]
+    assert audit.verify_db(wf.raw).ok
+
+
+@pytest.mark.parametrize(
+    ("text", "year", "expected"),
+    [
+        ("2024年4月", 2024, "2024-04"),
+        ("2022年6-7月", 2022, "2022-06..2022-07"),
+        ("2022年10月至11月", 2022, "2022-10..2022-11"),
+        ("2024-04..2024-05", 2024, "2024-04..2024-05"),
+        ("", 2024, ""),
+    ],
+)
+def test_month_windows(text, year, expected):
+    assert plans.normalize_months(text, year) == expected
+
+
+@pytest.mark.parametrize("text", ["四月", "2024年13月", "2024年7-6月"])
+def test_bad_month_windows_are_named(text):
+    with pytest.raises(InvalidInput, match="抽查时间"):
+        plans.normalize_months(text, 2024)
