@@ -323,3 +323,83 @@ def test_directory_import_export_and_template_through_the_cli(db_url, tmp_path):
     assert "已导出 1 条" in ssj(db_url, "export", "targets", str(exported))
     log = json.loads(ssj(db_url, "audit", "log", "--json"))
     assert [e["kind"] for e in log] == ["target_upserted"] and log[0]["actor"] == "录入员"
+
+
+def test_plan_table_publication_draw_verification_and_sheets_through_the_cli(db_url, tmp_path):
+    from workflow import plans
+    from workflow.credit_code import make
+
+    ssj(db_url, "init")
+    targets = tmp_path / "targets.csv"
+    rows = "\n".join(
+        f"{make('130227', i)},企业{i},用人单位,迁西县,{'ABCD'[i % 4]}" for i in range(12)
+    )
+    targets.write_text(
+        "统一社会信用代码,名称,类型,地区,信用风险等级\n" + rows + "\n", encoding="utf-8"
+    )
+    inspectors = tmp_path / "inspectors.csv"
+    inspectors.write_text(
+        "执法证号,姓名,执法领域\n" + "\n".join(f"J{i},人员{i},监察" for i in range(5)) + "\n",
+        encoding="utf-8",
+    )
+    ssj(db_url, "import", "targets", str(targets))
+    ssj(db_url, "import", "inspectors", str(inspectors))
+    table = tmp_path / "plan.csv"
+    header = ",".join(c.header for c in plans.PLAN_TABLE.cols[:13])
+    table.write_text(
+        header + "\n1,迁西县人力资源和社会保障局,2024001,,001号,专项抽查,定向,10%,,用人单位,"
+        "劳动保障监察大队,社会保险科,2024年4月\n",
+        encoding="utf-8",
+    )
+    assert "新建计划 2024001；新建任务 1 个" in ssj(db_url, "plan", "import", str(table))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "\n1,某局,2024001,,001号,任务,随便,1%,,,,,\n", encoding="utf-8")
+    out = ssj(db_url, "plan", "import", str(bad), code=2)
+    assert f"{bad}:2:抽查类型: 应为 定向 或 不定向" in out and "未写入" in out
+    published = json.loads(ssj(db_url, "plan", "publish", "2024001", "--actor", "张三", "--json"))
+    (task,) = published
+    tid = str(task["task_id"])
+    assert task["commitment"] in ssj(db_url, "plan", "show", "2024001")
+    out = ssj(db_url, "draw", tid, "--actor", "张三", "--public-input", "3D 517")
+    assert "planned → drawn" in out and "密钥已公开" in out
+    record = json.loads(ssj(db_url, "draw", "record", tid, "--json"))
+    assert record["commitment"] == task["commitment"] and record["public_input"] == "3D 517"
+    assert [s["name"] for s in record["strata"]] == ["A", "B", "C", "D"]
+    assert "验证通过" in ssj(db_url, "draw", "verify", tid)
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    assert "验证通过" in ssj(db_url, "draw", "verify", "--file", str(path))
+    # A swapped selected code and a changed secret are both caught, with exit code 1.
+    swapped = json.loads(json.dumps(record))
+    drawn = swapped["strata"][0]["drawn"][0]
+    other = next(c for c in swapped["strata"][0]["population"] if c != drawn)
+    swapped["strata"][0]["drawn"][0] = other
+    path.write_text(json.dumps(swapped, ensure_ascii=False), encoding="utf-8")
+    assert "抽中的对象与重算结果不符" in ssj(db_url, "draw", "verify", "--file", str(path), code=1)
+    changed = {**record, "secret": "00" * 32}
+    path.write_text(json.dumps(changed), encoding="utf-8")
+    assert "承诺值" in ssj(db_url, "draw", "verify", "--file", str(path), code=1)
+    assert "二者选一" in ssj(db_url, "draw", "verify", code=2)
+    out = ssj(db_url, "sheet", tid, "--out", str(tmp_path / "s"), "--actor", "张三", code=2)
+    assert f"ssj draw confirm {tid}" in out
+    assert "已确认" in ssj(db_url, "draw", "confirm", tid, "--actor", "张三", "--reason", "补录")
+    first = record["targets"][0]
+    out = ssj(
+        db_url,
+        "draw",
+        "substitute",
+        tid,
+        "--target",
+        first["code"],
+        "--inspector",
+        first["group"][0],
+        "--reason",
+        "回避",
+        "--actor",
+        "张三",
+    )
+    assert f"{first['group'][0]} → " in out
+    out = ssj(db_url, "sheet", tid, "--out", str(tmp_path / "s"), "--actor", "张三")
+    assert f"已生成 {len(record['targets'])} 张检查表" in out
+    assert len(list((tmp_path / "s").glob("*.xlsx"))) == len(record["targets"])
+    assert "模板已写入" in ssj(db_url, "template", "plans", str(tmp_path / "plan.xlsx"))
