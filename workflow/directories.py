@@ -74,11 +74,11 @@ def _credit_code(v: str) -> str:
     code = v.strip().upper()
     if len(code) != 18:
         raise ValueError(f"统一社会信用代码应为 18 位，实为 {len(code)} 位")
+    if credit_code.is_valid(code):  # the common case, checked once
+        return code
     if not all(c in credit_code.CHARSET for c in code):
         raise ValueError("含有统一社会信用代码不允许的字符（不用 I、O、S、V、Z）")
-    if not credit_code.is_valid(code):
-        raise ValueError(f"校验位错误（应为 {credit_code.check_char(code[:17])}）")
-    return code
+    raise ValueError(f"校验位错误（应为 {credit_code.check_char(code[:17])}）")
 
 
 def _count(v: str) -> int:
@@ -358,7 +358,10 @@ def parse_file(
 
 
 def _stored(kind: Kind, rec: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(audit.canonical_json(rec[c.key]) if c.is_list else rec[c.key] for c in kind.cols)
+    return tuple(
+        (audit.canonical_json(rec[c.key]) if rec[c.key] else "[]") if c.is_list else rec[c.key]
+        for c in kind.cols
+    )
 
 
 def _loaded(kind: Kind, row: tuple[Any, ...]) -> dict[str, Any]:

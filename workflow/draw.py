@@ -221,12 +221,16 @@ def run_draw(
         k = sample_size(len(s.population), s.ratio)
         ranks = lowest_ranks(seed, s.name, s.population, k)
         ranked.extend(ranks)
+        population = sorted(s.population)
         record.strata.append(
             {
                 "name": s.name,
                 "ratio": s.ratio,
-                "population": sorted(s.population),
-                "population_digest": population_digest(s.population),
+                "population": population,
+                # population_digest(), on the list already sorted
+                "population_digest": hashlib.sha256(
+                    "\n".join(population).encode("utf-8")
+                ).hexdigest(),
                 "exclusions": [{"code": c, "reason": r} for c, r in s.exclusions],
                 "k": k,
                 "drawn": [c for _, c in ranks],

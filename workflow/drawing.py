@@ -60,7 +60,7 @@ def _task_row(tx: _TaskTx) -> dict[str, Any]:
     return out
 
 
-def _candidates(tx: _TaskTx, filters: dict[str, list[str]]) -> list[eligibility.TargetFacts]:
+def _candidates(tx: _TaskTx, filters: dict[str, list[str]]) -> list[tuple[Any, ...]]:
     clauses, params = [], []
     for column in _FILTER_COLUMNS:
         values = filters.get(column)
@@ -72,8 +72,8 @@ def _candidates(tx: _TaskTx, filters: dict[str, list[str]]) -> list[eligibility.
     cols = "code, grade, complaints, last_inspected" + (", tags" if tags else "")
     rows = tx.execute(f"SELECT {cols} FROM target{where}", tuple(params)).fetchall()
     if tags:
-        rows = [r for r in rows if tags & set(json.loads(r[4]))]
-    return [eligibility.TargetFacts(r[0], r[1], r[2], r[3]) for r in rows]
+        return [r[:4] for r in rows if tags & set(json.loads(r[4]))]
+    return rows  # (code, grade, complaints, last_inspected) tuples, as TargetFacts
 
 
 def _other_visits(tx: _TaskTx, year: int) -> dict[str, list[eligibility.OtherVisit]]:
@@ -177,7 +177,8 @@ def draw_task(
         record["drawn_at"] = tx.at
         for s, published in zip(strata, record["strata"], strict=True):
             published["basis"] = s.basis
-        digest = record_digest(record)
+        text = audit.canonical_json(record)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()  # = record_digest(record)
         codes = [t["code"] for t in record["targets"]]
         names = dict(_names(tx, codes))
         tx.cur.executemany(
@@ -198,7 +199,7 @@ def draw_task(
         )
         tx.execute(
             "INSERT INTO draw_record (task_id, digest, record, created_at) VALUES (?, ?, ?, ?)",
-            (task_id, digest, audit.canonical_json(record), tx.at),
+            (task_id, digest, text, tx.at),
         )
         tx.execute("UPDATE task SET draw_digest = ? WHERE id = ?", (digest, task_id))
         payload["data"] = {

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from workflow.config import DrawSettings
 from workflow.draw import StratumInput
@@ -27,8 +28,10 @@ from workflow.plans import UNGRADED, percent
 STRATUM_ORDER = ("A", "B", "C", "D", UNGRADED, "complaints")
 
 
-@dataclass(frozen=True, slots=True)
-class TargetFacts:
+class TargetFacts(NamedTuple):
+    """A candidate target, as read from the directory (plain tuples of this shape will do:
+    at a million candidates, building objects costs more than the draw)."""
+
     code: str
     grade: str  # "" when ungraded
     complaints: int
@@ -73,7 +76,8 @@ def _overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
 
 
 def _exclusion(t: TargetFacts, ctx: TaskContext, rules: DrawSettings) -> str | None:
-    visits = ctx.others.get(t.code, ())
+    code, grade, _, last_inspected = t
+    visits = ctx.others.get(code, ())
     if rules.merge_joint_visits:
         for v in visits:
             if v.office != ctx.office and _overlap(v.months, ctx.months):
@@ -83,8 +87,8 @@ def _exclusion(t: TargetFacts, ctx: TaskContext, rules: DrawSettings) -> str | N
                 )
     if rules.skip_clean_this_year:
         results = [v.result for v in visits if v.result is not None]
-        inspected_on = t.last_inspected if (t.last_inspected or "")[:4] == str(ctx.year) else None
-        if t.grade == "A" and (inspected_on or results):
+        inspected_on = last_inspected if (last_inspected or "")[:4] == str(ctx.year) else None
+        if grade == "A" and (inspected_on or results):
             when = inspected_on or "本年度"
             return f"A 级（信用风险低）对象已于 {when} 检查：同一年度不再抽查（来源文件 002）"
         if results and all(r == "no_problem" for r in results):
@@ -93,30 +97,35 @@ def _exclusion(t: TargetFacts, ctx: TaskContext, rules: DrawSettings) -> str | N
 
 
 def build_strata(
-    targets: Iterable[TargetFacts], ctx: TaskContext, rules: DrawSettings
+    targets: Iterable[TargetFacts | tuple[str, str, int, str | None]],
+    ctx: TaskContext,
+    rules: DrawSettings,
 ) -> list[Stratum]:
     """The strata of a task, each with its eligible population and its exclusions."""
     strata: dict[str, Stratum] = {}
-
-    def stratum(name: str) -> Stratum:
+    others = ctx.others
+    year = str(ctx.year)
+    threshold = rules.complaints_threshold
+    directed = ctx.directed
+    for t in targets:
+        code, grade, complaints, last_inspected = t
+        if not directed:
+            name = "all"
+        elif complaints >= threshold:
+            name = "complaints"
+        else:
+            name = grade or UNGRADED
         s = strata.get(name)
         if s is None:
             s = strata[name] = _new_stratum(name, ctx, rules)
-        return s
-
-    for t in targets:
-        if not ctx.directed:
-            name = "all"
-        elif t.complaints >= rules.complaints_threshold:
-            name = "complaints"
-        else:
-            name = t.grade or UNGRADED
-        s = stratum(name)
-        reason = _exclusion(t, ctx, rules)
-        if reason is None:
-            s.population.append(t.code)
-        else:
-            s.exclusions.append((t.code, reason))
+        # Only a target seen in another task this year, or graded A and inspected this year,
+        # can be excluded: the rest (nearly all, at province scale) skip the rule checks.
+        if code in others or (grade == "A" and last_inspected and last_inspected[:4] == year):
+            reason = _exclusion(TargetFacts(*t), ctx, rules)
+            if reason is not None:
+                s.exclusions.append((code, reason))
+                continue
+        s.population.append(code)
     for s in strata.values():
         s.exclusions.sort()
     order = {n: i for i, n in enumerate(STRATUM_ORDER)}
