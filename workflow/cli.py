@@ -537,7 +537,9 @@ def task_show(
 def task_fire(
     ctx: typer.Context,
     task_id: int,
-    trigger: Annotated[str, typer.Argument(help="draw / inspect / publicize / rectify / close")],
+    trigger: Annotated[
+        str, typer.Argument(help="inspect / publicize / rectify / close（draw 请用 ssj draw）")
+    ],
     actor: Annotated[str, typer.Option("--actor", help="操作人")],
     role: Annotated[str, typer.Option("--role")] = "clerk",
     reason: Annotated[str | None, typer.Option("--reason")] = None,

@@ -403,3 +403,10 @@ def test_plan_table_publication_draw_verification_and_sheets_through_the_cli(db_
     assert f"已生成 {len(record['targets'])} 张检查表" in out
     assert len(list((tmp_path / "s").glob("*.xlsx"))) == len(record["targets"])
     assert "模板已写入" in ssj(db_url, "template", "plans", str(tmp_path / "plan.xlsx"))
+
+
+def test_the_walkthrough_can_run_again_and_again(demo_db):
+    # make run twice, three times: once nothing can move, it says so rather than failing
+    outs = [ssj(demo_db, "walkthrough") for _ in range(3)]
+    assert all("完整" in o and "与数据表一致" in o for o in outs)
+    assert "请用 ssj draw" in outs[-1]
