@@ -409,4 +409,4 @@ def test_the_walkthrough_can_run_again_and_again(demo_db):
     # make run twice, three times: once nothing can move, it says so rather than failing
     outs = [ssj(demo_db, "walkthrough") for _ in range(3)]
     assert all("完整" in o and "与数据表一致" in o for o in outs)
-    assert "请用 ssj draw" in outs[-1]
+    assert "当前没有满足条件的转换" in outs[-1]
