@@ -44,9 +44,7 @@ SETTINGS = DbSettings(sqlite_synchronous="NORMAL")
 
 
 def load_bench_directory(wf: Workflow, directory: Path) -> None:
-    import csv
-
-    from workflow.directories import KINDS, import_file
+    from workflow.directories import KINDS, import_file, write_table
 
     rows = {
         "targets": [[make("130227", i), f"对象{i}", "用人单位"] for i in range(20)],
@@ -54,10 +52,8 @@ def load_bench_directory(wf: Workflow, directory: Path) -> None:
     }
     for kind, data in rows.items():
         path = directory / f"{kind}.csv"
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f)
-            w.writerow([c.header for c in KINDS[kind].cols[: len(data[0])]])
-            w.writerows(data)
+        width = len(KINDS[kind].cols)
+        write_table(KINDS[kind], path, [r + [""] * (width - len(r)) for r in data])
         import_file(wf.raw, kind, path, actor="bench", now="2024-01-01T00:00:00.000000Z")
 
 

@@ -91,21 +91,17 @@ def load_directory(
     items: list[list[str]] | None = None,
 ) -> None:
     """Import rows (in the directory's column order) through the real importer."""
-    import csv
     import tempfile
     from pathlib import Path
 
-    from workflow.directories import KINDS, import_file
+    from workflow.directories import KINDS, import_file, write_table
 
     with tempfile.TemporaryDirectory() as tmp:
         for kind, rows in (("items", items), ("targets", targets), ("inspectors", inspectors)):
             if not rows:
                 continue
             path = Path(tmp) / f"{kind}.csv"
-            with open(path, "w", encoding="utf-8", newline="") as f:
-                w = csv.writer(f)
-                w.writerow([c.header for c in KINDS[kind].cols])
-                w.writerows(rows)
+            write_table(KINDS[kind], path, rows)
             import_file(wf.raw, kind, path, actor="测试", now="2024-04-01T00:00:00.000000Z")
 
 

@@ -60,14 +60,12 @@ class AuditSettings(_Section):
 
 
 def _exact_ratio(v: str, key: str) -> str:
-    from decimal import Decimal, InvalidOperation
+    from workflow.draw import DrawError, parse_ratio
 
     try:
-        value = Decimal(str(v))
-    except InvalidOperation:
-        raise ValueError(f'{key} {v!r} 不是精确小数（如 "0.05"）') from None
-    if not value.is_finite() or not (0 < value <= 1):
-        raise ValueError(f"{key} {v!r} 超出范围 (0, 1]")
+        parse_ratio(str(v))
+    except DrawError as e:
+        raise ValueError(f"{key}：{e}") from None
     return str(v)
 
 

@@ -79,9 +79,7 @@ _OFFICES = ("劳动保障监察大队", "社会保险科", "社会保险中心",
 def _directories(folder: Path) -> tuple[Path, Path, Path]:
     """A realistic directory as the bureaus keep it: valid credit codes, Hebei and Henan regions
     and industries, grades A–D, inspectors across offices; written as CSV for the importer."""
-    import csv
-
-    from workflow.directories import KINDS
+    from workflow.directories import KINDS, write_table
 
     rng = random.Random(2024)
     targets, inspectors = [], []
@@ -207,35 +205,14 @@ def _directories(folder: Path) -> tuple[Path, Path, Path]:
     paths = []
     for kind, rows in (("items", items), ("targets", targets), ("inspectors", inspectors)):
         path = folder / f"{kind}.csv"
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f)
-            w.writerow([c.header for c in KINDS[kind].cols])
-            w.writerows(rows)
+        write_table(KINDS[kind], path, rows)
         paths.append(path)
     return paths[0], paths[1], paths[2]
 
 
 # The plan table in seed 004's annex layout (its first row is the seed's own row; 定向 chosen
 # where the seed writes 定向(或者不定向)), with the tasks of seeds 003 and 001 after it.
-PLAN_TABLE = [
-    [
-        "序号",
-        "单位",
-        "抽查计划编号",
-        "抽查计划名称",
-        "抽查任务编号",
-        "抽查任务名称",
-        "抽查类型",
-        "抽查比例",
-        "抽查事项",
-        "抽查对象范围",
-        "发起处室",
-        "联合处室",
-        "抽查时间",
-        "定向条件",
-        "分层比例",
-        "执法领域",
-    ],
+PLAN_ROWS = [  # under plans.PLAN_TABLE's headers (序号, 单位, … 执法领域)
     [
         "1",
         "迁西县人力资源和社会保障局",
@@ -349,7 +326,6 @@ PLAN_TABLE = [
 
 def load_demo(wf: Workflow) -> int:
     """The directories, the plan table, publication, draws, and tasks left in every state."""
-    import csv
     import tempfile
 
     from workflow import directories, drawing, plans
@@ -362,8 +338,7 @@ def load_demo(wf: Workflow) -> int:
         ):
             directories.import_file(wf.raw, kind, path, actor=ACTOR, now=now)
         table = folder / "2024年度抽查工作计划.csv"
-        with open(table, "w", encoding="utf-8", newline="") as f:
-            csv.writer(f).writerows(PLAN_TABLE)
+        directories.write_table(plans.PLAN_TABLE, table, PLAN_ROWS)
         plans.import_plan_table(wf, table, actor=ACTOR, rules=wf.rules, dry_run=False)
     for plan_no in ("2024001", "2022001", "2024002"):
         wf.publish_plan(plan_no, actor=ACTOR)

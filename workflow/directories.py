@@ -479,6 +479,11 @@ def export_file(raw: RawConnection, kind_name: str, path: Path) -> int:
     return len(records)
 
 
+def write_table(kind: Kind, path: Path, rows: list[list[str]]) -> None:
+    """Rows (in the kind's column order) under its headers, as the importer reads them."""
+    _write(path, [[c.header for c in kind.cols], *rows], kind)
+
+
 def write_template(kind_name: str, path: Path) -> None:
     kind = kind_of(kind_name)
     if path.suffix.lower() != ".xlsx":

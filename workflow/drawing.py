@@ -14,6 +14,7 @@ import hashlib
 import json
 from datetime import date
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import states
 from workflow import audit, calendar, draw, eligibility
@@ -28,7 +29,11 @@ _FILTER_COLUMNS = ("grade", "type", "size", "region", "industry")
 
 
 def record_digest(record: dict[str, Any]) -> str:
-    return hashlib.sha256(audit.canonical_json(record).encode("utf-8")).hexdigest()
+    return _digest(audit.canonical_json(record))
+
+
+def _digest(record_text: str) -> str:
+    return hashlib.sha256(record_text.encode("utf-8")).hexdigest()
 
 
 def _task_row(tx: _TaskTx) -> dict[str, Any]:
@@ -178,7 +183,7 @@ def draw_task(
         for s, published in zip(strata, record["strata"], strict=True):
             published["basis"] = s.basis
         text = audit.canonical_json(record)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()  # = record_digest(record)
+        digest = _digest(text)  # = record_digest(record), on the text stored
         codes = [t["code"] for t in record["targets"]]
         names = dict(_names(tx, codes))
         tx.cur.executemany(
@@ -295,13 +300,7 @@ def _drawn_on(tx: _TaskTx, tz: str) -> date:
     row = tx.execute(
         "SELECT created_at FROM draw_record WHERE task_id = ?", (tx.task.id,)
     ).fetchone()
-    return parse_time(row[0], tz).astimezone(_zone(tz)).date()
-
-
-def _zone(tz: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(tz)
+    return parse_time(row[0], tz).astimezone(ZoneInfo(tz)).date()
 
 
 def confirm(
@@ -320,7 +319,7 @@ def confirm(
             raise InvalidInput(f"任务 {task_id} 的抽取结果已于 {done} 确认")
         drawn_on = _drawn_on(tx, tz)
         due = calendar.add_working_days(drawn_on, wf.rules.confirm_within_working_days)
-        today = wf.clock.now().astimezone(_zone(tz)).date()
+        today = wf.clock.now().astimezone(ZoneInfo(tz)).date()
         late = today > due
         if late and not reason:
             raise InvalidInput(

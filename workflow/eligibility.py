@@ -75,8 +75,9 @@ def _overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
     return a[0] <= b[1] and b[0] <= a[1]
 
 
-def _exclusion(t: TargetFacts, ctx: TaskContext, rules: DrawSettings) -> str | None:
-    code, grade, _, last_inspected = t
+def _exclusion(
+    code: str, grade: str, last_inspected: str | None, ctx: TaskContext, rules: DrawSettings
+) -> str | None:
     visits = ctx.others.get(code, ())
     if rules.merge_joint_visits:
         for v in visits:
@@ -107,8 +108,7 @@ def build_strata(
     year = str(ctx.year)
     threshold = rules.complaints_threshold
     directed = ctx.directed
-    for t in targets:
-        code, grade, complaints, last_inspected = t
+    for code, grade, complaints, last_inspected in targets:
         if not directed:
             name = "all"
         elif complaints >= threshold:
@@ -121,7 +121,7 @@ def build_strata(
         # Only a target seen in another task this year, or graded A and inspected this year,
         # can be excluded: the rest (nearly all, at province scale) skip the rule checks.
         if code in others or (grade == "A" and last_inspected and last_inspected[:4] == year):
-            reason = _exclusion(TargetFacts(*t), ctx, rules)
+            reason = _exclusion(code, grade, last_inspected, ctx, rules)
             if reason is not None:
                 s.exclusions.append((code, reason))
                 continue

@@ -255,11 +255,11 @@ def insert_task(
     rules: DrawSettings,
 ) -> int:
     sql = wf.raw.sql
-    cur.execute(sql("SELECT id, year, published_at FROM plan WHERE plan_no = ?"), (plan_no,))
+    cur.execute(sql("SELECT id, year FROM plan WHERE plan_no = ?"), (plan_no,))
     row = cur.fetchone()
     if row is None:
         raise NotFound(f"抽查计划 {plan_no} 不存在；请先用 ssj plan create 创建")
-    plan_id, year, _published = row
+    plan_id, year = row
     spec.months = normalize_months(spec.months, year)
     check_task(spec, rules, item_categories(cur))
     if spec.task_no is None:
@@ -470,6 +470,21 @@ PLAN_TABLE = Kind(
 )
 
 
+def _column_of(message: str) -> str:
+    """The plan-table column a ``check_task`` refusal is about, for its FILE:ROW:COLUMN."""
+    for word, key in (
+        ("不定向抽查不设", "task_type"),
+        ("分层", "stratum_ratios"),
+        ("定向条件", "conditions"),
+        ("抽查事项", "items"),
+        ("比例", "ratio"),
+        ("任务名称", "name"),
+    ):
+        if word in message:
+            return key
+    return "task_type"
+
+
 def _scope_types(scope: str) -> list[str]:
     words = [_TYPE_ALIASES.get(w, w) for w in _words(scope)]
     if not words or words in (["全部"], ["所有"], ["全部对象"]):
@@ -520,12 +535,11 @@ def import_plan_table(
 
     summary = PlanImport([], 0, 0, dry_run)
     with wf.raw.write() as cur:
-        cur.execute("SELECT code, name FROM item")
-        items = {}
-        for code, name in cur.fetchall():
-            items[code] = code
-            items[name] = code
-        categories = item_categories(cur)
+        cur.execute("SELECT code, name, category FROM item")
+        items, categories = {}, {}
+        for code, name, category in cur.fetchall():
+            items[code] = items[name] = code
+            categories[code] = category
         plans: dict[str, dict[str, Any]] = {}
         specs: list[tuple[str, str, TaskSpec]] = []
         seen_task_no: dict[tuple[str, str], str] = {}
@@ -539,22 +553,19 @@ def import_plan_table(
             for key in ("unit", "plan_name"):
                 if rec[key] != first[key]:
                     bad(serial, key, f"与第 {rows[first['serial']]} 行同一计划的值不一致", rec[key])
-            try:
-                spec = TaskSpec(
-                    name=rec["name"],
-                    task_no=rec["task_no"] or None,
-                    task_type=rec["task_type"],
-                    ratio=rec["ratio"],
-                    items=rec["items"],
-                    scope=rec["scope"],
-                    initiating_office=rec["office"],
-                    joining_offices=rec["joining"],
-                    filters=dict(rec["conditions"]),
-                    stratum_ratios=rec["stratum_ratios"],
-                    inspector_field=rec["field"],
-                )
-            except KeyError as e:  # pragma: no cover - parse_file fills every column
-                raise AssertionError(e) from None
+            spec = TaskSpec(
+                name=rec["name"],
+                task_no=rec["task_no"] or None,
+                task_type=rec["task_type"],
+                ratio=rec["ratio"],
+                items=rec["items"],
+                scope=rec["scope"],
+                initiating_office=rec["office"],
+                joining_offices=rec["joining"],
+                filters=dict(rec["conditions"]),
+                stratum_ratios=rec["stratum_ratios"],
+                inspector_field=rec["field"],
+            )
             for key in ("items", "scope"):
                 try:
                     if key == "items":
@@ -587,7 +598,7 @@ def import_plan_table(
             try:
                 check_task(spec, rules, categories)
             except InvalidInput as e:
-                key = "ratio" if "比例" in str(e) else "task_type"
+                key = _column_of(str(e))
                 bad(serial, key, str(e), rec[key])
             specs.append((serial, plan_no, spec))
         if problems:

@@ -101,21 +101,21 @@ def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> lis
                 r[1]: r for r in tx.execute("SELECT name, cert, office FROM inspector").fetchall()
             }
             files = []
-            for code, group in tx.execute(
-                "SELECT target_code, inspectors FROM inspection_record WHERE task_id = ?"
-                " ORDER BY target_code",
+            # The record's target name is the fallback should the directory row be gone.
+            for code, group, *found in tx.execute(
+                "SELECT r.target_code, r.inspectors, t.name, t.type, t.region, t.industry,"
+                " r.target_name FROM inspection_record r LEFT JOIN target t ON t.code = r.target_code"
+                " WHERE r.task_id = ? ORDER BY r.target_code",
                 (task_id,),
             ).fetchall():
-                trow = tx.execute(
-                    "SELECT code, name, type, region, industry FROM target WHERE code = ?", (code,)
-                ).fetchone()
-                target = dict(
-                    zip(
-                        ("code", "name", "type", "region", "industry"),
-                        trow or (code, "", "", "", ""),
-                        strict=True,
-                    )
-                )
+                name, kind, region, industry, recorded_name = found
+                target = {
+                    "code": code,
+                    "name": name or recorded_name,
+                    "type": kind or "",
+                    "region": region or "",
+                    "industry": industry or "",
+                }
                 people = [inspectors.get(c, ("", c, "")) for c in json.loads(group)]
                 name = f"{task['plan_no']}-{task['task_no']}-{code}.xlsx"
                 _write_sheet(scratch / name, task, target, items, people)
