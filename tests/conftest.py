@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -124,14 +125,21 @@ def target_row(c: str, region: str = "迁西县", grade: str = "B", **kw: str) -
 
 
 def inspector_row(
-    cert: str, fields: str = "劳动保障监察", recusal: str = "", available: str = "是"
+    cert: str,
+    fields: str = "劳动保障监察",
+    recusal: str = "",
+    available: str = "是",
+    email: str = "",
 ) -> list[str]:
-    return [cert, f"人员{cert}", fields, "", "劳动保障监察大队", recusal, "", available]
+    return [cert, f"人员{cert}", fields, "", "劳动保障监察大队", recusal, email, available]
 
 
-def drawn_task(wf: Workflow, targets: int = 2, plan: str = "2024001") -> tuple[int, list[str]]:
+def drawn_task(
+    wf: Workflow, targets: int = 2, plan: str = "2024001", email: bool = False, **spec: Any
+) -> tuple[int, list[str]]:
     """A task moved to ``drawn`` by the real draw: ``targets`` targets of its own region, all
-    drawn (ratio 100%), groups of two from the inspector directory."""
+    drawn (ratio 100%), groups of two from the inspector directory (with e-mail addresses
+    ``CERT@bureau.test`` when ``email``); ``spec``: more task fields (months, office, ...)."""
     from contextlib import suppress
 
     from workflow.errors import InvalidInput
@@ -139,10 +147,13 @@ def drawn_task(wf: Workflow, targets: int = 2, plan: str = "2024001") -> tuple[i
     with suppress(InvalidInput):  # the plan may exist already
         wf.create_plan(plan, unit="迁西县人力资源和社会保障局", actor="测试")
     region = f"测试区{uuid.uuid4().hex[:8]}"
-    t = wf.create_task(plan, name="测试任务", actor="测试", ratio="1", filters={"region": [region]})
+    t = wf.create_task(
+        plan, name="测试任务", actor="测试", ratio="1", filters={"region": [region]}, **spec
+    )
     codes = [code(1000 * t + i) for i in range(targets)]
     certs = [f"J{i:03d}" for i in range(max(4, targets))]
-    load_directory(wf, [target_row(c, region) for c in codes], [inspector_row(c) for c in certs])
+    inspectors = [inspector_row(c, email=f"{c}@bureau.test" if email else "") for c in certs]
+    load_directory(wf, [target_row(c, region) for c in codes], inspectors)
     wf.publish_plan(plan, actor="测试")
     from workflow.drawing import draw_task
 
@@ -156,3 +167,64 @@ def _quiet_logs() -> None:
     from workflow.logging import configure_logging
 
     configure_logging(LogSettings(level="WARNING", format="console"))
+
+
+# ---------------------------------------------------------------------------------------------
+# A real SMTP server (aiosmtpd) on a loopback port
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class SmtpSink:
+    """Collects what an aiosmtpd server receives; ``refuse`` makes it reject recipients."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+    def messages(self) -> list[Any]:
+        from email import message_from_bytes, policy
+
+        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
+
+
+class SmtpServer:
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.sink = SmtpSink()
+        self._controller: Any = None
+
+    def start(self) -> SmtpServer:
+        from aiosmtpd.controller import Controller
+
+        self._controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()

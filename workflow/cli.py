@@ -21,7 +21,8 @@ from typer.core import TyperGroup
 
 import states
 from workflow import audit, queries, schema
-from workflow.clock import SystemClock, format_utc, parse_time
+from workflow.calendar import WorkCalendar
+from workflow.clock import Clock, FixedClock, SystemClock, format_utc, parse_time
 from workflow.config import ConfigError, Settings, load_settings
 from workflow.db import RawConnection, make_engine
 from workflow.engine import Workflow, parse_data
@@ -77,6 +78,8 @@ class _App:
         self.db_url = db_url
         self._engine: Any = None
         self._wf: Workflow | None = None
+        self._calendar: WorkCalendar | None = None
+        self.clock: Clock = SystemClock()
 
     @property
     def engine(self) -> Any:
@@ -98,10 +101,28 @@ class _App:
             self.require_schema()
             self._wf = Workflow(
                 self.engine,
+                clock=self.clock,
                 min_group_size=self.settings.lifecycle.min_group_size,
                 rules=self.settings.draw,
+                calendar=self.calendar,
+                deadlines=self.settings.deadlines,
+                timezone=self.settings.calendar.timezone,
             )
         return self._wf
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        if self._calendar is None:
+            self._calendar = self.settings.calendar.build()
+        return self._calendar
+
+    def at(self, now: str | None) -> None:
+        """Run as of ``now`` (ISO time, Asia/Shanghai when no offset): ``--now``."""
+        if now is not None:
+            try:
+                self.clock = FixedClock(parse_time(now, self.settings.calendar.timezone))
+            except ValueError as e:
+                raise InvalidInput(f"--now {e}") from None
 
     @contextmanager
     def raw(self) -> Iterator[RawConnection]:
@@ -589,16 +610,30 @@ def result_set(
     role: Annotated[str, typer.Option("--role")] = "inspector",
     note: Annotated[str | None, typer.Option("--note", help="检查情况说明")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="更正已有结果时必填")] = None,
+    rectify_by: Annotated[
+        str | None,
+        typer.Option("--rectify-by", help="整改期限 YYYY-MM-DD（发现问题时；默认按 config.yaml）"),
+    ] = None,
 ) -> None:
     """录入或更正检查结果（更正前后的值均记入审计日志）。"""
 
     def go(a: _App) -> None:
+        due = _parse_date(rectify_by, "--rectify-by") if rectify_by else None
         p = a.wf.set_result(
-            task_id, target, result, actor=actor, role=role, note=note, reason=reason
+            task_id,
+            target,
+            result,
+            actor=actor,
+            role=role,
+            note=note,
+            reason=reason,
+            rectify_by=due,
         )
         before = p["before"]["result"]
         verb = "录入" if before is None else f"更正（原为 {before}）"
         typer.echo(f"任务 {task_id} 检查对象 {target}：已{verb}结果 {result}。")
+        if "rectify_by" in p:
+            typer.echo(f"整改期限：{p['rectify_by']}（到期前提醒，逾期督办）。")
 
     _run(ctx, go)
 
@@ -1024,6 +1059,18 @@ def audit_log(
             )
 
     _run(ctx, go)
+
+
+def _parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"{option} 的日期 {text!r} 无效：应为 YYYY-MM-DD，如 2024-09-27"
+        ) from None
+
+
+from workflow import cli_deadlines  # noqa: E402,F401  (registers calendar, sweep, outbox, ...)
 
 
 def main() -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "SSJ_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
@@ -51,12 +53,16 @@ class AuditSettings(_Section):
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as e:
-            raise ValueError(f"未知时区 {v!r}") from e
-        return v
+    def _zone(cls, v: str) -> str:
+        return _known_zone(v)
+
+
+def _known_zone(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"未知时区 {v!r}") from e
+    return v
 
 
 def _exact_ratio(v: str, key: str) -> str:
@@ -120,12 +126,211 @@ class DrawSettings(_Section):
         return self.ratio_floor_province if self.level == "province" else self.ratio_floor_county
 
 
+def _month_day(v: str) -> str:
+    if not re.fullmatch(r"\d{2}-\d{2}", v):
+        raise ValueError(f"日期 {v!r} 应为 MM-DD，如 12-20")
+    try:
+        date(2024, int(v[:2]), int(v[3:]))  # a leap year, so 02-29 passes
+    except ValueError:
+        raise ValueError(f"日期 {v!r} 不存在") from None
+    return v
+
+
+def _hhmm(v: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+        raise ValueError(f"时刻 {v!r} 应为 HH:MM")
+    return v
+
+
+class CalendarYear(_Section):
+    """One year's arrangement from the State Council notice, for a year the package lacks."""
+
+    holidays: list[date] = Field(default_factory=list)  # weekdays off
+    workdays: list[date] = Field(default_factory=list)  # weekend days worked (调休)
+
+
+class CalendarSettings(_Section):
+    # Deadlines are computed in this zone (DESIGN §7); storage stays UTC.
+    timezone: str = "Asia/Shanghai"
+    years: dict[int, CalendarYear] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        return _known_zone(v)
+
+    @model_validator(mode="after")
+    def _dates_in_their_year(self) -> CalendarSettings:
+        for year, spec in self.years.items():
+            for kind, days in (("holidays", spec.holidays), ("workdays", spec.workdays)):
+                for d in days:
+                    if d.year != year:
+                        raise ValueError(f"calendar.years.{year}.{kind} 中的 {d} 不在 {year} 年")
+            for d in spec.workdays:
+                if d.weekday() < 5:
+                    raise ValueError(
+                        f"calendar.years.{year}.workdays 中的 {d} 本是工作日：只填调休上班的周末"
+                    )
+        return self
+
+    def build(self) -> Any:
+        from workflow.calendar import WorkCalendar
+
+        return WorkCalendar.from_lists(
+            {y: (spec.holidays, spec.workdays) for y, spec in self.years.items()}
+        )
+
+
+class DeadlineSettings(_Section):
+    """DESIGN §3's deadlines. "Within N working days of D": by the end of the N-th working day
+    after D. The draw's own 2 working days are draw.confirm_within_working_days (seed 003)."""
+
+    # Seeds 001, 003, 004: results published within 20 working days of the inspections' end.
+    publish_within_working_days: int = Field(default=20, ge=0)
+    # Each problem's rectification is due on the date set with its result; this is the default.
+    rectify_within_working_days: int = Field(default=20, ge=0)
+    # Seed 003: files archived (the task closed) by this day of the plan year.
+    archive_by: str = "12-20"
+    # Seed 000: the monthly report before the 23rd (due by the end of the 22nd) ...
+    monthly_report_before_day: int = Field(default=23, ge=2, le=28)
+    # ... progress reports before these days (due by the end of the day before) ...
+    progress_reports_before: list[str] = Field(
+        default_factory=lambda: ["04-08", "07-01", "10-11", "12-28"]
+    )
+    # ... and the item list and directories reviewed by the end of April.
+    review_by: str = "04-30"
+    # Reminders this many working days before a due date (the nearest one not yet sent).
+    remind_before_working_days: list[int] = Field(default_factory=lambda: [3, 1])
+
+    @field_validator("archive_by", "review_by")
+    @classmethod
+    def _md(cls, v: str) -> str:
+        return _month_day(v)
+
+    @field_validator("progress_reports_before")
+    @classmethod
+    def _mds(cls, v: list[str]) -> list[str]:
+        return sorted(_month_day(x) for x in v)
+
+    @field_validator("remind_before_working_days")
+    @classmethod
+    def _reminders(cls, v: list[int]) -> list[int]:
+        if any(n < 1 for n in v):
+            raise ValueError("提醒提前的工作日数应为正整数")
+        return sorted(set(v), reverse=True)
+
+
+class LadderStep(_Section):
+    """One step after a due date passes: who is told, how many working days late."""
+
+    step: str = Field(pattern=r"^[a-z_]+$")
+    to: Literal["responsible", "office_head", "supervisor"]
+    after_working_days: int = Field(ge=0)
+
+
+class EscalationSettings(_Section):
+    # Responsible inspectors -> office head -> the supervisor above (DESIGN §4). Step 0 is the
+    # overdue notice, sent the day after the due date.
+    ladder: list[LadderStep] = Field(
+        default_factory=lambda: [
+            LadderStep(step="overdue", to="responsible", after_working_days=0),
+            LadderStep(step="office_head", to="office_head", after_working_days=2),
+            LadderStep(step="supervisor", to="supervisor", after_working_days=5),
+        ]
+    )
+    supervisor_name: str = ""
+    supervisor_email: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EscalationSettings:
+        names = [s.step for s in self.ladder]
+        if len(set(names)) != len(names):
+            raise ValueError("escalation.ladder 中的 step 名称不得重复")
+        days = [s.after_working_days for s in self.ladder]
+        if days != sorted(days):
+            raise ValueError("escalation.ladder 应按 after_working_days 从小到大排列")
+        return self
+
+
+class OfficeContact(_Section):
+    """An office (科室/大队): its head, who gets escalations and owes the periodic reports."""
+
+    head: str
+    email: str = ""
+    reports: bool = True  # owes the monthly/progress/review reports (seed 000)
+
+
+class MailSettings(_Section):
+    # smtp: a real server (section smtp); maildir: files under ``maildir`` (embedded default).
+    transport: Literal["smtp", "maildir"] = "maildir"
+    sender: str = "双随机监管系统 <ssj@localhost>"
+    maildir: str = "data/mail"
+    # One mail a day per recipient (at digest_time, Asia/Shanghai) instead of one per item.
+    digest: bool = False
+    digest_time: str = "08:30"
+    # Delivery: a failed message is retried after retry_base_seconds, doubling up to
+    # retry_max_seconds; after max_attempts failures it is dead (see ssj outbox list).
+    max_attempts: int = Field(default=8, ge=1)
+    retry_base_seconds: int = Field(default=60, ge=1)
+    retry_max_seconds: int = Field(default=3600, ge=1)
+    # A process claims at most this many messages at once, for lease_seconds; a process that
+    # dies mid-batch leaves them to the next one after the lease.
+    batch: int = Field(default=500, ge=1)
+    lease_seconds: int = Field(default=300, ge=10)
+
+    @field_validator("digest_time")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        return _hhmm(v)
+
+
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "ssl"] = "none"
+    user: str = ""
+    timeout_seconds: float = Field(default=30, gt=0)
+    # The password is read from this environment variable only, never from config.yaml.
+    password_env: str = "SSJ_SMTP_PASSWORD"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError("smtp.password 不得写在配置文件中：请设置环境变量 SSJ_SMTP_PASSWORD")
+        return data
+
+    def password(self, env: dict[str, str] | None = None) -> str | None:
+        return (os.environ if env is None else env).get(self.password_env) or None
+
+
+class SchedulerSettings(_Section):
+    # The sweep runs every this many minutes, and every working morning at morning_sweep.
+    sweep_every_minutes: int = Field(default=5, ge=1)
+    morning_sweep: str = "08:00"
+    # A run missed by more than this (process asleep or down) is skipped, not replayed: the
+    # next sweep is state-based and catches up on everything anyway. Missed runs coalesce.
+    misfire_grace_seconds: int = Field(default=300, ge=1)
+
+    @field_validator("morning_sweep")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        return _hhmm(v)
+
+
 class Settings(_Section):
     db: DbSettings = DbSettings()
     log: LogSettings = LogSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     audit: AuditSettings = AuditSettings()
     draw: DrawSettings = DrawSettings()
+    calendar: CalendarSettings = CalendarSettings()
+    deadlines: DeadlineSettings = DeadlineSettings()
+    escalation: EscalationSettings = EscalationSettings()
+    offices: dict[str, OfficeContact] = Field(default_factory=dict)
+    mail: MailSettings = MailSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
 
 
 def _env_overrides(env: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -136,6 +341,8 @@ def _env_overrides(env: dict[str, str]) -> dict[str, dict[str, str]]:
         if not name.startswith(ENV_PREFIX):
             continue
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("_")
+        if (section, key) == ("smtp", "password"):
+            continue  # read where it is used (SmtpSettings.password), never stored in settings
         if section in sections and key:
             out.setdefault(section, {})[key] = value
     return out

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import states
-from workflow import audit, calendar, draw, eligibility
+from workflow import audit, draw, eligibility
 from workflow.clock import parse_time
 from workflow.errors import InvalidInput, NotFound, TransitionRefused
 from workflow.plans import month_window
@@ -206,7 +206,9 @@ def draw_task(
             "INSERT INTO draw_record (task_id, digest, record, created_at) VALUES (?, ?, ?, ?)",
             (task_id, digest, text, tx.at),
         )
-        tx.execute("UPDATE task SET draw_digest = ? WHERE id = ?", (digest, task_id))
+        tx.execute(
+            "UPDATE task SET draw_digest = ?, drawn_at = ? WHERE id = ?", (digest, tx.at, task_id)
+        )
         payload["data"] = {
             "algorithm": draw.ALGORITHM,
             "record_digest": digest,
@@ -297,9 +299,7 @@ def verify_task(wf: Workflow, task_id: int) -> list[str]:
 
 
 def _drawn_on(tx: _TaskTx, tz: str) -> date:
-    row = tx.execute(
-        "SELECT created_at FROM draw_record WHERE task_id = ?", (tx.task.id,)
-    ).fetchone()
+    row = tx.execute("SELECT drawn_at FROM task WHERE id = ?", (tx.task.id,)).fetchone()
     return parse_time(row[0], tz).astimezone(ZoneInfo(tz)).date()
 
 
@@ -318,7 +318,7 @@ def confirm(
         if done:
             raise InvalidInput(f"任务 {task_id} 的抽取结果已于 {done} 确认")
         drawn_on = _drawn_on(tx, tz)
-        due = calendar.add_working_days(drawn_on, wf.rules.confirm_within_working_days)
+        due = wf.calendar.add_working_days(drawn_on, wf.rules.confirm_within_working_days)
         today = wf.clock.now().astimezone(ZoneInfo(tz)).date()
         late = today > due
         if late and not reason:

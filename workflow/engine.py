@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
@@ -21,8 +22,9 @@ import states
 from states import IllegalTransition, TaskFacts
 from states._facts import OUTCOMES, PROBLEM_RESULTS, RESULTS
 from workflow import audit, plans
+from workflow.calendar import WorkCalendar
 from workflow.clock import Clock, SystemClock, format_utc
-from workflow.config import DrawSettings
+from workflow.config import DeadlineSettings, DrawSettings
 from workflow.db import RawConnection
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from workflow.logging import get_logger
@@ -63,11 +65,17 @@ class Workflow:
         clock: Clock | None = None,
         min_group_size: int = 2,
         rules: DrawSettings | None = None,
+        calendar: WorkCalendar | None = None,
+        deadlines: DeadlineSettings | None = None,
+        timezone: str = "Asia/Shanghai",
     ) -> None:
         self.engine = engine
         self.clock = clock or SystemClock()
         self.min_group_size = min_group_size
         self.rules = rules or DrawSettings()
+        self.calendar = calendar or WorkCalendar()
+        self.deadlines = deadlines or DeadlineSettings()
+        self.timezone = ZoneInfo(timezone)
         self.raw = RawConnection(engine)
 
     def close(self) -> None:
@@ -348,16 +356,35 @@ class Workflow:
         role: str = "inspector",
         note: str | None = None,
         reason: str | None = None,
+        rectify_by: date | None = None,
         expected_version: int | None = None,
     ) -> dict[str, Any]:
-        """Record or correct a result; the event holds the values before and after."""
+        """Record or correct a result; the event holds the values before and after. A problem
+        (or a refusal) gets its rectification date: ``rectify_by``, or the configured number
+        of working days from today (DESIGN §3)."""
         _require_actor(actor, role)
         if result not in RESULTS:
             raise InvalidInput(
                 f"检查结果 {result!r} 无效：应为 "
                 + "、".join(f"{k}（{v}）" for k, v in RESULTS.items())
             )
+        today = self.clock.now().astimezone(self.timezone).date()
+        if result not in PROBLEM_RESULTS:
+            if rectify_by is not None:
+                raise InvalidInput(
+                    f"结果 {result} 无需整改：只有 problem 或 refused 可以设整改期限"
+                )
+            due = None
+        elif rectify_by is not None:
+            if rectify_by < today:
+                raise InvalidInput(f"整改期限 {rectify_by} 早于今天 {today}")
+            due = rectify_by.isoformat()
+        else:
+            days = self.deadlines.rectify_within_working_days
+            due = self.calendar.add_working_days(today, days).isoformat()
         payload: dict[str, Any] = {"target_code": target_code}
+        if due is not None:
+            payload["rectify_by"] = due
 
         def change(tx: _TaskTx) -> None:
             if not states.allows("set_result", tx.task.state):
@@ -377,9 +404,9 @@ class Workflow:
             payload["before"] = {"result": before, "note": before_note}
             payload["after"] = {"result": result, "note": note}
             tx.execute(
-                "UPDATE inspection_record SET result = ?, result_note = ?, result_at = ?"
-                " WHERE id = ?",
-                (result, note, tx.at, rec_id),
+                "UPDATE inspection_record SET result = ?, result_note = ?, result_at = ?,"
+                " rectify_by = ? WHERE id = ?",
+                (result, note, tx.at, due, rec_id),
             )
 
         self._task_write(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from notifications.outbox import Outbox  # noqa: F401  (its table lives in this schema too)
+
 UTC_TEXT = 27  # len("2024-04-01T08:00:00.000000Z")
 
 
@@ -49,6 +51,7 @@ class Task(SQLModel, table=True):
     commitment: str | None = Field(default=None, max_length=64)  # published with the plan
     draw_digest: str | None = Field(default=None, max_length=64)  # of the stored draw record
     confirmed_at: str | None = Field(default=None, max_length=UTC_TEXT)
+    drawn_at: str | None = Field(default=None, max_length=UTC_TEXT)  # starts the 2-day clock
     # No index on state: six values, most rows end "closed", and every transition would pay
     # for it at commit (measured, docs/PERFORMANCE.md); a scan of 100k tasks takes milliseconds.
     state: str = Field(max_length=16)
@@ -76,6 +79,8 @@ class InspectionRecord(SQLModel, table=True):
     published_place: str | None = Field(default=None, max_length=300)
     followup_count: int = 0
     replaced: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON certs out
+    # A problem's rectification deadline (local date), set with its result (DESIGN §3).
+    rectify_by: str | None = Field(default=None, max_length=10)
 
 
 class FollowUp(SQLModel, table=True):
@@ -177,3 +182,39 @@ class DrawRecordRow(SQLModel, table=True):
     digest: str = Field(max_length=64)
     record: str = Field(sa_column=Column(Text, nullable=False))
     created_at: str = Field(max_length=UTC_TEXT)
+
+
+class DeadlineStep(SQLModel, table=True):
+    """One reminder, overdue notice or escalation step of one deadline, taken once: the unique
+    ``key`` (deadline key + step) is what makes two sweeps, or two processes, take it once."""
+
+    __tablename__ = "deadline_step"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=250, unique=True)
+    deadline: str = Field(max_length=200, index=True)  # e.g. task:12:publish
+    rule: str = Field(max_length=32)
+    task_id: int | None = Field(default=None)
+    office: str = Field(default="", max_length=100)
+    due_date: str = Field(max_length=10)  # local date, YYYY-MM-DD
+    step: str = Field(max_length=32)  # remind_3, overdue, office_head, supervisor, ...
+    level: int  # 0 reminders, 1.. the ladder's steps
+    at: str = Field(max_length=UTC_TEXT)
+    event_seq: int
+
+
+class ReportSubmission(SQLModel, table=True):
+    """A periodic report an office has submitted (seed 000), fulfilling that obligation."""
+
+    __tablename__ = "report_submission"
+    __table_args__ = (
+        UniqueConstraint("kind", "period", "office", name="uq_report_kind_period_office"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # monthly | progress | review
+    period: str = Field(max_length=16)  # 2024-03 | 2024-Q1 | 2024
+    office: str = Field(max_length=100)
+    actor: str = Field(max_length=100)
+    submitted_at: str = Field(max_length=UTC_TEXT)
+    event_seq: int

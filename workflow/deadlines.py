@@ -1,0 +1,472 @@
+"""Deadlines (DESIGN §3): what is due, by when, for every open task and every office's reports,
+derived from the current state on China's working-day calendar.
+
+Nothing here is stored: a deadline is a function of the task's state and dates (and of the
+reports submitted), so after any downtime the next look sees exactly what is due. What *has*
+been done about a deadline — each reminder, overdue notice and escalation — is stored once per
+step in ``deadline_step`` by the sweep (workflow/sweep.py).
+
+A deadline's key includes its due date: if the date moves (a corrected result, a new
+rectification date), the new date gets its own reminders.
+"""
+
+from __future__ import annotations
+
+import json
+from calendar import monthrange
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from states._facts import PROBLEM_RESULTS
+from workflow.calendar import CalendarNotCovered, WorkCalendar
+from workflow.clock import parse_time
+from workflow.config import DeadlineSettings, LadderStep
+from workflow.plans import month_window
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    what: str  # what is due, as the mail and the overdue list say it
+    todo: str  # what to do about it
+
+
+RULES: dict[str, Rule] = {
+    "confirm": Rule(
+        "确认抽取结果、匹配检查人员并生成检查表",
+        "核对抽取结果后运行 ssj draw confirm 任务号，再用 ssj sheet 任务号 生成检查表",
+    ),
+    "inspect": Rule(
+        "完成检查并录入全部检查结果",
+        "检查后用 ssj result set 录入每户结果；全部录入后运行 ssj task fire 任务号 inspect",
+    ),
+    "publish": Rule(
+        "公示检查结果",
+        "用 ssj result publish 任务号 --place 公示网址 登记公示，再运行 ssj task fire 任务号 publicize",
+    ),
+    "rectify": Rule(
+        "督促整改并登记后续处置",
+        "用 ssj followup add 任务号 信用代码 处置结果 登记整改、立案或移送情况",
+    ),
+    "archive": Rule(
+        "办结并归档",
+        "完成全部后续处置、整理检查资料立卷归档后运行 ssj task fire 任务号 close",
+    ),
+    "report_monthly": Rule(
+        "报送“双随机、一公开”监管工作月报表",
+        "报送后运行 ssj report submit --kind monthly --period 期间 --office 科室 --actor 姓名",
+    ),
+    "report_progress": Rule(
+        "报送“双随机、一公开”监管工作落实情况",
+        "报送后运行 ssj report submit --kind progress --period 期间 --office 科室 --actor 姓名",
+    ),
+    "report_review": Rule(
+        "动态调整“一单两库”（抽查事项清单、检查对象名录库、执法检查人员名录库）",
+        "调整完成后运行 ssj report submit --kind review --period 年度 --office 科室 --actor 姓名",
+    ),
+}
+
+WEEKDAYS = "一二三四五六日"
+
+
+def weekday_cn(day: date) -> str:
+    return "星期" + WEEKDAYS[day.weekday()]
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    key: str
+    rule: str
+    due: date
+    office: str
+    basis: str  # why this date (the seed and the rule)
+    task_id: int | None = None
+    label: str = ""  # the task or the report, for people
+    detail: str = ""
+    target: str | None = None  # rectify: the record's target
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One thing to do about a deadline now: a reminder (level 0) or a ladder step (1..)."""
+
+    deadline: Deadline
+    step: str
+    level: int
+    to: str  # responsible | office_head | supervisor
+    working_days_left: int | None = None
+    working_days_late: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.deadline.key}|{self.step}"
+
+    @property
+    def kind(self) -> str:
+        return "reminder" if self.level == 0 else "overdue" if self.level == 1 else "escalation"
+
+
+@dataclass
+class Calendar:
+    """The calendar as of one moment, memoised per due date: a sweep asks about 100k deadlines
+    that share a few hundred dates."""
+
+    cal: WorkCalendar
+    today: date
+    _left: dict[date, int] = field(default_factory=dict)
+    _late: dict[date, int] = field(default_factory=dict)
+
+    def left(self, due: date) -> int:
+        """Working days from today to ``due`` (0 on the due date itself)."""
+        n = self._left.get(due)
+        if n is None:
+            n = self._left[due] = self.cal.working_days_between(self.today, due)
+        return n
+
+    def late(self, due: date) -> int:
+        """Working days past ``due`` as of today."""
+        n = self._late.get(due)
+        if n is None:
+            n = self._late[due] = self.cal.working_days_between(due, self.today)
+        return n
+
+
+def steps_due(
+    d: Deadline, at: Calendar, remind_before: list[int], ladder: list[LadderStep]
+) -> list[Step]:
+    """The steps a deadline calls for today. Before the date: the nearest reminder only (a
+    3-day reminder missed while down is stale once the 1-day one is due). After it: every
+    ladder step reached, each to its own audience, so a catch-up tells everyone it should."""
+    if at.today <= d.due:
+        if not remind_before or (d.due - at.today).days > 3 * remind_before[0] + 14:
+            return []  # far off (no holiday run is that long)
+        left = at.left(d.due)
+        near = [n for n in remind_before if left <= n]
+        if not near:
+            return []
+        return [Step(d, f"remind_{min(near)}", 0, "responsible", working_days_left=left)]
+    late = at.late(d.due)
+    return [
+        Step(d, s.step, i + 1, s.to, working_days_late=late)
+        for i, s in enumerate(ladder)
+        if late >= s.after_working_days
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Collecting the open deadlines
+
+
+@dataclass
+class Collected:
+    deadlines: list[Deadline] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # e.g. a year the calendar lacks
+    _years: set[int] = field(default_factory=set)
+
+    def uncovered(self, e: CalendarNotCovered) -> None:
+        if e.year not in self._years:
+            self._years.add(e.year)
+            self.problems.append(str(e))
+
+
+def _local_date(utc_text: str, tz: ZoneInfo) -> date:
+    return parse_time(utc_text).astimezone(tz).date()
+
+
+def _month_end(ym: str) -> date:
+    y, m = int(ym[:4]), int(ym[5:7])
+    return date(y, m, monthrange(y, m)[1])
+
+
+def _md(year: int, md: str) -> date:
+    return date(year, int(md[:2]), int(md[3:]))
+
+
+_OPEN_TASKS = (
+    "SELECT t.id, t.state, t.months, t.initiating_office, t.confirmed_at, t.drawn_at,"
+    " p.year, p.plan_no, t.task_no, t.name,"
+    " CASE WHEN t.state = 'inspected' THEN"
+    " (SELECT max(r.result_at) FROM inspection_record r WHERE r.task_id = t.id) END"
+    " FROM task t JOIN plan p ON p.id = t.plan_id WHERE t.state <> 'closed'"
+)
+_PROBLEMS = ", ".join(f"'{r}'" for r in sorted(PROBLEM_RESULTS))
+_OPEN_PROBLEMS = (
+    "SELECT r.task_id, r.target_code, r.target_name, r.rectify_by, r.result_at, r.result"
+    " FROM inspection_record r JOIN task t ON t.id = r.task_id"
+    f" WHERE t.state IN ('inspected', 'publicized') AND r.result IN ({_PROBLEMS})"
+    " AND r.followup_count = 0"
+)
+
+
+def task_label(plan_no: str, task_no: str, name: str) -> str:
+    return f"计划 {plan_no} 任务 {task_no}《{name}》"
+
+
+def task_deadlines(
+    cur: Any,
+    sql: Any,
+    rules: DeadlineSettings,
+    confirm_days: int,
+    cal: WorkCalendar,
+    tz: ZoneInfo,
+    out: Collected,
+) -> None:
+    """Every open task's deadlines: confirm and inspect (drawn), publish (inspected),
+    rectify (each problem not yet followed up), archive (all until closed)."""
+    labels: dict[int, tuple[str, str]] = {}
+    cur.execute(sql(_OPEN_TASKS))
+    add = out.deadlines.append
+    archive_basis = f"{rules.archive_by[:2]} 月 {rules.archive_by[3:]} 日前办结归档（来源文件 003）"
+    for (
+        tid,
+        state,
+        months,
+        office,
+        confirmed,
+        drawn_at,
+        year,
+        plan_no,
+        task_no,
+        name,
+        ended,
+    ) in cur.fetchall():
+        label = task_label(plan_no, task_no, name)
+        labels[tid] = (label, office)
+        prefix = f"task:{tid}:"
+        archive = _md(year, rules.archive_by)
+        add(
+            Deadline(
+                f"{prefix}archive:{archive}", "archive", archive, office, archive_basis, tid, label
+            )
+        )
+        try:
+            if state == "drawn":
+                if confirmed is None and drawn_at is not None:
+                    drawn = _local_date(drawn_at, tz)
+                    due = cal.add_working_days(drawn, confirm_days)
+                    basis = f"{drawn} 抽取后 {confirm_days} 个工作日内（来源文件 003）"
+                    add(
+                        Deadline(
+                            f"{prefix}confirm:{due}", "confirm", due, office, basis, tid, label
+                        )
+                    )
+                last = month_window(months, year)[1]
+                due = _month_end(last)
+                basis = f"任务抽查时间 {months or year} 结束（年度抽查计划）"
+                add(Deadline(f"{prefix}inspect:{due}", "inspect", due, office, basis, tid, label))
+            elif state == "inspected" and ended is not None:
+                end = _local_date(ended, tz)
+                n = rules.publish_within_working_days
+                due = cal.add_working_days(end, n)
+                basis = f"{end} 检查结束后 {n} 个工作日内公示（来源文件 001、003、004）"
+                add(Deadline(f"{prefix}publish:{due}", "publish", due, office, basis, tid, label))
+        except CalendarNotCovered as e:
+            out.uncovered(e)
+    cur.execute(sql(_OPEN_PROBLEMS))
+    n = rules.rectify_within_working_days
+    for tid, code, target_name, rectify_by, result_at, result in cur.fetchall():
+        label, office = labels[tid]
+        try:
+            if rectify_by:
+                due = date.fromisoformat(rectify_by)
+                basis = "检查时确定的整改期限"
+            else:  # recorded before rectification dates existed: the configured default
+                due = cal.add_working_days(_local_date(result_at, tz), n)
+                basis = f"检查后 {n} 个工作日内（默认整改期限）"
+        except CalendarNotCovered as e:
+            out.uncovered(e)
+            continue
+        detail = f"检查对象 {target_name}（{code}），检查结果：{'发现问题' if result == 'problem' else '不配合检查'}"
+        add(
+            Deadline(
+                f"task:{tid}:rectify:{code}:{due}",
+                "rectify",
+                due,
+                office,
+                basis,
+                tid,
+                label,
+                detail,
+                code,
+            )
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Report obligations (seed 000): per office that owes reports
+
+
+REPORT_KINDS = {"monthly": "月报表", "progress": "落实情况报告", "review": "“一单两库”动态调整"}
+
+
+def report_periods(year: int, rules: DeadlineSettings) -> Iterator[tuple[str, str, date, str]]:
+    """(kind, period, due, basis) of every report a reporting office owes in ``year``."""
+    day = rules.monthly_report_before_day
+    for m in range(1, 13):
+        yield (
+            "monthly",
+            f"{year}-{m:02d}",
+            date(year, m, day - 1),
+            f"每月 {day} 日前报送（来源文件 000）",
+        )
+    for i, md in enumerate(rules.progress_reports_before, 1):
+        before = _md(year, md)
+        yield (
+            "progress",
+            f"{year}-Q{i}",
+            date.fromordinal(before.toordinal() - 1),
+            f"{before.month} 月 {before.day} 日前报送（来源文件 000）",
+        )
+    review = _md(year, rules.review_by)
+    yield "review", str(year), review, f"{review.month} 月 {review.day} 日前完成（来源文件 000）"
+
+
+def parse_period(kind: str, period: str, rules: DeadlineSettings) -> date:
+    """The due date of ``kind`` for ``period``; a clear error for a period that is not one."""
+    from workflow.errors import InvalidInput
+
+    if kind not in REPORT_KINDS:
+        raise InvalidInput(
+            f"报告类别 {kind!r} 无效：应为 "
+            + "、".join(f"{k}（{v}）" for k, v in REPORT_KINDS.items())
+        )
+    examples = {"monthly": "2024-03", "progress": "2024-Q2", "review": "2024"}
+    try:
+        year = int(period[:4])
+        for k, p, due, _ in report_periods(year, rules):
+            if k == kind and p == period:
+                return due
+    except ValueError:
+        pass
+    raise InvalidInput(f"{REPORT_KINDS[kind]}的期间 {period!r} 无效：应形如 {examples[kind]}")
+
+
+def report_deadlines(
+    offices: Iterable[str],
+    years: Iterable[int],
+    since: date,
+    submitted: set[tuple[str, str, str]],
+    rules: DeadlineSettings,
+    out: Collected,
+) -> None:
+    """Reports owed and not submitted, due on or after ``since`` (the first plan's publication:
+    the service does not chase reports from before it was in use)."""
+    years = list(years)
+    for office in offices:
+        for year in years:
+            for kind, period, due, basis in report_periods(year, rules):
+                if due < since or (kind, period, office) in submitted:
+                    continue
+                label = f"{office} {period} {REPORT_KINDS[kind]}"
+                out.deadlines.append(
+                    Deadline(
+                        f"report:{kind}:{period}:{office}:{due}",
+                        f"report_{kind}",
+                        due,
+                        office,
+                        basis,
+                        None,
+                        label,
+                        f"报送期间：{period}",
+                    )
+                )
+
+
+def collect(
+    cur: Any,
+    sql: Any,
+    *,
+    rules: DeadlineSettings,
+    confirm_days: int,
+    reporting_offices: list[str],
+    cal: WorkCalendar,
+    tz: ZoneInfo,
+    today: date,
+) -> Collected:
+    """All open deadlines as of ``today``, read inside the caller's transaction."""
+    out = Collected()
+    task_deadlines(cur, sql, rules, confirm_days, cal, tz, out)
+    if reporting_offices:
+        cur.execute(sql("SELECT min(published_at) FROM plan WHERE published_at IS NOT NULL"))
+        first = cur.fetchone()[0]
+        if first is not None:
+            since = _local_date(first, tz)
+            cur.execute(sql("SELECT kind, period, office FROM report_submission"))
+            submitted = {tuple(r) for r in cur.fetchall()}
+            report_deadlines(
+                reporting_offices,
+                range(since.year, today.year + 1),
+                since,
+                submitted,
+                rules,
+                out,  # type: ignore[arg-type]
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is responsible
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str
+
+
+def responsible_inspectors(
+    cur: Any, sql: Any, deadlines: list[Deadline]
+) -> dict[str, list[Person]]:
+    """Deadline key → the inspectors answerable for it: those whose records hold it up
+    (inspect: no result yet; publish: not yet published; rectify: that target's group).
+    Other deadlines are the office's: they go to its head."""
+    mine = ("inspect", "publish", "rectify")
+    task_ids = sorted({d.task_id for d in deadlines if d.task_id is not None and d.rule in mine})
+    records: dict[int, list[tuple[str, list[str], str | None, str | None]]] = {}
+    for chunk in _chunks(task_ids, 500):
+        marks = ", ".join("?" * len(chunk))
+        cur.execute(
+            sql(
+                "SELECT task_id, target_code, inspectors, result, published_at"
+                f" FROM inspection_record WHERE task_id IN ({marks})"
+            ),
+            chunk,
+        )
+        for tid, code, inspectors, result, published in cur.fetchall():
+            records.setdefault(tid, []).append((code, json.loads(inspectors), result, published))
+    certs = sorted({c for recs in records.values() for r in recs for c in r[1]})
+    people: dict[str, Person] = {}
+    for chunk in _chunks(certs, 500):
+        marks = ", ".join("?" * len(chunk))
+        cur.execute(sql(f"SELECT cert, name, email FROM inspector WHERE cert IN ({marks})"), chunk)
+        for cert, name, email in cur.fetchall():
+            people[cert] = Person(name, email or "")
+    out: dict[str, list[Person]] = {}
+    for d in deadlines:
+        recs = records.get(d.task_id or -1, [])
+        if d.rule == "inspect":
+            recs = [r for r in recs if r[2] is None]
+        elif d.rule == "publish":
+            recs = [r for r in recs if r[3] is None]
+        elif d.rule == "rectify":
+            recs = [r for r in recs if r[0] == d.target]
+        else:
+            continue  # confirm (the office's clerk, seed 003), archive, reports: the office
+        seen: dict[str, Person] = {}
+        for r in recs:
+            for cert in r[1]:
+                if cert in people:
+                    seen.setdefault(cert, people[cert])
+        out[d.key] = list(seen.values())
+    return out
+
+
+def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def local_today(now: datetime, tz: ZoneInfo) -> date:
+    return now.astimezone(tz).date()

@@ -1,0 +1,84 @@
+"""The supervisor's view: every overdue task deadline and report obligation, who is
+responsible, how late in working days, how far up the ladder it has gone, and when someone
+was last told."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from workflow import deadlines
+from workflow.config import Settings
+from workflow.engine import Workflow
+
+
+def overdue(
+    wf: Workflow, settings: Settings, now: datetime | None = None, office: str | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """(rows sorted most late first, problems such as an uncovered calendar year)."""
+    tz = ZoneInfo(settings.calendar.timezone)
+    now = now or wf.clock.now()
+    today = deadlines.local_today(now, tz)
+    at = deadlines.Calendar(wf.calendar, today)
+    sql = wf.raw.sql
+    ladder = {i + 1: s.step for i, s in enumerate(settings.escalation.ladder)}
+    with wf.raw.read() as cur:
+        found = deadlines.collect(
+            cur,
+            sql,
+            rules=settings.deadlines,
+            confirm_days=settings.draw.confirm_within_working_days,
+            reporting_offices=[o for o, c in settings.offices.items() if c.reports],
+            cal=wf.calendar,
+            tz=tz,
+            today=today,
+        )
+        late = [
+            d for d in found.deadlines if d.due < today and (office is None or d.office == office)
+        ]
+        inspectors = deadlines.responsible_inspectors(cur, sql, late)
+        steps: dict[str, tuple[int, str, str]] = {}  # deadline → (level, last at, last step)
+        keys = [d.key for d in late]
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            cur.execute(
+                sql(
+                    "SELECT deadline, level, at, step FROM deadline_step"
+                    f" WHERE deadline IN ({', '.join('?' * len(chunk))}) ORDER BY at, id"
+                ),
+                chunk,
+            )
+            for key, level, step_at, step in cur.fetchall():
+                prev = steps.get(key)
+                steps[key] = (max(level, prev[0] if prev else 0), step_at, step)
+    rows = []
+    for d in late:
+        try:
+            days = at.late(d.due)
+        except deadlines.CalendarNotCovered as e:
+            found.uncovered(e)
+            continue
+        head = settings.offices.get(d.office)
+        people = "、".join(p.name for p in inspectors.get(d.key, []))
+        level, last_at, last_step = steps.get(d.key, (0, None, None))
+        rows.append(
+            {
+                "what": deadlines.RULES[d.rule].what,
+                "rule": d.rule,
+                "task_id": d.task_id,
+                "subject": d.label,
+                "detail": d.detail,
+                "office": d.office,
+                "responsible": people or (head.head if head else ""),
+                "due": d.due.isoformat(),
+                "working_days_late": days,
+                "escalation_level": level,
+                "escalation_step": ladder.get(level),
+                "last_notice_at": last_at,
+                "last_notice_step": last_step,
+                "deadline": d.key,
+            }
+        )
+    rows.sort(key=lambda r: (-r["working_days_late"], r["due"], r["deadline"]))
+    return rows, found.problems

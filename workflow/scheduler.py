@@ -1,0 +1,147 @@
+"""The scheduler (APScheduler 3): the sweep every few minutes, and at fixed local times — every
+morning, the report due dates, the daily digest — inside ``ssj serve`` or ``ssj scheduler``.
+
+Choices, deliberately:
+- one worker thread: jobs never overlap inside a process (the workflow's connection is not
+  thread-safe); across processes the sweep's transaction makes each step happen once;
+- coalesce, max_instances=1: a backlog of missed runs is one run — the sweep is state-based,
+  so one run catches up on all of it;
+- misfire_grace_time (config): a run missed by longer (machine asleep) is dropped, not late;
+- SIGTERM / SIGINT: shut down after the running job finishes, so no sweep is cut mid-way
+  (it would roll back cleanly anyway: one transaction).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from workflow import mail, sweep
+from workflow.logging import get_logger
+
+if TYPE_CHECKING:
+    from workflow.cli import _App
+    from workflow.config import Settings
+
+log = get_logger("ssj.scheduler")
+
+
+def fixed_dates(settings: Settings) -> list[tuple[str, CronTrigger]]:
+    """Cron triggers for DESIGN §3's fixed dates, at the morning sweep's time: the monthly
+    report's last day, each progress report's last day, the review and the archive date."""
+    tz = ZoneInfo(settings.calendar.timezone)
+    hh, mm = (int(x) for x in settings.scheduler.morning_sweep.split(":"))
+    d = settings.deadlines
+    out = [
+        (
+            "monthly_report",
+            CronTrigger(day=d.monthly_report_before_day - 1, hour=hh, minute=mm, timezone=tz),
+        )
+    ]
+    for md in d.progress_reports_before:
+        month, day = int(md[:2]), int(md[3:])
+        # The day before "before MM-DD"; cron has no "day - 1", so name it.
+        prev = datetime(2001, month, day).toordinal() - 1
+        p = datetime.fromordinal(prev)
+        out.append(
+            (
+                f"progress_report_{md}",
+                CronTrigger(month=p.month, day=p.day, hour=hh, minute=mm, timezone=tz),
+            )
+        )
+    for name, md in (("review", d.review_by), ("archive", d.archive_by)):
+        out.append(
+            (name, CronTrigger(month=int(md[:2]), day=int(md[3:]), hour=hh, minute=mm, timezone=tz))
+        )
+    return out
+
+
+def build(a: _App, run_sweep: Callable[[str], None]) -> BlockingScheduler:
+    s = a.settings
+    tz = ZoneInfo(s.calendar.timezone)
+    scheduler = BlockingScheduler(
+        timezone=tz,
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": s.scheduler.misfire_grace_seconds,
+        },
+    )
+    hh, mm = (int(x) for x in s.scheduler.morning_sweep.split(":"))
+    scheduler.add_job(
+        run_sweep,
+        IntervalTrigger(minutes=s.scheduler.sweep_every_minutes, timezone=tz),
+        args=["interval"],
+        id="sweep",
+        name="巡检",
+        next_run_time=datetime.now(tz),  # once at start: catch up on any downtime
+    )
+    scheduler.add_job(
+        run_sweep, CronTrigger(hour=hh, minute=mm, timezone=tz), args=["morning"], id="morning"
+    )
+    if s.mail.digest:
+        dh, dm = (int(x) for x in s.mail.digest_time.split(":"))
+        scheduler.add_job(
+            run_sweep, CronTrigger(hour=dh, minute=dm, timezone=tz), args=["digest"], id="digest"
+        )
+    for name, trigger in fixed_dates(s):
+        scheduler.add_job(run_sweep, trigger, args=[name], id=name)
+
+    def on_event(event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            log.warning("job missed", job=event.job_id, scheduled=str(event.scheduled_run_time))
+        else:
+            log.error("job failed", job=event.job_id, error=repr(event.exception))
+
+    scheduler.add_listener(on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    return scheduler
+
+
+def serve(a: _App, exit_after: float | None = None, echo: Callable[[str], Any] = print) -> None:
+    """Run the scheduler in the foreground until SIGTERM/SIGINT (or ``exit_after`` seconds)."""
+    a.require_schema()
+    s = a.settings
+    runs = {"n": 0}
+
+    def run_sweep(why: str) -> None:
+        runs["n"] += 1
+        try:
+            r = sweep.run(a.wf, s)
+        except Exception as e:  # a bad run must not stop the service; the next one retries
+            log.error("sweep failed", trigger=why, error=repr(e))
+            raise
+        for p in r.problems:
+            log.error("sweep problem", trigger=why, problem=p)
+
+    scheduler = build(a, run_sweep)
+
+    def stop(signum: int, _frame: Any) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if exit_after is not None:
+        timer = threading.Timer(exit_after, lambda: signal.raise_signal(signal.SIGTERM))
+        timer.daemon = True
+        timer.start()
+    echo(
+        f"ssj 服务已启动：数据库 {a.safe_url()}；每 {s.scheduler.sweep_every_minutes} 分钟巡检一次，"
+        f"每天 {s.scheduler.morning_sweep} 及报告截止日另巡检一次。"
+    )
+    echo(f"邮件发往：{mail.describe(s)}。按 Ctrl-C 停止。")
+    log.info("scheduler started", jobs=[j.id for j in scheduler.get_jobs()])
+    scheduler.start()
+    echo(f"ssj 服务已停止（本次共巡检 {runs['n']} 次）。")
+    log.info("scheduler stopped", runs=runs["n"])

@@ -1,0 +1,265 @@
+"""The sweep: one idempotent pass over every open deadline.
+
+In one write transaction (holding the log's append lock, so two processes sweeping one
+database take turns), it finds what is due soon, due now and overdue, decides each reminder,
+overdue notice and escalation step (workflow/deadlines.py), and for each step not taken before
+appends an event, records the step and enqueues its mail. Then it delivers the outbox.
+
+State-based: the steps due are a function of the database and the time, so after downtime the
+next sweep catches up, and a second sweep at the same moment finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import notifications
+from workflow import audit, deadlines, mail
+from workflow.clock import format_utc
+from workflow.config import Settings
+from workflow.deadlines import Deadline, Person, Step
+from workflow.engine import Workflow
+from workflow.logging import get_logger
+
+log = get_logger("ssj.sweep")
+
+ACTOR = "ssj-sweep"
+EVENT_KIND = {
+    "reminder": "deadline_reminder",
+    "overdue": "deadline_overdue",
+    "escalation": "deadline_escalated",
+}
+AUDIENCE = {"responsible": "责任人", "office_head": "科室负责人", "supervisor": "上级督办人"}
+
+
+@dataclass
+class SweepResult:
+    as_of: str
+    today: str
+    open_deadlines: int = 0
+    due_soon: int = 0  # deadlines in their reminder window
+    overdue: int = 0  # deadlines past their date
+    steps: dict[str, int] = field(
+        default_factory=lambda: {"reminder": 0, "overdue": 0, "escalation": 0}
+    )
+    messages: int = 0  # mails enqueued
+    without_recipient: list[str] = field(default_factory=list)  # steps nobody could be told
+    problems: list[str] = field(default_factory=list)
+    delivery: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _recipients(
+    step: Step, inspectors: dict[str, list[Person]], settings: Settings
+) -> tuple[list[Person], str]:
+    """Who gets this step, and who is named responsible. The responsible inspectors when the
+    deadline is theirs, else the office head; the supervisor when no one lower is reachable."""
+    d = step.deadline
+    people = inspectors.get(d.key, [])
+    office = settings.offices.get(d.office)
+    head = [Person(office.head, office.email)] if office and office.email else []
+    sup = settings.escalation
+    supervisor = [Person(sup.supervisor_name, sup.supervisor_email)] if sup.supervisor_email else []
+    responsible = "、".join(p.name for p in people) or (office.head if office else "")
+    if step.to == "responsible":
+        to = [p for p in people if p.email] or head or supervisor
+    elif step.to == "office_head":
+        to = head or supervisor
+    else:
+        to = supervisor
+    return to, responsible
+
+
+def _todo(d: Deadline) -> str:
+    todo = deadlines.RULES[d.rule].todo
+    if d.task_id is not None:
+        todo = todo.replace("任务号", str(d.task_id))
+        if d.target:
+            todo = todo.replace("信用代码", d.target)
+    elif d.rule.startswith("report_"):
+        _, _, period, office = d.key.rsplit(":", 1)[0].split(":", 3)
+        todo = todo.replace("期间", period).replace("年度", period).replace("科室", office)
+    return todo
+
+
+def _digest_time(now: datetime, settings: Settings) -> str:
+    """The next daily digest at or after ``now``."""
+    tz = ZoneInfo(settings.calendar.timezone)
+    local = now.astimezone(tz)
+    hh, mm = (int(x) for x in settings.mail.digest_time.split(":"))
+    at = local.replace(hour=hh, minute=mm, second=0, microsecond=0)
+    if at < local:
+        at += timedelta(days=1)
+    return format_utc(at)
+
+
+def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> SweepResult:
+    """The sweep's decisions, in one transaction: new steps → events, step rows, outbox rows."""
+    tz = ZoneInfo(settings.calendar.timezone)
+    today = deadlines.local_today(now, tz)
+    result = SweepResult(as_of=format_utc(now), today=today.isoformat())
+    at_cal = deadlines.Calendar(wf.calendar, today)
+    remind = settings.deadlines.remind_before_working_days
+    ladder = settings.escalation.ladder
+    sql = wf.raw.sql
+    with wf.raw.write() as cur:
+        found = deadlines.collect(
+            cur,
+            sql,
+            rules=settings.deadlines,
+            confirm_days=settings.draw.confirm_within_working_days,
+            reporting_offices=[o for o, c in settings.offices.items() if c.reports],
+            cal=wf.calendar,
+            tz=tz,
+            today=today,
+        )
+        result.problems = found.problems
+        result.open_deadlines = len(found.deadlines)
+        candidates: list[Step] = []
+        for d in found.deadlines:
+            try:
+                steps = deadlines.steps_due(d, at_cal, remind, ladder)
+            except deadlines.CalendarNotCovered as e:
+                found.uncovered(e)
+                continue
+            if steps:
+                if steps[0].level == 0:
+                    result.due_soon += 1
+                else:
+                    result.overdue += 1
+                candidates.extend(steps)
+        done = _taken(cur, sql, [s.key for s in candidates])
+        new = [s for s in candidates if s.key not in done]
+        if not new:
+            return result
+        inspectors = deadlines.responsible_inspectors(cur, sql, [s.deadline for s in new])
+        head = audit.read_head(cur, sql)
+        at = head.stamp(format_utc(now))
+        as_of = now.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        not_before = _digest_time(now, settings) if settings.mail.digest else None
+        events: list[tuple[str, str, int | None, str | None, str | None, dict[str, Any]]] = []
+        rows: list[tuple[Any, ...]] = []
+        messages: list[notifications.Message] = []
+        seq = head.seq
+        for s in new:
+            seq += 1
+            d = s.deadline
+            to, responsible = _recipients(s, inspectors, settings)
+            payload = {
+                "deadline": d.key,
+                "rule": d.rule,
+                "task": d.task_id,
+                "office": d.office,
+                "due": d.due.isoformat(),
+                "step": s.step,
+                "level": s.level,
+                "to": [p.email for p in to],
+                "as_of": result.as_of,
+            }
+            if s.working_days_left is not None:
+                payload["working_days_left"] = s.working_days_left
+            else:
+                payload["working_days_late"] = s.working_days_late
+            if d.target:
+                payload["target"] = d.target
+            events.append((ACTOR, EVENT_KIND[s.kind], None, None, None, payload))
+            rows.append(
+                (s.key, d.key, d.rule, d.task_id, d.office, d.due.isoformat(), s.step, s.level,
+                 at, seq)
+            )  # fmt: skip
+            result.steps[s.kind] += 1
+            if not to:
+                result.without_recipient.append(s.key)
+                continue
+            context = {
+                "kind": s.kind,
+                "step": s.step,
+                "step_label": AUDIENCE[s.to],
+                "subject_line": d.label,
+                "task": d.label if d.task_id is not None else "",
+                "what": deadlines.RULES[d.rule].what,
+                "detail": d.detail,
+                "office": d.office,
+                "responsible": responsible,
+                "due": d.due.isoformat(),
+                "due_weekday": deadlines.weekday_cn(d.due),
+                "basis": d.basis,
+                "todo": _todo(d),
+                "working_days_left": s.working_days_left,
+                "late_working_days": s.working_days_late,
+                "as_of": as_of,
+                "event_seq": seq,
+            }
+            for p in to:
+                messages.append(
+                    notifications.Message(
+                        key=f"{s.key}|{p.email}",
+                        recipient=p.email,
+                        recipient_name=p.name,
+                        template="deadline",
+                        context=context,
+                        digest=settings.mail.digest,
+                        not_before=not_before,
+                    )
+                )
+        audit.append_many(cur, sql, head, events, at=at, role="system")
+        cur.executemany(
+            sql(
+                "INSERT INTO deadline_step (key, deadline, rule, task_id, office, due_date, step,"
+                " level, at, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ),
+            rows,
+        )
+        result.messages = notifications.enqueue(cur, wf.raw, messages, at)
+    return result
+
+
+def _taken(cur: Any, sql: Any, keys: list[str]) -> set[str]:
+    """Which of these steps were taken before (read under the append lock, so a concurrent
+    sweep's steps are visible once it has committed)."""
+    taken: set[str] = set()
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        cur.execute(
+            sql(f"SELECT key FROM deadline_step WHERE key IN ({', '.join('?' * len(chunk))})"),
+            chunk,
+        )
+        taken.update(r[0] for r in cur.fetchall())
+    return taken
+
+
+def run(
+    wf: Workflow,
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    deliver: bool = True,
+    transport: notifications.Transport | None = None,
+) -> SweepResult:
+    """One sweep as of ``now`` (default: the workflow's clock), then delivery of the outbox."""
+    now = now or wf.clock.now()
+    result = decide_and_enqueue(wf, settings, now)
+    if deliver:
+        sent = notifications.deliver(
+            wf.raw, transport or mail.transport(settings), mail.policy(settings), now
+        )
+        result.delivery = sent.as_json()
+    log.info(
+        "sweep",
+        as_of=result.as_of,
+        open=result.open_deadlines,
+        due_soon=result.due_soon,
+        overdue=result.overdue,
+        reminders=result.steps["reminder"],
+        overdue_notices=result.steps["overdue"],
+        escalations=result.steps["escalation"],
+        enqueued=result.messages,
+        delivered=(result.delivery or {}).get("mails"),
+        problems=len(result.problems),
+    )
+    return result
