@@ -1078,4 +1078,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the importable module, so commands registered on ``workflow.cli.app`` by
+    # other modules (workflow/cli_deadlines.py) are on the app that runs.
+    from workflow.cli import main as _main
+
+    sys.exit(_main())

@@ -1,0 +1,149 @@
+"""The deadline and mail commands: calendar, sweep --now, overdue, outbox, report, scheduler."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import drawn_task
+from workflow.cli import app
+
+runner = CliRunner()
+OFFICE = "劳动保障监察大队"
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""
+offices:
+  {OFFICE}: {{head: 王队长, email: head@bureau.test}}
+escalation: {{supervisor_name: 李局长, supervisor_email: sup@bureau.test}}
+mail: {{transport: maildir, maildir: {tmp_path / "mail"}}}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def drawn(wf, clock, db_url) -> int:  # type: ignore[no-untyped-def]
+    clock.set(datetime(2024, 4, 1, 1, tzinfo=UTC))
+    t, _ = drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
+    return t
+
+
+def ssj(db_url: str, cfg: Path, *args: str, code: int = 0) -> str:
+    r = runner.invoke(app, ["--db", db_url, "--config", str(cfg), *args], catch_exceptions=False)
+    assert r.exit_code == code, (args, r.output)
+    return r.stdout if code == 0 else r.output
+
+
+def test_sweep_now_json_is_idempotent_and_mail_lands_in_the_maildir(db_url, cfg, drawn) -> None:
+    first = json.loads(ssj(db_url, cfg, "sweep", "--now", "2024-04-08T09:00", "--json"))
+    assert first["today"] == "2024-04-08"
+    # The confirmation (2 working days late: notice + office head) and the Q1 progress report
+    # (due by 04-07, 1 working day late: notice).
+    assert first["steps"] == {"reminder": 0, "overdue": 2, "escalation": 1}
+    assert first["delivery"]["mails"] == 3
+    second = json.loads(ssj(db_url, cfg, "sweep", "--now", "2024-04-08T09:00", "--json"))
+    assert sum(second["steps"].values()) == 0 and second["delivery"]["mails"] == 0
+    box = mailbox.Maildir(cfg.parent / "mail", create=False)
+    assert len(list(box.iterkeys())) == 3
+    text = ssj(db_url, cfg, "sweep", "--now", "2024-04-09T09:00")
+    assert "巡检（截至 2024-04-09）" in text
+
+
+def test_overdue_lists_what_who_due_late_and_escalation(db_url, cfg, drawn) -> None:
+    ssj(db_url, cfg, "sweep", "--now", "2024-04-08T09:00")
+    rows = json.loads(ssj(db_url, cfg, "overdue", "--now", "2024-04-08T10:00", "--json"))
+    assert [r["rule"] for r in rows] == ["confirm", "report_progress"]  # most late first
+    row = rows[0]
+    assert row["rule"] == "confirm" and row["task_id"] == drawn
+    assert row["responsible"] == "王队长" and row["due"] == "2024-04-03"
+    assert row["working_days_late"] == 2 and row["escalation_level"] == 2
+    assert row["last_notice_step"] == "office_head"
+    text = ssj(db_url, cfg, "overdue", "--now", "2024-04-08T10:00", "--office", OFFICE)
+    assert "逾期 2 个工作日" in text and "督办 2 级（office_head）" in text
+    assert "没有逾期事项" in ssj(
+        db_url, cfg, "overdue", "--now", "2024-04-08T10:00", "--office", "财务科"
+    )
+
+
+def test_outbox_list_and_retry(db_url, cfg, drawn) -> None:
+    ssj(db_url, cfg, "sweep", "--now", "2024-04-08T09:00", "--no-deliver")
+    listed = json.loads(ssj(db_url, cfg, "outbox", "list", "--status", "pending", "--json"))
+    assert len(listed) == 3 and {r["recipient"] for r in listed} == {"head@bureau.test"}
+    out = ssj(db_url, cfg, "outbox", "retry", str(listed[0]["id"]), "--now", "2024-04-08T09:01")
+    assert "已放回发送队列" in out
+    ssj(db_url, cfg, "sweep", "--now", "2024-04-08T09:05")
+    assert "已发 3" in ssj(db_url, cfg, "outbox", "list")
+    assert "已发送" in ssj(db_url, cfg, "outbox", "retry", str(listed[0]["id"]), code=2)
+    assert "不存在" in ssj(db_url, cfg, "outbox", "retry", "999999", code=2)
+    assert "--status" in ssj(db_url, cfg, "outbox", "list", "--status", "lost", code=2)
+
+
+def test_report_submit_from_the_command_line(db_url, cfg, drawn) -> None:
+    out = ssj(
+        db_url, cfg, "report", "submit", "--kind", "monthly", "--period", "2024-04",
+        "--office", OFFICE, "--actor", "王队长",
+    )  # fmt: skip
+    assert "应于 2024-04-22 前报送" in out
+    bad = ssj(
+        db_url, cfg, "report", "submit", "--kind", "weekly", "--period", "2024-04",
+        "--office", OFFICE, "--actor", "王队长", code=2,
+    )  # fmt: skip
+    assert "报告类别 'weekly' 无效" in bad
+
+
+def test_result_set_takes_a_rectification_date(db_url, cfg, drawn, wf) -> None:
+    with wf.raw.read() as cur:
+        cur.execute(
+            "SELECT target_code FROM inspection_record WHERE task_id = ? ORDER BY 1".replace(
+                "?", "%s" if wf.raw.postgres else "?"
+            ),
+            (drawn,),
+        )
+        code = cur.fetchone()[0]
+    bad = ssj(db_url, cfg, "result", "set", str(drawn), code, "--result", "problem",
+              "--actor", "x", "--rectify-by", "2024-02-30", code=2)  # fmt: skip
+    assert "--rectify-by 的日期 '2024-02-30' 无效" in bad
+    out = ssj(db_url, cfg, "result", "set", str(drawn), code, "--result", "problem",
+              "--actor", "x", "--rectify-by", "2030-05-20")  # fmt: skip
+    assert "整改期限：2030-05-20" in out
+
+
+def test_scheduler_sweeps_at_start_and_stops_cleanly_on_sigterm(db_url, cfg, drawn) -> None:
+    env = {**os.environ, "SSJ_LOG_FORMAT": "json"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workflow.cli", "--db", db_url, "--config", str(cfg), "scheduler"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    box = cfg.parent / "mail" / "new"
+    deadline = time.monotonic() + 60
+    # The start-up sweep runs as of now (years after the 2024 task): overdue mail arrives.
+    while time.monotonic() < deadline and not (box.exists() and any(box.iterdir())):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert box.exists() and any(box.iterdir())
+    assert "ssj 服务已启动" in out and "ssj 服务已停止" in out
+    lines = [json.loads(x) for x in err.splitlines() if x.startswith("{")]
+    sweeps = [x for x in lines if x.get("event") == "sweep"]
+    assert sweeps and sweeps[0]["overdue_notices"] >= 1
+    assert any(x.get("event") == "stopping" and x.get("signal") == "SIGTERM" for x in lines)

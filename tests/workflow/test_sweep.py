@@ -1,0 +1,278 @@
+"""The sweep, time-travelling through a task's life: each reminder, overdue notice and
+escalation once, in the log, in the outbox and in a real SMTP server's inbox."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.conftest import SmtpServer, drawn_task, free_port
+from workflow import drawing, reports, sweep
+from workflow.clock import FixedClock
+from workflow.config import Settings
+from workflow.engine import Workflow
+from workflow.errors import InvalidInput
+from workflow.overdue import overdue
+
+SH = ZoneInfo("Asia/Shanghai")
+OFFICE = "劳动保障监察大队"
+
+
+def at(y: int, m: int, d: int, hour: int = 9) -> datetime:
+    return datetime(y, m, d, hour, tzinfo=SH)
+
+
+def make_settings(port: int, reports: bool = False, **mail: Any) -> Settings:
+    return Settings.model_validate(
+        {
+            "offices": {
+                OFFICE: {"head": "王队长", "email": "head@bureau.test", "reports": reports}
+            },
+            "escalation": {"supervisor_name": "李局长", "supervisor_email": "sup@bureau.test"},
+            "mail": {"transport": "smtp", "retry_base_seconds": 60, **mail},
+            "smtp": {"host": "127.0.0.1", "port": port, "timeout_seconds": 5},
+        }
+    )
+
+
+def steps(wf: Workflow) -> list[tuple[str, str]]:
+    with wf.raw.read() as cur:
+        cur.execute("SELECT deadline, step FROM deadline_step ORDER BY id")
+        return [(r[0].split(":")[2], r[1]) for r in cur.fetchall()]
+
+
+def logged(wf: Workflow) -> list[tuple[str, str, str]]:
+    import json
+
+    with wf.raw.read() as cur:
+        cur.execute("SELECT kind, payload FROM event WHERE kind LIKE 'deadline_%' ORDER BY seq")
+        return [(k, json.loads(p)["rule"], json.loads(p)["step"]) for k, p in cur.fetchall()]
+
+
+def inbox(server: SmtpServer) -> list[tuple[str, str]]:
+    return [
+        (e.rcpt_tos[0], m["Subject"])
+        for e, m in zip(server.sink.envelopes, server.sink.messages(), strict=True)
+    ]
+
+
+@pytest.fixture
+def task(wf: Workflow, clock: FixedClock) -> tuple[int, list[str]]:
+    clock.set(at(2024, 4, 1))  # Monday; 04-04..06 Qingming off, Sunday 04-07 worked
+    return drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
+
+
+def test_a_task_lifecycle_gets_each_step_once(wf, clock, task, smtp_server: SmtpServer) -> None:
+    t, codes = task
+    s = make_settings(smtp_server.port)
+
+    # Day of the draw: confirmation due 04-03 (2 working days) -> the 3-day reminder.
+    r = sweep.run(wf, s, at(2024, 4, 1, 10))
+    assert r.steps == {"reminder": 1, "overdue": 0, "escalation": 0}
+    assert steps(wf) == [("confirm", "remind_3")]
+    assert inbox(smtp_server) == [
+        (
+            "head@bureau.test",
+            "【提醒】计划 2024001 任务 001号《测试任务》：确认抽取结果、匹配检查人员并生成检查表，2024-04-03 到期",
+        )
+    ]
+    # The same moment again, and an hour later: nothing new, nothing sent twice.
+    for now in (at(2024, 4, 1, 10), at(2024, 4, 1, 11)):
+        again = sweep.run(wf, s, now)
+        assert again.steps == {"reminder": 0, "overdue": 0, "escalation": 0}
+        assert again.delivery and again.delivery["mails"] == 0
+    assert len(smtp_server.sink.envelopes) == 1
+
+    # The due day: the last reminder.
+    sweep.run(wf, s, at(2024, 4, 3))
+    assert steps(wf)[-1] == ("confirm", "remind_1")
+
+    # Down over the holiday; back on Monday 04-08, two working days late (Sunday 04-07
+    # counts): the overdue notice and the office head's escalation, both at once.
+    r = sweep.run(wf, s, at(2024, 4, 8))
+    assert r.steps == {"reminder": 0, "overdue": 1, "escalation": 1}
+    assert steps(wf)[-2:] == [("confirm", "overdue"), ("confirm", "office_head")]
+    subjects = [subj for _, subj in inbox(smtp_server)[-2:]]
+    assert subjects[0].startswith("【逾期】") and "已逾期 2 个工作日" in subjects[0]
+    assert subjects[1].startswith("【督办·科室负责人】")
+
+    clock.set(at(2024, 4, 8, 10))
+    drawing.confirm(wf, t, actor="王队长", reason="清明假期")
+    assert sweep.run(wf, s, at(2024, 4, 15)).steps["overdue"] == 0  # confirmation is done
+
+    # Inspections end with the month: 04-30 is 3 working days after Friday 04-26 (Sunday
+    # 04-28 worked), and the reminder goes to the inspectors of the unfinished records.
+    sweep.run(wf, s, at(2024, 4, 26))
+    assert steps(wf)[-1] == ("inspect", "remind_3")
+    to = sorted(rcpt for rcpt, subj in inbox(smtp_server) if "完成检查" in subj)
+    assert to and all(r.endswith("@bureau.test") and r.startswith("J") for r in to)
+
+    clock.set(at(2024, 4, 29))
+    wf.set_result(t, codes[0], "no_problem", actor="人员J000")
+    wf.set_result(t, codes[1], "problem", actor="人员J000", note="未签劳动合同")
+    wf.fire(t, "inspect", actor="人员J000")
+
+    # Publication due 20 working days after 04-29 (May Day off, Saturday 05-11 worked).
+    # Down until six working days past it: all three ladder steps, the supervisor's too.
+    before = len(steps(wf))
+    r = sweep.run(wf, s, at(2024, 6, 6))
+    publish = [x for x in steps(wf)[before:] if x[0] == "publish"]
+    assert publish == [
+        ("publish", "overdue"),
+        ("publish", "office_head"),
+        ("publish", "supervisor"),
+    ]
+    assert any(
+        rcpt == "sup@bureau.test" and "公示检查结果" in subj for rcpt, subj in inbox(smtp_server)
+    )
+
+    # Every step is one event in the log, in the same order, and one row in deadline_step.
+    assert [(rule, step) for _, rule, step in logged(wf)] == steps(wf)
+    assert len(set(steps(wf))) == len(steps(wf))
+    kinds = {k for k, _, _ in logged(wf)}
+    assert kinds == {"deadline_reminder", "deadline_overdue", "deadline_escalated"}
+
+    # The supervisor's view agrees.
+    rows, problems = overdue(wf, s, at(2024, 6, 6))
+    assert problems == []
+    pub = next(r for r in rows if r["rule"] == "publish")
+    assert pub["escalation_level"] == 3 and pub["escalation_step"] == "supervisor"
+    assert pub["working_days_late"] == 6 and pub["last_notice_step"] == "supervisor"
+
+
+def test_server_down_during_a_sweep_then_up_delivers_each_message_once(wf, clock, task) -> None:
+    server = SmtpServer(free_port())
+    s = make_settings(server.port)
+    r = sweep.run(wf, s, at(2024, 4, 8))  # overdue + escalation: 2 messages to the head
+    assert r.messages == 2 and r.delivery and r.delivery["mails"] == 0 and r.delivery["error"]
+    server.start()
+    try:
+        r = sweep.run(wf, s, at(2024, 4, 8, 10))
+        assert r.messages == 0 and r.delivery and r.delivery["mails"] == 2
+        sweep.run(wf, s, at(2024, 4, 8, 11))
+        ids = [m["Message-ID"] for m in server.sink.messages()]
+        assert len(ids) == 2 and len(set(ids)) == 2
+    finally:
+        server.stop()
+
+
+def test_two_concurrent_sweeps_take_every_step_once(engine, clock, task) -> None:
+    s = make_settings(free_port())
+    barrier = threading.Barrier(2)
+    results: list[sweep.SweepResult] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        w = Workflow(engine, clock=FixedClock(at(2024, 4, 8)))
+        try:
+            barrier.wait()
+            results.append(sweep.run(w, s, at(2024, 4, 8), deliver=False))
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+        finally:
+            w.close()
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    taken = sorted(sum(r.steps.values()) for r in results)
+    assert taken == [0, 2]  # one sweep took both steps, the other found them taken
+    w = Workflow(engine)
+    try:
+        assert steps(w) == [("confirm", "overdue"), ("confirm", "office_head")]
+        assert len(logged(w)) == 2
+        with w.raw.read() as cur:
+            cur.execute("SELECT count(*) FROM outbox")
+            assert cur.fetchone()[0] == 2
+    finally:
+        w.close()
+
+
+def test_reports_are_obligations_until_submitted(wf, clock, task, smtp_server) -> None:
+    s = make_settings(smtp_server.port, reports=True)
+    # The Q1 progress report is due before 04-08, i.e. by the end of Sunday 04-07 (worked).
+    rows, _ = overdue(wf, s, at(2024, 4, 9))
+    assert [
+        (r["rule"], r["due"], r["working_days_late"])
+        for r in rows
+        if r["rule"].startswith("report")
+    ] == [("report_progress", "2024-04-07", 2)]
+    r = sweep.run(wf, s, at(2024, 4, 9))
+    assert ("progress", "overdue") in [(k.split(":")[1], st) for k, st in _step_keys(wf)]
+    clock.set(at(2024, 4, 9, 11))
+    done = reports.submit(wf, s, kind="progress", period="2024-Q1", office=OFFICE, actor="王队长")
+    assert done["late"] is True and done["due"] == "2024-04-07"
+    rows, _ = overdue(wf, s, at(2024, 4, 10))
+    assert not [r for r in rows if r["rule"] == "report_progress"]
+    with pytest.raises(InvalidInput, match="已由 王队长"):
+        reports.submit(wf, s, kind="progress", period="2024-Q1", office=OFFICE, actor="王队长")
+    with pytest.raises(InvalidInput, match="期间 '2024-13' 无效"):
+        reports.submit(wf, s, kind="monthly", period="2024-13", office=OFFICE, actor="王队长")
+    with pytest.raises(InvalidInput, match="不在需报送报告的科室中"):
+        reports.submit(wf, s, kind="monthly", period="2024-04", office="财务科", actor="王队长")
+    # The monthly report (before the 23rd) is reminded three working days ahead.
+    sweep.run(wf, s, at(2024, 4, 17))
+    assert ("monthly", "remind_3") in [(k.split(":")[1], st) for k, st in _step_keys(wf)]
+    assert r.problems == []
+
+
+def _step_keys(wf: Workflow) -> list[tuple[str, str]]:
+    with wf.raw.read() as cur:
+        cur.execute("SELECT deadline, step FROM deadline_step ORDER BY id")
+        return [(r[0], r[1]) for r in cur.fetchall()]
+
+
+def test_rectification_due_on_the_date_set_with_the_result(wf, clock, task, smtp_server) -> None:
+    t, codes = task
+    s = make_settings(smtp_server.port)
+    clock.set(at(2024, 4, 29))
+    wf.set_result(t, codes[0], "no_problem", actor="x")
+    p = wf.set_result(t, codes[1], "refused", actor="x", rectify_by=datetime(2024, 5, 20).date())
+    assert p["rectify_by"] == "2024-05-20"
+    wf.fire(t, "inspect", actor="x")
+    sweep.run(wf, s, at(2024, 5, 22))  # 2 working days late
+    keys = _step_keys(wf)
+    assert (f"task:{t}:rectify:{codes[1]}:2024-05-20", "office_head") in keys
+    # The group of that record is told, not the whole bureau.
+    rcpts = {rcpt for rcpt, subj in inbox(smtp_server) if "督促整改" in subj}
+    assert rcpts and rcpts <= {f"J{i:03d}@bureau.test" for i in range(4)} | {"head@bureau.test"}
+    clock.set(at(2024, 5, 22, 10))
+    wf.add_followup(t, codes[1], "case_filed", actor="x")
+    rows, _ = overdue(wf, s, at(2024, 5, 23))
+    assert not [r for r in rows if r["rule"] == "rectify"]
+    with pytest.raises(InvalidInput, match="无需整改"):
+        wf.set_result(
+            t, codes[0], "no_problem", actor="x", reason="r", rectify_by=datetime(2024, 6, 1).date()
+        )
+
+
+def test_daily_digest_sends_one_mail_per_recipient_at_its_hour(
+    wf, clock, task, smtp_server
+) -> None:
+    s = make_settings(smtp_server.port, digest=True, digest_time="08:30")
+    r = sweep.run(wf, s, at(2024, 4, 8, 10))  # after today's digest hour: wait for tomorrow
+    assert r.messages == 2 and r.delivery and r.delivery["mails"] == 0
+    r = sweep.run(wf, s, datetime(2024, 4, 9, 8, 31, tzinfo=SH))
+    assert r.delivery and (r.delivery["mails"], r.delivery["messages"]) == (1, 2)
+    ((rcpt, subject),) = inbox(smtp_server)
+    assert rcpt == "head@bureau.test" and subject.startswith(
+        "【每日汇总】2 项待办，其中 2 项已逾期"
+    )
+
+
+def test_an_uncovered_year_is_reported_and_the_rest_still_swept(
+    wf, clock, task, smtp_server
+) -> None:
+    from workflow.calendar import package_years
+
+    s = make_settings(smtp_server.port)
+    late_year = package_years()[1] + 1
+    r = sweep.run(wf, s, datetime(late_year, 1, 5, 9, tzinfo=SH))
+    assert any(f"{late_year} 年" in p for p in r.problems)
