@@ -82,13 +82,21 @@ _INSERT = (
 
 def enqueue(cur: Any, db: Db, messages: Iterable[Message], now: str) -> int:
     """Insert messages inside the caller's transaction; a key already there is left alone."""
+    encoded: dict[int, str] = {}  # recipients of one step share its context: encode it once
+
+    def text(context: dict[str, Any]) -> str:
+        t = encoded.get(id(context))
+        if t is None:
+            t = encoded[id(context)] = json.dumps(context, ensure_ascii=False, sort_keys=True)
+        return t
+
     rows = [
         (
             m.key,
             m.recipient,
             m.recipient_name,
             m.template,
-            json.dumps(m.context, ensure_ascii=False, sort_keys=True),
+            text(m.context),
             m.digest,
             m.not_before or now,
             now,

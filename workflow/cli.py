@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -109,6 +109,12 @@ class _App:
                 timezone=self.settings.calendar.timezone,
             )
         return self._wf
+
+    def drop_workflow(self) -> None:
+        wf, self._wf = self._wf, None
+        if wf is not None:
+            with suppress(Exception):
+                wf.close()
 
     @property
     def calendar(self) -> WorkCalendar:

@@ -16,7 +16,7 @@ import json
 from calendar import monthrange
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -133,6 +133,12 @@ class Calendar:
         return n
 
 
+def reminder_horizon(today: date, remind_before: list[int]) -> date:
+    """A date beyond which no reminder is due yet: N working days are at most 3N + 14 calendar
+    days (no run of days off is longer than two weeks)."""
+    return today + timedelta(days=3 * max(remind_before, default=0) + 14)
+
+
 def steps_due(
     d: Deadline, at: Calendar, remind_before: list[int], ladder: list[LadderStep]
 ) -> list[Step]:
@@ -140,8 +146,8 @@ def steps_due(
     3-day reminder missed while down is stale once the 1-day one is due). After it: every
     ladder step reached, each to its own audience, so a catch-up tells everyone it should."""
     if at.today <= d.due:
-        if not remind_before or (d.due - at.today).days > 3 * remind_before[0] + 14:
-            return []  # far off (no holiday run is that long)
+        if not remind_before or d.due > reminder_horizon(at.today, remind_before):
+            return []
         left = at.left(d.due)
         near = [n for n in remind_before if left <= n]
         if not near:
@@ -212,62 +218,67 @@ def task_deadlines(
     cal: WorkCalendar,
     tz: ZoneInfo,
     out: Collected,
+    horizon: date,
 ) -> None:
-    """Every open task's deadlines: confirm and inspect (drawn), publish (inspected),
-    rectify (each problem not yet followed up), archive (all until closed)."""
-    labels: dict[int, tuple[str, str]] = {}
+    """Open tasks' deadlines due on or before ``horizon``: confirm and inspect (drawn),
+    publish (inspected), rectify (each problem not yet followed up), archive (until closed).
+    Dates are memoised: 100k tasks share a few plan years, month windows and draw days."""
+    tasks: dict[int, tuple[str, str, str, str]] = {}
     cur.execute(sql(_OPEN_TASKS))
     add = out.deadlines.append
     archive_basis = f"{rules.archive_by[:2]} 月 {rules.archive_by[3:]} 日前办结归档（来源文件 003）"
-    for (
-        tid,
-        state,
-        months,
-        office,
-        confirmed,
-        drawn_at,
-        year,
-        plan_no,
-        task_no,
-        name,
-        ended,
-    ) in cur.fetchall():
-        label = task_label(plan_no, task_no, name)
-        labels[tid] = (label, office)
-        prefix = f"task:{tid}:"
-        archive = _md(year, rules.archive_by)
-        add(
-            Deadline(
-                f"{prefix}archive:{archive}", "archive", archive, office, archive_basis, tid, label
-            )
-        )
+    archives: dict[int, date] = {}
+    windows: dict[tuple[str, int], date] = {}
+    local: dict[str, date] = {}
+    n = rules.publish_within_working_days
+
+    def day_of(utc_text: str) -> date:
+        d = local.get(utc_text)
+        if d is None:
+            d = local[utc_text] = _local_date(utc_text, tz)
+        return d
+
+    for row in cur.fetchall():
+        tid, state, months, office, confirmed, drawn_at, year, plan_no, task_no, name, ended = row
+        tasks[tid] = (plan_no, task_no, name, office)
+        found: list[tuple[str, date, str]] = []
+        archive = archives.get(year)
+        if archive is None:
+            archive = archives[year] = _md(year, rules.archive_by)
+        if archive <= horizon:
+            found.append(("archive", archive, archive_basis))
         try:
             if state == "drawn":
                 if confirmed is None and drawn_at is not None:
-                    drawn = _local_date(drawn_at, tz)
+                    drawn = day_of(drawn_at)
                     due = cal.add_working_days(drawn, confirm_days)
-                    basis = f"{drawn} 抽取后 {confirm_days} 个工作日内（来源文件 003）"
-                    add(
-                        Deadline(
-                            f"{prefix}confirm:{due}", "confirm", due, office, basis, tid, label
-                        )
+                    if due <= horizon:
+                        basis = f"{drawn} 抽取后 {confirm_days} 个工作日内（来源文件 003）"
+                        found.append(("confirm", due, basis))
+                due = windows.get((months, year))  # type: ignore[assignment]
+                if due is None:
+                    due = windows[(months, year)] = _month_end(month_window(months, year)[1])
+                if due <= horizon:
+                    found.append(
+                        ("inspect", due, f"任务抽查时间 {months or year} 结束（年度抽查计划）")
                     )
-                last = month_window(months, year)[1]
-                due = _month_end(last)
-                basis = f"任务抽查时间 {months or year} 结束（年度抽查计划）"
-                add(Deadline(f"{prefix}inspect:{due}", "inspect", due, office, basis, tid, label))
             elif state == "inspected" and ended is not None:
-                end = _local_date(ended, tz)
-                n = rules.publish_within_working_days
+                end = day_of(ended)
                 due = cal.add_working_days(end, n)
-                basis = f"{end} 检查结束后 {n} 个工作日内公示（来源文件 001、003、004）"
-                add(Deadline(f"{prefix}publish:{due}", "publish", due, office, basis, tid, label))
+                if due <= horizon:
+                    basis = f"{end} 检查结束后 {n} 个工作日内公示（来源文件 001、003、004）"
+                    found.append(("publish", due, basis))
         except CalendarNotCovered as e:
             out.uncovered(e)
+        if found:
+            label = task_label(plan_no, task_no, name)
+            for rule, due, basis in found:
+                add(Deadline(f"task:{tid}:{rule}:{due}", rule, due, office, basis, tid, label))
     cur.execute(sql(_OPEN_PROBLEMS))
     n = rules.rectify_within_working_days
     for tid, code, target_name, rectify_by, result_at, result in cur.fetchall():
-        label, office = labels[tid]
+        plan_no, task_no, name, office = tasks[tid]
+        label = task_label(plan_no, task_no, name)
         try:
             if rectify_by:
                 due = date.fromisoformat(rectify_by)
@@ -277,6 +288,8 @@ def task_deadlines(
                 basis = f"检查后 {n} 个工作日内（默认整改期限）"
         except CalendarNotCovered as e:
             out.uncovered(e)
+            continue
+        if due > horizon:
             continue
         detail = f"检查对象 {target_name}（{code}），检查结果：{'发现问题' if result == 'problem' else '不配合检查'}"
         add(
@@ -350,6 +363,7 @@ def report_deadlines(
     submitted: set[tuple[str, str, str]],
     rules: DeadlineSettings,
     out: Collected,
+    horizon: date,
 ) -> None:
     """Reports owed and not submitted, due on or after ``since`` (the first plan's publication:
     the service does not chase reports from before it was in use)."""
@@ -357,7 +371,7 @@ def report_deadlines(
     for office in offices:
         for year in years:
             for kind, period, due, basis in report_periods(year, rules):
-                if due < since or (kind, period, office) in submitted:
+                if due < since or due > horizon or (kind, period, office) in submitted:
                     continue
                 label = f"{office} {period} {REPORT_KINDS[kind]}"
                 out.deadlines.append(
@@ -384,10 +398,13 @@ def collect(
     cal: WorkCalendar,
     tz: ZoneInfo,
     today: date,
+    horizon: date,
 ) -> Collected:
-    """All open deadlines as of ``today``, read inside the caller's transaction."""
+    """Open deadlines due on or before ``horizon`` (as of ``today``), read inside the caller's
+    transaction. The sweep looks as far ahead as its reminders reach, the overdue view up to
+    yesterday."""
     out = Collected()
-    task_deadlines(cur, sql, rules, confirm_days, cal, tz, out)
+    task_deadlines(cur, sql, rules, confirm_days, cal, tz, out, horizon)
     if reporting_offices:
         cur.execute(sql("SELECT min(published_at) FROM plan WHERE published_at IS NOT NULL"))
         first = cur.fetchone()[0]
@@ -397,11 +414,12 @@ def collect(
             submitted = {tuple(r) for r in cur.fetchall()}
             report_deadlines(
                 reporting_offices,
-                range(since.year, today.year + 1),
+                range(since.year, horizon.year + 1),
                 since,
-                submitted,
+                submitted,  # type: ignore[arg-type]
                 rules,
-                out,  # type: ignore[arg-type]
+                out,
+                horizon,
             )
     return out
 

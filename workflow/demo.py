@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import states
@@ -349,10 +350,16 @@ def load_demo(wf: Workflow) -> int:
         record = drawing.draw_task(wf, task_id, actor=ACTOR, public_input=public_input)
         return task_id, [t["code"] for t in record["targets"]]
 
+    # The inspector sets each problem's rectification date (a month here), so the demo does
+    # not depend on next year's holidays being known yet.
+    today = wf.clock.now().astimezone(wf.timezone).date()
+    rectify_by = today + timedelta(days=30)
+
     def inspect_all(task_id: int, codes: list[str], results: dict[int, tuple[str, str]]) -> None:
         for i, c in enumerate(codes):
             result, note = results.get(i, ("no_problem", "现场检查未发现问题"))
-            wf.set_result(task_id, c, result, actor=ACTOR, note=note)
+            due = rectify_by if result in ("problem", "refused") else None
+            wf.set_result(task_id, c, result, actor=ACTOR, note=note, rectify_by=due)
         wf.fire(task_id, "inspect", actor=ACTOR)
 
     # 1. seed 004's task, carried through to closed: every target clean.
@@ -393,7 +400,9 @@ def load_demo(wf: Workflow) -> int:
         drawing.substitute(
             wf, t4, first["code"], first["group"][0], reason="请假（演示递补）", actor=ACTOR
         )
-    wf.set_result(t4, codes[0], "problem", actor=ACTOR, note="未按规定参加工伤保险")
+    wf.set_result(
+        t4, codes[0], "problem", actor=ACTOR, note="未按规定参加工伤保险", rectify_by=rectify_by
+    )
 
     # 5. seed 001: general items at the 5% floor, published with a problem awaiting follow-up.
     t5, codes = draw("2024002", "001号", "")

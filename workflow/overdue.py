@@ -4,7 +4,7 @@ was last told."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ def overdue(
             cal=wf.calendar,
             tz=tz,
             today=today,
+            horizon=today - timedelta(days=1),
         )
         late = [
             d for d in found.deadlines if d.due < today and (office is None or d.office == office)

@@ -7,14 +7,15 @@ Choices, deliberately:
 - coalesce, max_instances=1: a backlog of missed runs is one run — the sweep is state-based,
   so one run catches up on all of it;
 - misfire_grace_time (config): a run missed by longer (machine asleep) is dropped, not late;
-- SIGTERM / SIGINT: shut down after the running job finishes, so no sweep is cut mid-way
-  (it would roll back cleanly anyway: one transaction).
+- SIGTERM / SIGINT: stop taking new runs and shut down after the running job finishes, so
+  no sweep is cut mid-way (it would roll back cleanly anyway: one transaction).
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -66,10 +67,10 @@ def fixed_dates(settings: Settings) -> list[tuple[str, CronTrigger]]:
     return out
 
 
-def build(a: _App, run_sweep: Callable[[str], None]) -> BlockingScheduler:
+def build(a: _App, run_sweep: Callable[[str], None]) -> BackgroundScheduler:
     s = a.settings
     tz = ZoneInfo(s.calendar.timezone)
-    scheduler = BlockingScheduler(
+    scheduler = BackgroundScheduler(
         timezone=tz,
         executors={"default": ThreadPoolExecutor(max_workers=1)},
         job_defaults={
@@ -120,28 +121,34 @@ def serve(a: _App, exit_after: float | None = None, echo: Callable[[str], Any] =
             r = sweep.run(a.wf, s)
         except Exception as e:  # a bad run must not stop the service; the next one retries
             log.error("sweep failed", trigger=why, error=repr(e))
+            a.drop_workflow()  # on a fresh connection: the old one may be what broke
             raise
         for p in r.problems:
             log.error("sweep problem", trigger=why, problem=p)
 
     scheduler = build(a, run_sweep)
+    stop = threading.Event()
 
-    def stop(signum: int, _frame: Any) -> None:
+    def on_signal(signum: int, _frame: Any) -> None:
         log.info("stopping", signal=signal.Signals(signum).name)
-        scheduler.shutdown(wait=True)
+        stop.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if exit_after is not None:
-        timer = threading.Timer(exit_after, lambda: signal.raise_signal(signal.SIGTERM))
-        timer.daemon = True
-        timer.start()
+    # The jobs run in the scheduler's threads; the main thread only waits, in short slices so
+    # a signal is handled at once whichever thread the kernel delivered it to.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     echo(
         f"ssj 服务已启动：数据库 {a.safe_url()}；每 {s.scheduler.sweep_every_minutes} 分钟巡检一次，"
         f"每天 {s.scheduler.morning_sweep} 及报告截止日另巡检一次。"
     )
     echo(f"邮件发往：{mail.describe(s)}。按 Ctrl-C 停止。")
-    log.info("scheduler started", jobs=[j.id for j in scheduler.get_jobs()])
     scheduler.start()
+    log.info("scheduler started", jobs=[j.id for j in scheduler.get_jobs()])
+    until = None if exit_after is None else time.monotonic() + exit_after
+    while not stop.wait(0.2):
+        if until is not None and time.monotonic() >= until:
+            log.info("stopping", reason="exit-after", seconds=exit_after)
+            break
+    scheduler.shutdown(wait=True)  # lets a running sweep finish: it is one transaction anyway
     echo(f"ssj 服务已停止（本次共巡检 {runs['n']} 次）。")
     log.info("scheduler stopped", runs=runs["n"])

@@ -117,6 +117,7 @@ def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> Sweep
             cal=wf.calendar,
             tz=tz,
             today=today,
+            horizon=deadlines.reminder_horizon(today, remind),
         )
         result.problems = found.problems
         result.open_deadlines = len(found.deadlines)
