@@ -7,7 +7,10 @@ NAME.html.j2 (autoescaped). ``digest`` bundles several items for one recipient.
 from __future__ import annotations
 
 import hashlib
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
@@ -45,16 +48,21 @@ def build(
     context: dict[str, Any],
     keys: list[str],
     date: Any,
-) -> EmailMessage:
+) -> Message:
+    """A multipart/alternative message (text, then HTML), UTF-8, headers RFC 2047-encoded.
+
+    Built with the compat32 MIME classes: the ``EmailMessage`` API re-parses and re-folds
+    every header on the way out, which took half the time of an SMTP delivery (measured,
+    bench/sweep.py); the bytes on the wire are standard either way."""
     subject, text, html = render(template, context)
-    msg = EmailMessage()
+    msg = MIMEMultipart("alternative")
     name, addr = parseaddr(sender)
-    msg["From"] = formataddr((name, addr))
-    msg["To"] = formataddr((recipient_name, recipient))
-    msg["Subject"] = subject
+    msg["From"] = formataddr((name, addr), charset="utf-8")
+    msg["To"] = formataddr((recipient_name, recipient), charset="utf-8")
+    msg["Subject"] = Header(subject, "utf-8")
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id(keys)
     msg["X-SSJ-Keys"] = str(len(keys))
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+    msg.attach(MIMEText(text, "plain", "utf-8"))
+    msg.attach(MIMEText(html, "html", "utf-8"))
     return msg

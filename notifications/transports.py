@@ -12,7 +12,7 @@ import mailbox
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
@@ -32,7 +32,7 @@ class Transport(Protocol):
 
     def open(self) -> None: ...
 
-    def send(self, msg: EmailMessage) -> None: ...
+    def send(self, msg: Message) -> None: ...
 
     def close(self) -> None: ...
 
@@ -77,7 +77,7 @@ class SmtpTransport:
             raise TransportDown(f"无法连接 SMTP 服务器 {c.host}:{c.port}：{e}") from e
         self._smtp = smtp
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Message) -> None:
         if self._smtp is None:
             self.open()
         assert self._smtp is not None
@@ -127,7 +127,7 @@ class MaildirTransport:
         except OSError as e:
             raise TransportDown(f"无法打开邮件目录 {self.path}：{e.strerror}") from e
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Message) -> None:
         if self._box is None:
             self.open()
         assert self._box is not None

@@ -110,5 +110,19 @@ class RawConnection:
             cur.close()
             self.dbapi.rollback()
 
+    def select_in(self, cur: Any, select: str, column: str, values: list[Any]) -> list[Any]:
+        """Rows of ``select WHERE column IN values``: one array parameter on PostgreSQL (long
+        IN lists, once psycopg prepares them, were planned as sequential scans: measured,
+        bench/sweep.py), chunks of 500 on SQLite (its parameter limit)."""
+        if self.postgres:
+            cur.execute(f"{select} WHERE {column} = ANY(%s)", (list(values),))
+            return list(cur.fetchall())
+        rows: list[Any] = []
+        for i in range(0, len(values), 500):
+            chunk = values[i : i + 500]
+            cur.execute(f"{select} WHERE {column} IN ({', '.join('?' * len(chunk))})", chunk)
+            rows.extend(cur.fetchall())
+        return rows
+
     def close(self) -> None:
         self._fairy.close()

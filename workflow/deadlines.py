@@ -435,7 +435,7 @@ class Person:
 
 
 def responsible_inspectors(
-    cur: Any, sql: Any, deadlines: list[Deadline]
+    cur: Any, raw: Any, deadlines: list[Deadline]
 ) -> dict[str, list[Person]]:
     """Deadline key → the inspectors answerable for it: those whose records hold it up
     (inspect: no result yet; publish: not yet published; rectify: that target's group).
@@ -443,24 +443,16 @@ def responsible_inspectors(
     mine = ("inspect", "publish", "rectify")
     task_ids = sorted({d.task_id for d in deadlines if d.task_id is not None and d.rule in mine})
     records: dict[int, list[tuple[str, list[str], str | None, str | None]]] = {}
-    for chunk in _chunks(task_ids, 500):
-        marks = ", ".join("?" * len(chunk))
-        cur.execute(
-            sql(
-                "SELECT task_id, target_code, inspectors, result, published_at"
-                f" FROM inspection_record WHERE task_id IN ({marks})"
-            ),
-            chunk,
-        )
-        for tid, code, inspectors, result, published in cur.fetchall():
-            records.setdefault(tid, []).append((code, json.loads(inspectors), result, published))
+    select = "SELECT task_id, target_code, inspectors, result, published_at FROM inspection_record"
+    for tid, code, inspectors, result, published in raw.select_in(cur, select, "task_id", task_ids):
+        records.setdefault(tid, []).append((code, json.loads(inspectors), result, published))
     certs = sorted({c for recs in records.values() for r in recs for c in r[1]})
-    people: dict[str, Person] = {}
-    for chunk in _chunks(certs, 500):
-        marks = ", ".join("?" * len(chunk))
-        cur.execute(sql(f"SELECT cert, name, email FROM inspector WHERE cert IN ({marks})"), chunk)
-        for cert, name, email in cur.fetchall():
-            people[cert] = Person(name, email or "")
+    people = {
+        cert: Person(name, email or "")
+        for cert, name, email in raw.select_in(
+            cur, "SELECT cert, name, email FROM inspector", "cert", certs
+        )
+    }
     out: dict[str, list[Person]] = {}
     for d in deadlines:
         recs = records.get(d.task_id or -1, [])
@@ -479,11 +471,6 @@ def responsible_inspectors(
                     seen.setdefault(cert, people[cert])
         out[d.key] = list(seen.values())
     return out
-
-
-def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
 
 
 def local_today(now: datetime, tz: ZoneInfo) -> date:

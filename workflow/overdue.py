@@ -38,21 +38,15 @@ def overdue(
         late = [
             d for d in found.deadlines if d.due < today and (office is None or d.office == office)
         ]
-        inspectors = deadlines.responsible_inspectors(cur, sql, late)
+        inspectors = deadlines.responsible_inspectors(cur, wf.raw, late)
         steps: dict[str, tuple[int, str, str]] = {}  # deadline → (level, last at, last step)
-        keys = [d.key for d in late]
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            cur.execute(
-                sql(
-                    "SELECT deadline, level, at, step FROM deadline_step"
-                    f" WHERE deadline IN ({', '.join('?' * len(chunk))}) ORDER BY at, id"
-                ),
-                chunk,
-            )
-            for key, level, step_at, step in cur.fetchall():
-                prev = steps.get(key)
-                steps[key] = (max(level, prev[0] if prev else 0), step_at, step)
+        found_steps = wf.raw.select_in(
+            cur, "SELECT deadline, level, at, step, id FROM deadline_step", "deadline",
+            [d.key for d in late],
+        )  # fmt: skip
+        for key, level, step_at, step, _ in sorted(found_steps, key=lambda r: (r[2], r[4])):
+            prev = steps.get(key)
+            steps[key] = (max(level, prev[0] if prev else 0), step_at, step)
     rows = []
     for d in late:
         try:

@@ -134,11 +134,13 @@ def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> Sweep
                 else:
                     result.overdue += 1
                 candidates.extend(steps)
-        done = _taken(cur, sql, [s.key for s in candidates])
+        # Read under the append lock: a concurrent sweep's steps are visible once it committed.
+        keys = [s.key for s in candidates]
+        done = {r[0] for r in wf.raw.select_in(cur, "SELECT key FROM deadline_step", "key", keys)}
         new = [s for s in candidates if s.key not in done]
         if not new:
             return result
-        inspectors = deadlines.responsible_inspectors(cur, sql, [s.deadline for s in new])
+        inspectors = deadlines.responsible_inspectors(cur, wf.raw, [s.deadline for s in new])
         head = audit.read_head(cur, sql)
         at = head.stamp(format_utc(now))
         as_of = now.astimezone(tz).strftime("%Y-%m-%d %H:%M")
@@ -218,20 +220,6 @@ def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> Sweep
         )
         result.messages = notifications.enqueue(cur, wf.raw, messages, at)
     return result
-
-
-def _taken(cur: Any, sql: Any, keys: list[str]) -> set[str]:
-    """Which of these steps were taken before (read under the append lock, so a concurrent
-    sweep's steps are visible once it has committed)."""
-    taken: set[str] = set()
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        cur.execute(
-            sql(f"SELECT key FROM deadline_step WHERE key IN ({', '.join('?' * len(chunk))})"),
-            chunk,
-        )
-        taken.update(r[0] for r in cur.fetchall())
-    return taken
 
 
 def run(
