@@ -4,10 +4,12 @@ long-running scheduler and serve. Registered on the main app by workflow/cli.py.
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
 from workflow.cli import _App, _parse_date, _print_json, _run, app
+from workflow.clock import parse_time
 from workflow.errors import InvalidInput, NotFound
 
 calendar_app = typer.Typer(
@@ -133,6 +135,7 @@ def overdue_cmd(
     def go(a: _App) -> None:
         a.at(now)
         rows, problems = overdue(a.wf, a.settings, a.clock.now(), office)
+        tz = ZoneInfo(a.settings.calendar.timezone)
         if as_json:
             _print_json(rows)
         elif not rows:
@@ -145,11 +148,10 @@ def overdue_cmd(
                     if r["escalation_level"]
                     else "尚未通知"
                 )
-                last = (
-                    f"，最近通知 {r['last_notice_at']}（{r['last_notice_step']}）"
-                    if r["last_notice_at"]
-                    else ""
-                )
+                last = ""
+                if r["last_notice_at"]:
+                    when = parse_time(r["last_notice_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                    last = f"，最近通知 {when}（{r['last_notice_step']}）"
                 typer.echo(
                     f"- {r['subject']}：{r['what']}"
                     + (f"（{r['detail']}）" if r["detail"] and r["task_id"] else "")
