@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from states._facts import PROBLEM_RESULTS
 from workflow.calendar import CalendarNotCovered, WorkCalendar
 from workflow.clock import parse_time
-from workflow.config import DeadlineSettings, LadderStep
+from workflow.config import DeadlineSettings, LadderStep, Settings
 from workflow.plans import month_window
 
 
@@ -475,3 +475,20 @@ def responsible_inspectors(
 
 def local_today(now: datetime, tz: ZoneInfo) -> date:
     return now.astimezone(tz).date()
+
+
+def collect_open(
+    cur: Any, sql: Any, settings: Settings, cal: WorkCalendar, today: date, horizon: date
+) -> Collected:
+    """``collect`` with the rules, offices and zone of ``settings``."""
+    return collect(
+        cur,
+        sql,
+        rules=settings.deadlines,
+        confirm_days=settings.draw.confirm_within_working_days,
+        reporting_offices=[o for o, c in settings.offices.items() if c.reports],
+        cal=cal,
+        tz=ZoneInfo(settings.calendar.timezone),
+        today=today,
+        horizon=horizon,
+    )

@@ -24,17 +24,8 @@ def overdue(
     sql = wf.raw.sql
     ladder = {i + 1: s.step for i, s in enumerate(settings.escalation.ladder)}
     with wf.raw.read() as cur:
-        found = deadlines.collect(
-            cur,
-            sql,
-            rules=settings.deadlines,
-            confirm_days=settings.draw.confirm_within_working_days,
-            reporting_offices=[o for o, c in settings.offices.items() if c.reports],
-            cal=wf.calendar,
-            tz=tz,
-            today=today,
-            horizon=today - timedelta(days=1),
-        )
+        yesterday = today - timedelta(days=1)
+        found = deadlines.collect_open(cur, sql, settings, wf.calendar, today, yesterday)
         late = [
             d for d in found.deadlines if d.due < today and (office is None or d.office == office)
         ]

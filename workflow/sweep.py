@@ -108,17 +108,8 @@ def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> Sweep
     ladder = settings.escalation.ladder
     sql = wf.raw.sql
     with wf.raw.write() as cur:
-        found = deadlines.collect(
-            cur,
-            sql,
-            rules=settings.deadlines,
-            confirm_days=settings.draw.confirm_within_working_days,
-            reporting_offices=[o for o, c in settings.offices.items() if c.reports],
-            cal=wf.calendar,
-            tz=tz,
-            today=today,
-            horizon=deadlines.reminder_horizon(today, remind),
-        )
+        horizon = deadlines.reminder_horizon(today, remind)
+        found = deadlines.collect_open(cur, sql, settings, wf.calendar, today, horizon)
         result.problems = found.problems
         result.open_deadlines = len(found.deadlines)
         candidates: list[Step] = []
