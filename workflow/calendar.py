@@ -116,19 +116,3 @@ class WorkCalendar:
             day += timedelta(days=1)
             count += self.is_working_day(day)
         return count
-
-
-_PACKAGE_ONLY = WorkCalendar()
-
-
-def is_working_day(day: date) -> bool:
-    """On the package's calendar alone (no config.yaml years)."""
-    return _PACKAGE_ONLY.is_working_day(day)
-
-
-def add_working_days(start: date, n: int) -> date:
-    return _PACKAGE_ONLY.add_working_days(start, n)
-
-
-def working_days_between(start: date, end: date) -> int:
-    return _PACKAGE_ONLY.working_days_between(start, end)

@@ -24,6 +24,7 @@ from states._facts import PROBLEM_RESULTS
 from workflow.calendar import CalendarNotCovered, WorkCalendar
 from workflow.clock import parse_time
 from workflow.config import DeadlineSettings, LadderStep, Settings
+from workflow.errors import InvalidInput
 from workflow.plans import month_window
 
 
@@ -338,8 +339,6 @@ def report_periods(year: int, rules: DeadlineSettings) -> Iterator[tuple[str, st
 
 def parse_period(kind: str, period: str, rules: DeadlineSettings) -> date:
     """The due date of ``kind`` for ``period``; a clear error for a period that is not one."""
-    from workflow.errors import InvalidInput
-
     if kind not in REPORT_KINDS:
         raise InvalidInput(
             f"报告类别 {kind!r} 无效：应为 "

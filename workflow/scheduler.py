@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from workflow import mail, sweep
+from workflow import deadlines, mail, sweep
 from workflow.logging import get_logger
 
 if TYPE_CHECKING:
@@ -49,18 +49,14 @@ def fixed_dates(settings: Settings) -> list[tuple[str, CronTrigger]]:
             CronTrigger(day=d.monthly_report_before_day - 1, hour=hh, minute=mm, timezone=tz),
         )
     ]
-    for md in d.progress_reports_before:
-        month, day = int(md[:2]), int(md[3:])
-        # The day before "before MM-DD"; cron has no "day - 1", so name it.
-        prev = datetime(2001, month, day).toordinal() - 1
-        p = datetime.fromordinal(prev)
-        out.append(
-            (
-                f"progress_report_{md}",
-                CronTrigger(month=p.month, day=p.day, hour=hh, minute=mm, timezone=tz),
-            )
-        )
-    for name, md in (("review", d.review_by), ("archive", d.archive_by)):
+    # The progress reports' last days ("before MM-DD" is due the day before), as the
+    # deadline rules compute them.
+    year = datetime.now(tz).year
+    for kind, period, due, _ in deadlines.report_periods(year, d):
+        if kind == "progress":
+            trigger = CronTrigger(month=due.month, day=due.day, hour=hh, minute=mm, timezone=tz)
+            out.append((f"progress_report_{period[5:]}", trigger))
+    for name, md in (("review", d.review_by), ("archive", d.archive_by)):  # inclusive dates
         out.append(
             (name, CronTrigger(month=int(md[:2]), day=int(md[3:]), hour=hh, minute=mm, timezone=tz))
         )
