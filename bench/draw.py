@@ -11,6 +11,12 @@
 
 SQLite in WAL mode with synchronous=NORMAL, as bench/transitions.py.
 Usage: python bench/draw.py [--targets 1000000] [--dir DIR]
+       python bench/draw.py --import-only --baseline-src DIR [--rounds 3] [--targets N]
+
+``--baseline-src DIR`` (a checkout of the code before a change, e.g. ``git worktree add DIR
+main``) times the import of the same CSV with that code and with this one, alternating
+``--rounds`` times in fresh databases, each in its own process; it prints the medians and
+their ratio (issue #9: the normaliser must keep the import within 10% of its rate before).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +44,68 @@ from workflow.engine import Workflow  # noqa: E402
 from workflow.logging import configure_logging  # noqa: E402
 
 GRADES = ["A", "B", "C", "D", ""]
-HEAD = [c.header for c in directories.KINDS["targets"].cols]
+# The eleven columns of issue #3's layout, which the code before and after issue #9 both read.
+HEAD = [c.header for c in directories.KINDS["targets"].cols][:11]
+ROOT = Path(__file__).resolve().parents[1]
+
+# Run in a child process with ``src`` first on sys.path: one import into a fresh database.
+_CHILD = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from workflow import directories, schema
+from workflow.config import DbSettings, LogSettings
+from workflow.db import RawConnection, make_engine
+from workflow.logging import configure_logging
+configure_logging(LogSettings(level="WARNING"))
+assert directories.__file__.startswith(sys.argv[1]), directories.__file__
+engine = make_engine(DbSettings(sqlite_synchronous="NORMAL"), f"sqlite:///{sys.argv[3]}")
+schema.upgrade(engine)
+raw = RawConnection(engine)
+t0, c0 = time.perf_counter(), time.process_time()
+s = directories.import_file(raw, "targets", Path(sys.argv[2]), actor="bench",
+                            now="2024-03-01T00:00:00.000000Z")
+print(s.added / (time.perf_counter() - t0), s.added / (time.process_time() - c0))
+"""
+
+
+def import_rate(src: Path, csv_path: Path, db: Path) -> tuple[float, float]:
+    """Rows per second of wall time and of the process's CPU time (the second is less
+    disturbed by other processes on a shared machine)."""
+    db.unlink(missing_ok=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(src.resolve()), str(csv_path), str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=db.parent,
+    ).stdout
+    db.unlink(missing_ok=True)
+    wall, cpu = out.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
+
+
+def compare_imports(baseline: Path, csv_path: Path, d: Path, rounds: int) -> None:
+    before, after = [], []
+    for r in range(rounds):
+        before.append(import_rate(baseline, csv_path, d / "before.db"))
+        after.append(import_rate(ROOT, csv_path, d / "after.db"))
+        print(
+            f"round {r + 1}: before {before[-1][0]:,.0f} rows/s ({before[-1][1]:,.0f} per CPU s),"
+            f" after {after[-1][0]:,.0f} rows/s ({after[-1][1]:,.0f} per CPU s)",
+            flush=True,
+        )
+    for i, what in ((0, "rows/s"), (1, "rows per CPU second")):
+        b = statistics.median(x[i] for x in before)
+        a = statistics.median(x[i] for x in after)
+        # Each round's two imports run back to back, so their ratio cancels slow drifts in
+        # the machine's load; its median is the figure to judge by.
+        paired = statistics.median(y[i] / x[i] for x, y in zip(before, after, strict=True))
+        print(
+            f"{what}: before (baseline {baseline}) {b:,.0f}, after (this checkout) {a:,.0f}"
+            f" (medians of {rounds}); after / before: {a / b:.3f} of the medians,"
+            f" {paired:.3f} median of the rounds' ratios (goal >= 0.90)"
+        )
 
 
 def write_csv(path: Path, n: int) -> None:
@@ -68,6 +137,9 @@ def main() -> None:
     )
     ap.add_argument("--targets", type=int, default=1_000_000)
     ap.add_argument("--dir", type=Path, default=None)
+    ap.add_argument("--import-only", action="store_true", help="time the import, not the draw")
+    ap.add_argument("--baseline-src", type=Path, default=None, help="checkout to compare with")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     configure_logging(LogSettings(level="WARNING"))
     d = args.dir or Path(tempfile.mkdtemp(prefix="ssj-bench-draw-"))
@@ -79,6 +151,10 @@ def main() -> None:
     print(
         f"csv:      {args.targets:,} rows written in {time.perf_counter() - t0:.1f} s (not timed)"
     )
+    if args.baseline_src is not None:
+        compare_imports(args.baseline_src, csv_path, d, args.rounds)
+    if args.import_only or args.baseline_src is not None:
+        return
 
     engine = make_engine(DbSettings(sqlite_synchronous="NORMAL"), f"sqlite:///{d / 'draw.db'}")
     schema.upgrade(engine)

@@ -3,7 +3,7 @@
 1. The sweep: 100,000 open tasks (each with 2 inspection records and groups of 2), of which
    10,000 fall due as of the sweep's moment — 5,000 drawn and not confirmed, 2 working days
    late (overdue notice + the office head's escalation), and 5,000 inspected with publication
-   due tomorrow (the 1-day reminder to the inspectors of the unpublished records). One sweep
+   due tomorrow (the 1-day reminder to the office head, since issue #9). One sweep
    decides, logs and enqueues everything (goal: under 2 s). Baseline, same database, same run:
    the read the sweep cannot avoid, every open task with its plan. A second sweep at the same
    moment (nothing new to do) shows the cost of idempotence.
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import notifications  # noqa: E402
 from notifications import outbox, render  # noqa: E402
-from workflow import schema, sweep  # noqa: E402
+from workflow import purpose, schema, sweep  # noqa: E402
 from workflow.clock import FixedClock  # noqa: E402
 from workflow.config import DbSettings, LogSettings, Settings  # noqa: E402
 from workflow.db import RawConnection, make_engine  # noqa: E402
@@ -132,6 +132,7 @@ def baseline_scan(raw: RawConnection) -> float:
 def bench_sweep(url: str, tasks: int, due: int) -> None:
     engine = make_engine(DbSettings(), url)
     schema.upgrade(engine)
+    purpose.write(engine, purpose.TEST)  # its fixed clock writes (a live database refuses)
     raw = RawConnection(engine)
     t = time.perf_counter()
     populate(raw, tasks, due)

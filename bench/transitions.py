@@ -63,7 +63,11 @@ def bench_write_path(directory: Path, tasks: int) -> tuple[int, float, int, floa
     schema.upgrade(engine)
     # The same 20 targets are drawn again and again: the same-year and joint-visit rules
     # would soon leave none, so they are off here (bench/draw.py measures them).
-    wf = Workflow(engine, rules=DrawSettings(skip_clean_this_year=False, merge_joint_visits=False))
+    wf = Workflow(
+        engine,
+        rules=DrawSettings(skip_clean_this_year=False, merge_joint_visits=False),
+        clerks=("bench",),
+    )
     fired = writes = 0
     in_fire = total = 0.0
     clock = time.perf_counter

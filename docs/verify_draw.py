@@ -21,8 +21,21 @@ def sha(*parts):
 
 
 def main(path):
-    with open(path, encoding="utf-8") as f:
-        rec = json.load(f)
+    with open(path, "rb") as f:
+        # exact decimals: 1e400 stays a number that the checks below refuse, not infinity
+        rec = json.loads(f.read().decode("utf-8"), parse_float=Decimal)
+    if not isinstance(rec, dict):
+        return ["the record is not a JSON object"]
+    for key in ("group_size", "cap"):
+        if type(rec.get(key)) is not int or not 1 <= rec[key] <= 1_000_000:
+            return [f"{key} must be an integer from 1 to 1000000, found {rec.get(key)!r}"]
+    try:
+        return check(rec)
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, RecursionError) as e:
+        return [f"the record is malformed ({type(e).__name__}: {e})"]
+
+
+def check(rec):
     bad = []
     if rec["algorithm"] != "ssj-draw-v1":
         return [f"unknown algorithm {rec['algorithm']!r}"]
@@ -74,6 +87,13 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         print(__doc__)
         sys.exit(2)
-    problems = main(sys.argv[1])
+    try:
+        problems = main(sys.argv[1])
+    except OSError as e:
+        print(f"cannot read {sys.argv[1]}: {e.strerror}", file=sys.stderr)
+        sys.exit(2)
+    except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, nested too deep
+        print(f"{sys.argv[1]} is not a JSON draw record ({type(e).__name__}: {e})", file=sys.stderr)
+        sys.exit(2)
     print(json.dumps({"ok": not problems, "problems": problems}, ensure_ascii=False))
     sys.exit(1 if problems else 0)

@@ -71,6 +71,10 @@ RECORD_ACTIONS: dict[str, frozenset[str]] = {
     "set_result": frozenset({"drawn", "inspected"}),
     "publish": frozenset({"inspected"}),
     "add_followup": frozenset({"inspected", "publicized"}),
+    # A published result is corrected by an explicit, itself published correction (更正);
+    # a problem's rectification date may move until the task is closed.
+    "correct_result": frozenset({"inspected", "publicized", "rectified"}),
+    "change_rectify_by": frozenset({"drawn", "inspected", "publicized", "rectified"}),
 }
 
 STATE_LABELS: dict[str, str] = {

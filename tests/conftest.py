@@ -17,7 +17,7 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from workflow import schema
+from workflow import purpose, schema
 from workflow.clock import FixedClock
 from workflow.config import DbSettings
 from workflow.db import make_engine
@@ -54,6 +54,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: 
         admin.close()
 
 
+# The clerks the tests act as (config.yaml ``clerks``): they may record any target's result.
+CLERKS = ("x", "甲", "测试", "worker")
+
+
 @pytest.fixture
 def settings() -> DbSettings:
     return DbSettings()
@@ -63,6 +67,8 @@ def settings() -> DbSettings:
 def engine(db_url: str, settings: DbSettings):  # type: ignore[no-untyped-def]
     eng = make_engine(settings, db_url)
     schema.upgrade(eng)
+    # A test database: its FixedClock may write (a live one takes the real time only).
+    purpose.write(eng, purpose.TEST)
     yield eng
     eng.dispose()
 
@@ -74,7 +80,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def wf(engine, clock: FixedClock) -> Iterator[Workflow]:  # type: ignore[no-untyped-def]
-    w = Workflow(engine, clock=clock)
+    w = Workflow(engine, clock=clock, clerks=CLERKS)
     yield w
     w.close()
 

@@ -83,9 +83,12 @@ class Head(NamedTuple):
     at: str = ""
 
     def stamp(self, now: str) -> str:
-        """The time for the next event: never before the head's, so time order is seq order
-        and "the log as of T" is a prefix of it, even if a host's clock steps back."""
-        return now if now >= self.at else self.at
+        """The time for the next event: ``now``, the writer's clock (the real one on a live
+        database, Workflow._now), whatever the head says. Copying a later head's time let one
+        event dated ahead of the clock date every event after it (issue 9); seq, not time, is
+        the log's order, and "the log as of T" is the prefix up to the last event stamped at or
+        before T (workflow/replay.py, docs/AUDIT.md)."""
+        return now
 
 
 def read_head(cur: Any, sql: Any) -> Head:
@@ -184,9 +187,15 @@ class VerifyResult:
     head_seq: int = 0
     head_hash: str = GENESIS
     head_time: str | None = None
+    # What the verification could not establish (e.g. a file checked without a checkpoint:
+    # nothing pins its length, so a log cut short still verifies).
+    note: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if out["note"] is None:  # the key appears only when there is something to note
+            del out["note"]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +210,15 @@ class Checkpoint:
     @classmethod
     def load(cls, path: str) -> Checkpoint:
         try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
+            with open(path, "rb") as f:
+                text = f.read(1024 * 1024 + 1)  # a checkpoint is a few hundred bytes
+            if len(text) > 1024 * 1024:
+                raise ValueError("文件过大，不是检查点")
+            data = json.loads(text.decode("utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("seq"), int):
+                raise ValueError("seq 应为整数")
+            if data["seq"] < 0:
+                raise ValueError("seq 不能为负")
             return cls(
                 seq=int(data["seq"]),
                 hash=str(data["hash"]),
@@ -213,7 +229,7 @@ class Checkpoint:
             )
         except OSError as e:
             raise ValueError(f"无法读取检查点文件 {path}：{e.strerror}") from e
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as e:
             raise ValueError(f"检查点文件 {path} 格式无效（需要 seq 与 hash）：{e}") from e
 
 
@@ -307,13 +323,26 @@ class BadExportLine(ValueError):
         super().__init__(f"第 {line_no} 行：{message}")
 
 
-def rows_from_export(lines: Iterable[str]) -> Iterator[Row]:
-    """Parse an export back into rows; the payload is re-canonicalized from its parsed value."""
+MAX_EXPORT_LINE = 64 * 1024 * 1024  # one event; a draw record's digest, never the record
+
+
+def rows_from_export(lines: Iterable[str | bytes]) -> Iterator[Row]:
+    """Parse an export back into rows; the payload is re-canonicalized from its parsed value.
+    Any line that is not a well-formed event (not UTF-8, not JSON, nested too deep, a number
+    out of range, a missing key) is a BadExportLine naming the line, never another error."""
     for line_no, line in enumerate(lines, start=1):
-        if not line.strip():
+        try:
+            text = line.decode("utf-8") if isinstance(line, bytes) else line
+        except UnicodeDecodeError as e:
+            raise BadExportLine(
+                line_no, f"不是有效的 UTF-8 文本（行内字节位置 {e.start}）"
+            ) from None
+        if len(text) > MAX_EXPORT_LINE:
+            raise BadExportLine(line_no, f"过长（超过 {MAX_EXPORT_LINE} 字节），不是一个事件")
+        if not text.strip():
             continue
         try:
-            rec = json.loads(line)
+            rec = json.loads(text)
             yield (
                 rec["seq"],
                 rec["time"],
@@ -328,5 +357,32 @@ def rows_from_export(lines: Iterable[str]) -> Iterator[Row]:
                 rec["prev_hash"],
                 rec["hash"],
             )
+        except RecursionError:
+            raise BadExportLine(line_no, "不是有效的事件记录（JSON 嵌套过深）") from None
         except (ValueError, KeyError, TypeError) as e:
             raise BadExportLine(line_no, f"不是有效的事件记录（{e}）") from e
+
+
+def _bounded_lines(f: Any) -> Iterator[bytes]:
+    """Lines of a binary file, each read with a bound: a file with no line breaks is never
+    read into memory whole."""
+    while line := f.readline(MAX_EXPORT_LINE + 1):
+        yield line
+
+
+def verify_export(path: str, against: Checkpoint | None = None) -> VerifyResult:
+    """Verify an exported log file (OSError when it cannot be read). A file without events
+    fails; without a checkpoint the result notes that the file's length is not proven."""
+    with open(path, "rb") as f:
+        try:
+            result = verify_rows(rows_from_export(_bounded_lines(f)), against)
+        except BadExportLine as e:
+            return VerifyResult(False, e.line_no - 1, None, f"{path}：{e}")
+    if result.ok and result.events == 0:
+        return VerifyResult(False, 0, 1, "日志文件中没有任何事件（空文件或内容已被清空）")
+    if result.ok and against is None:
+        result.note = (
+            "未指定检查点：没有什么能证明这个文件是完整的——尾部被截掉的日志也能通过校验。"
+            "请用 --against CHECKPOINT 对照审计人员留存的检查点校验"
+        )
+    return result

@@ -8,24 +8,26 @@ or the database stayed locked) — read again and retry.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import sqlalchemy.exc
 import typer
 from typer.core import TyperGroup
 
 import states
-from workflow import audit, queries, schema
+from workflow import audit, normalize, queries, refs, schema
 from workflow.calendar import WorkCalendar
 from workflow.clock import Clock, FixedClock, SystemClock, format_utc, parse_time
 from workflow.config import ConfigError, Settings, load_settings
 from workflow.db import RawConnection, make_engine
-from workflow.engine import Workflow, parse_data
+from workflow.engine import CORRECTION_CATEGORIES, Workflow, parse_data
 from workflow.errors import InvalidInput, NotFound, SsjError
 from workflow.logging import configure_logging
 from workflow.replay import replay as run_replay
@@ -107,8 +109,17 @@ class _App:
                 calendar=self.calendar,
                 deadlines=self.settings.deadlines,
                 timezone=self.settings.calendar.timezone,
+                clerks=self.settings.clerks,
             )
         return self._wf
+
+    def close(self) -> None:
+        """Release the database connections when the command ends (tests run many in one
+        process; a server counts every open connection)."""
+        self.drop_workflow()
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     def drop_workflow(self) -> None:
         wf, self._wf = self._wf, None
@@ -118,17 +129,50 @@ class _App:
 
     @property
     def calendar(self) -> WorkCalendar:
+        """config.yaml's years, the database's recorded years (when the database is there),
+        the package, provisional years beyond."""
         if self._calendar is None:
-            self._calendar = self.settings.calendar.build()
+            self._calendar = self.settings.calendar.build(self._recorded_years())
         return self._calendar
+
+    def _recorded_years(self) -> dict[int, Any]:
+        from workflow import calendar_years
+
+        try:
+            if schema.current_revision(self.engine) != schema.head_revision():
+                return {}  # not initialised: nothing recorded (`ssj calendar add` needs no DB)
+            conn = RawConnection(self.engine)
+        except sqlalchemy.exc.OperationalError:
+            return {}  # unreachable: the package and config.yaml still answer
+        try:
+            with conn.read() as cur:
+                return calendar_years.load(cur, conn.sql)
+        finally:
+            conn.close()
 
     def at(self, now: str | None) -> None:
         """Run as of ``now`` (ISO time, Asia/Shanghai when no offset): ``--now``."""
         if now is not None:
             try:
-                self.clock = FixedClock(parse_time(now, self.settings.calendar.timezone))
-            except ValueError as e:
+                when = parse_time(now, self.settings.calendar.timezone)
+            except (ValueError, OverflowError) as e:
                 raise InvalidInput(f"--now {e}") from None
+            # Deadlines are walked year by year up to --now: a far year would run for hours.
+            if not 2000 <= when.year <= 2099:
+                raise InvalidInput(f"--now {now} 超出范围：应在 2000 年至 2099 年之间")
+            self.clock = FixedClock(when)
+            if self._wf is not None:  # built already (e.g. to read the purpose): move it too
+                self._wf.clock = self.clock
+
+    def rehearsal(self, now: str | None, *, to_stderr: bool = False) -> bool:
+        """``--now`` on a writing command: run as of ``now``; on a live database that is a
+        rehearsal (a dry run that writes nothing), said in REHEARSAL (on stderr when stdout
+        is JSON). Demo and test databases write as of ``now``."""
+        self.at(now)
+        if now is None or self.wf.purpose != "live":
+            return False
+        typer.echo(REHEARSAL, err=to_stderr)
+        return True
 
     @contextmanager
     def raw(self) -> Iterator[RawConnection]:
@@ -144,13 +188,74 @@ class _App:
         return sqlalchemy.engine.make_url(self.db_url).render_as_string(hide_password=True)
 
 
+REHEARSAL = (
+    "演练：这是正式库，--now 只演练，不写入任何数据（不记审计日志、不记督办步骤、"
+    "不入队、不发送邮件）；以下是按该时刻运行将会发生的情况。"
+)
+
+
 def _state(ctx: typer.Context) -> _App:
     return ctx.find_root().obj
+
+
+_ONE_LINE_PARAMS = frozenset(
+    {"name", "unit", "actor", "plan", "plan_no", "task_no", "office", "joining", "target"}
+    | {"inspector", "item", "field", "signed_by", "kind", "trigger", "role", "status", "state"}
+)
+
+
+def _check_params() -> None:
+    """Every int and float option or argument of the running command, in one place: ids are
+    positive signed 64-bit integers (what the database can hold), every other int fits in 64
+    bits, floats are finite and not negative. Out-of-range values are refused with exit 2."""
+    from workflow import guard
+
+    try:  # typer >= 0.20 vendors click; older versions use the click package
+        from typer.main import get_current_context  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover
+        from click import get_current_context
+
+    ctx = get_current_context(silent=True)
+    if ctx is None:
+        return
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if isinstance(value, bool) or value is None:
+            continue
+        label = (
+            param.opts[0]
+            if param.opts and param.opts[0].startswith("-")
+            else (param.name or "").upper()
+        )
+        if isinstance(value, int):
+            name = param.name or ""
+            if name.endswith("_id") or name in ("task",):
+                what = {"task_id": "任务", "task": "任务", "outbox_id": "邮件"}.get(name, label)
+                guard.check_id(value, f"{what}编号")
+            elif name == "limit" and value < 1:
+                raise InvalidInput(f"{label} {value} 无效：应为正整数")
+            elif not -guard.ID_MAX <= value <= guard.ID_MAX:
+                raise InvalidInput(f"{label} {value} 超出范围：应为 64 位整数")
+        elif isinstance(value, float) and not (math.isfinite(value) and value >= 0):
+            raise InvalidInput(f"{label} {value} 无效：应为非负的有限数")
+        else:
+            # Names and codes are one line of sane length; free text (reasons, notes, JSON,
+            # conditions) may span lines but holds no control or bidi characters either.
+            one_line = param.name in _ONE_LINE_PARAMS
+            for text in value if isinstance(value, list | tuple) else [value]:
+                if isinstance(text, str):
+                    guard.check_text(
+                        text,
+                        label,
+                        max_chars=guard.NAME_MAX_CHARS if one_line else guard.TEXT_MAX_CHARS,
+                        multiline=not one_line,
+                    )
 
 
 @contextmanager
 def _errors() -> Iterator[None]:
     try:
+        _check_params()
         yield
     except SsjError as e:
         typer.echo(f"错误：{e}", err=True)
@@ -161,6 +266,14 @@ def _errors() -> Iterator[None]:
     except sqlalchemy.exc.OperationalError as e:
         typer.echo(f"错误：无法访问数据库：{e.orig}", err=True)
         raise typer.Exit(2) from None
+    except OverflowError as e:
+        # Last nets for input no check above foresaw (a date past 9999, a number too large
+        # for the database, data nested too deep): a message and exit 2, never a traceback.
+        typer.echo(f"错误：输入的数值或日期超出可处理的范围（{e}）", err=True)
+        raise typer.Exit(2) from None
+    except RecursionError:
+        typer.echo("错误：输入的数据嵌套过深，无法处理", err=True)
+        raise typer.Exit(2) from None
 
 
 def _run(ctx: typer.Context, fn: Callable[[_App], T]) -> T:
@@ -170,6 +283,34 @@ def _run(ctx: typer.Context, fn: Callable[[_App], T]) -> T:
 
 def _print_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False))
+
+
+# What users type for a task and a target (workflow/refs.py resolves them).
+TaskArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="TASK",
+        help="任务：ID，或 计划编号-任务编号（如 2026001-001号）",
+        show_default=False,
+    ),
+]
+TargetArg = Annotated[
+    str, typer.Argument(metavar="TARGET", help="检查对象：统一社会信用代码或名称")
+]
+
+
+def _task(a: _App, ref: str) -> int:
+    a.require_schema()
+    return refs.task_id(a.engine, ref)
+
+
+def _target(a: _App, task_id: int, ref: str) -> str:
+    return refs.target_code(a.engine, ref, task_id)
+
+
+def _local(a: _App, stored: str | None) -> str:
+    """A stored UTC time as shown to people: Asia/Shanghai (config audit.timezone), minutes."""
+    return refs.local_time(stored, a.settings.audit.timezone)
 
 
 @app.callback()
@@ -187,7 +328,11 @@ def _main(
         typer.echo(f"错误：{e}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log)
+    from workflow import directories
+
+    directories.configure_limits(settings.imports)
     ctx.obj = _App(settings, db or settings.db.url)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,15 +340,30 @@ def _main(
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
-    """创建数据库或升级到最新结构（Alembic 迁移）。"""
+def init(
+    ctx: typer.Context,
+    purpose_: Annotated[
+        str | None,
+        typer.Option(
+            "--purpose",
+            help="数据库用途：live 正式库（新库默认；只按真实时间写入）、demo 演示库、"
+            "test 测试库（后两者可用 --now 按指定时刻写入）",
+        ),
+    ] = None,
+) -> None:
+    """创建数据库或升级到最新结构（Alembic 迁移），并记录数据库用途。"""
+    from workflow import purpose
 
     def go(a: _App) -> None:
+        if purpose_ is not None:
+            purpose.check(purpose_)
         before, after = schema.upgrade(a.engine)
         if before == after:
             typer.echo(f"数据库 {a.safe_url()} 已是最新结构（{after}）。")
         else:
             typer.echo(f"数据库 {a.safe_url()} 已升级：{before or '空库'} → {after}。")
+        value, written = purpose.settle(a.engine, purpose_)
+        typer.echo(f"数据库用途：{purpose.label(value)}" + ("（已记录）。" if written else "。"))
 
     _run(ctx, go)
 
@@ -212,15 +372,34 @@ def init(ctx: typer.Context) -> None:
 def demo(
     ctx: typer.Context,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="库中已有计划时不再加载")] = False,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="以此时刻为“今天”构建演示数据（ISO 8601；无时区按北京时间）"),
+    ] = None,
 ) -> None:
-    """加载演示数据：取自来源文件的计划、任务，处于各个状态。"""
+    """加载演示数据：取自来源文件的计划、任务，处于各个状态，日期相对今天（本年度）。"""
     from workflow.demo import load_demo
 
     def go(a: _App) -> None:
         if if_empty and queries.list_plans(a.engine):
             typer.echo("库中已有数据，跳过演示数据加载。")
             return
-        n = load_demo(a.wf)
+        from workflow import purpose
+
+        a.require_schema()
+        current = purpose.read(a.engine)
+        if purpose.is_empty(a.engine):
+            if current != purpose.DEMO:
+                purpose.write(a.engine, purpose.DEMO)  # an empty database becomes a demo one
+                a.wf.forget_purpose()
+                typer.echo(f"数据库用途：{purpose.label(purpose.DEMO)}（已记录）。")
+        elif current == purpose.LIVE:
+            raise InvalidInput(
+                f"数据库 {a.safe_url()} 是正式库（live）且已有数据：演示数据只能加载到空库、"
+                "演示库或测试库"
+            )
+        a.at(now)
+        n = load_demo(a.wf, a.settings)
         typer.echo(f"已加载演示数据：{n} 个任务。")
 
     _run(ctx, go)
@@ -255,20 +434,24 @@ def import_cmd(
     ],
     file: Annotated[Path, typer.Argument(help=".csv（UTF-8 或 GBK）或 .xlsx，表头为中文列名")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验并报告变化，不写入")] = False,
-    actor: Annotated[str | None, typer.Option("--actor", help="操作人（默认当前系统用户）")] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="操作人（默认当前系统用户）", envvar="SSJ_ACTOR")
+    ] = None,
 ) -> None:
     """导入名录：整表校验，任一行有误则整表拒绝并列出全部问题；按主键新增或更新。"""
     from workflow import directories
 
     def go(a: _App) -> None:
+        now = SystemClock().now()
         with a.raw() as raw:
             s = directories.import_file(
                 raw,
                 kind,
                 file,
                 actor=actor or _default_actor(),
-                now=format_utc(SystemClock().now()),
+                now=format_utc(now),
                 dry_run=dry_run,
+                today=_local_today(a, now),
             )
         verb = "校验通过（未写入）" if s.dry_run else "已导入"
         typer.echo(
@@ -276,21 +459,27 @@ def import_cmd(
         )
         if s.first_seq is not None:
             typer.echo(f"审计事件 {s.first_seq}–{s.last_seq}。")
+        for w in s.warnings:
+            typer.echo(f"警告：{w}", err=True)
 
     _run(ctx, go)
 
 
 @app.command("template")
 def template_cmd(
-    kind: Annotated[str, typer.Argument(help="items / targets / inspectors / plans")],
+    kind: Annotated[str, typer.Argument(help="items / targets / inspectors / plans / results")],
     file: Annotated[Path, typer.Argument(help="要生成的 .xlsx 模板")],
 ) -> None:
-    """生成导入模板（.xlsx，含中文表头与填写说明）；plans 为年度抽查工作计划表。"""
+    """生成导入模板（.xlsx，含中文表头与填写说明）；plans 为年度抽查工作计划表，results 为检查结果表。"""
     from workflow import directories, plans
 
     with _errors():
         if kind == "plans":
             plans.write_plan_template(file)
+        elif kind == "results":
+            from workflow import results
+
+            results.write_template(file)
         else:
             directories.write_template(kind, file)
         typer.echo(f"模板已写入 {file}。")
@@ -313,6 +502,41 @@ def export_cmd(
     _run(ctx, go)
 
 
+@app.command("retire")
+def retire_cmd(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="items（事项）/ targets（检查对象）")],
+    codes: Annotated[list[str], typer.Argument(help="事项编码或统一社会信用代码（可多个）")],
+    reason: Annotated[str, typer.Option("--reason", help="停用（或恢复）的原因")],
+    actor: Annotated[str | None, typer.Option("--actor", help="操作人（默认当前系统用户）")] = None,
+    restore: Annotated[bool, typer.Option("--restore", help="恢复为在用")] = False,
+) -> None:
+    """停用事项或检查对象：保留历史，不再用于新任务与抽取；--restore 恢复。每项一个审计事件。"""
+    from workflow import directories
+
+    def go(a: _App) -> None:
+        with a.raw() as raw:
+            s = directories.retire(
+                raw,
+                kind,
+                codes,
+                reason=reason,
+                actor=actor or _default_actor(),
+                now=format_utc(SystemClock().now()),
+                restore=restore,
+            )
+        verb = "恢复" if restore else "停用"
+        if s.changed:
+            typer.echo(f"已{verb} {len(s.changed)} 项：{'、'.join(s.changed)}。")
+        if s.unchanged:
+            state = "在用" if restore else "已停用"
+            typer.echo(f"{'、'.join(s.unchanged)} 本来就{state}，未更改。")
+        if s.first_seq is not None:
+            typer.echo(f"审计事件 {s.first_seq}–{s.last_seq}。")
+
+    _run(ctx, go)
+
+
 # ---------------------------------------------------------------------------------------------
 # Plans
 
@@ -322,7 +546,7 @@ def plan_create(
     ctx: typer.Context,
     plan_no: Annotated[str, typer.Option("--no", help="抽查计划编号，如 2024001")],
     unit: Annotated[str, typer.Option("--unit", help="单位，如 迁西县人力资源和社会保障局")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     name: Annotated[
         str | None, typer.Option("--name", help="计划名称（默认：年度+部门+随机抽查+序号）")
     ] = None,
@@ -360,7 +584,9 @@ def plan_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="计划表 .csv 或 .xlsx（来源文件 004 附件的列）")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验，不写入")] = False,
-    actor: Annotated[str | None, typer.Option("--actor", help="操作人（默认当前系统用户）")] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="操作人（默认当前系统用户）", envvar="SSJ_ACTOR")
+    ] = None,
 ) -> None:
     """导入年度抽查工作计划表：整表校验，任一行有误则整表拒绝。"""
     from workflow import plans
@@ -375,6 +601,8 @@ def plan_import(
             f"{file}：{verb}：新建计划 {created}；新建任务 {s.tasks_created} 个，"
             f"已存在且一致 {s.tasks_unchanged} 个。"
         )
+        for w in s.warnings:
+            typer.echo(f"警告：{w}", err=True)
 
     _run(ctx, go)
 
@@ -383,7 +611,7 @@ def plan_import(
 def plan_publish(
     ctx: typer.Context,
     plan_no: Annotated[str, typer.Argument(help="抽查计划编号")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """公布计划：为每个新任务生成抽取承诺值（secret 的 SHA-256）并记入审计日志。"""
@@ -414,7 +642,7 @@ def plan_show(
         if as_json:
             _print_json(p)
             return
-        pub = f"已公布 {p['published_at']}" if p["published_at"] else "未公布"
+        pub = f"已公布 {_local(a, p['published_at'])}" if p["published_at"] else "未公布"
         typer.echo(f"{p['plan_no']} {p['name']}（{p['unit']}，{pub}）")
         for t in p["tasks"]:
             typer.echo(
@@ -434,12 +662,12 @@ def task_create(
     ctx: typer.Context,
     plan: Annotated[str, typer.Option("--plan", help="抽查计划编号")],
     name: Annotated[str, typer.Option("--name", help="抽查任务名称")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     task_no: Annotated[
         str | None, typer.Option("--task-no", help="任务编号，如 001号（默认顺延）")
     ] = None,
     task_type: Annotated[
-        str, typer.Option("--type", help="directed（定向）或 undirected（不定向）")
+        str, typer.Option("--type", help="定向（directed）或 不定向（undirected）")
     ] = "undirected",
     ratio: Annotated[str, typer.Option("--ratio", help="抽查比例，如 0.05 或 10%")] = "0.05",
     items: Annotated[str, typer.Option("--items", help="抽查事项")] = "",
@@ -495,6 +723,13 @@ def task_create(
             _print_json(queries.show_task(a.engine, task_id))
         else:
             typer.echo(f"已创建任务 {task_id}（计划 {plan}），状态 planned。")
+        if field.strip():
+            from workflow import directories
+
+            with a.raw() as raw:
+                warning = directories.unmatched_field(raw, field)
+            if warning:
+                typer.echo(f"警告：{warning}", err=True)
 
     _run(ctx, go)
 
@@ -529,32 +764,60 @@ def task_list(
 
 @task_app.command("show")
 def task_show(
-    ctx: typer.Context, task_id: int, as_json: Annotated[bool, typer.Option("--json")] = False
+    ctx: typer.Context, task: TaskArg, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
-    """查看一个任务及其检查记录。"""
+    """查看一个任务及其检查记录（含结果更正）。"""
+    from workflow.errors import next_steps
 
     def go(a: _App) -> None:
-        a.require_schema()
+        task_id = _task(a, task)
         t = queries.show_task(a.engine, task_id)
         if as_json:
             _print_json(t)
             return
+        names = refs.Names(a.engine)
         typer.echo(f"任务 {t['id']}：{t['plan_no']} {t['task_no']} {t['name']}")
         typer.echo(f"  计划：{t['plan_name']}")
         typer.echo(
             f"  状态：{t['state']}（{states._lifecycle.STATE_LABELS[t['state']]}），版本 {t['version']}"
         )
-        typer.echo(f"  可执行触发器：{'、'.join(t['allowed_triggers']) or '无（终态）'}")
+        typer.echo(f"  下一步：{next_steps(t['id'], t['state'])}")
         typer.echo(f"  类型 {t['task_type']}，比例 {t['ratio']}，时间 {t['months'] or '—'}")
         typer.echo(
             f"  发起处室 {t['initiating_office'] or '—'}，联合处室 {'、'.join(t['joining_offices']) or '—'}"
         )
         for r in t["records"]:
-            pub = f"已公示 {r['published_at']}" if r["published_at"] else "未公示"
+            # The date the clerk states, and when it was recorded (Beijing time).
+            pub = (
+                f"已公示 {r['published_on']}（登记于 {_local(a, r['published_at'])}）"
+                if r["published_at"]
+                else "未公示"
+            )
             fu = "、".join(f["outcome"] for f in r["followups"]) or "—"
+            due = f"  整改期限 {r['rectify_by']}" if r.get("rectify_by") else ""
             typer.echo(
-                f"  - {r['target_code']} {r['target_name']}  检查组 {'、'.join(r['inspectors'])}"
-                f"  结果 {r['result'] or '未录入'}  {pub}  后续处置 {fu}"
+                f"  - {names.target(r['target_code'], r['target_name'])}"
+                f"  检查组 {names.group(r['inspectors'])}"
+                f"  结果 {r['result'] or '未录入'}{due}  {pub}  后续处置 {fu}"
+            )
+            for c in r.get("corrections", []):
+                typer.echo(
+                    f"      更正 {_local(a, c['corrected_at'])}（{c['category_label']}）："
+                    f"{c['before_result']} → {c['after_result']}；原因：{c['reason']}；"
+                    f"{c['actor']}；公示于 {c['published_on']} {c['published_place'] or ''}".rstrip()
+                )
+            for j in r["joined"]:
+                typer.echo(
+                    f"      联合检查：并入任务 {j['task_id']}（{j['task_no']}，{j['office'] or '—'}）"
+                    f"，一并检查事项 {'、'.join(j['item_codes']) or '—'}"
+                )
+        if t["joint_visits"]:
+            typer.echo("  联合检查（并入其他任务的入户检查，本任务不另行检查）：")
+        for v in t["joint_visits"]:
+            typer.echo(
+                f"  - {names.target(v['target_code'], v['target_name'])}  在任务 {v['task_id']}"
+                f"（{v['plan_no']} {v['task_no']}，{v['office'] or '—'}）的检查中一并检查"
+                f"  结果 {v['result_label'] or '未录入'}"
             )
 
     _run(ctx, go)
@@ -563,11 +826,11 @@ def task_show(
 @task_app.command("fire")
 def task_fire(
     ctx: typer.Context,
-    task_id: int,
+    task: TaskArg,
     trigger: Annotated[
         str, typer.Argument(help="inspect / publicize / rectify / close（draw 请用 ssj draw）")
     ],
-    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     role: Annotated[str, typer.Option("--role")] = "clerk",
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     data: Annotated[str | None, typer.Option("--data", help="附加数据（JSON 对象）")] = None,
@@ -580,6 +843,7 @@ def task_fire(
 
     def go(a: _App) -> None:
         payload = parse_data(data)
+        task_id = _task(a, task)
         src, dest, seq = a.wf.fire(
             task_id,
             trigger,
@@ -604,31 +868,37 @@ def task_fire(
 @result_app.command("set")
 def result_set(
     ctx: typer.Context,
-    task_id: int,
-    target: str,
+    task: TaskArg,
+    target: TargetArg,
     result: Annotated[
         str,
         typer.Option(
-            "--result", help="no_problem / problem / refused / unreachable / not_operating"
+            "--result",
+            help="未发现问题 / 发现问题 / 不配合检查 / 无法联系 / 未发现开展相关经营活动（或代码 no_problem 等）",
         ),
     ],
-    actor: Annotated[str, typer.Option("--actor")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     role: Annotated[str, typer.Option("--role")] = "inspector",
     note: Annotated[str | None, typer.Option("--note", help="检查情况说明")] = None,
-    reason: Annotated[str | None, typer.Option("--reason", help="更正已有结果时必填")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="更正已有（未公示）结果时必填")
+    ] = None,
     rectify_by: Annotated[
         str | None,
         typer.Option("--rectify-by", help="整改期限 YYYY-MM-DD（发现问题时；默认按 config.yaml）"),
     ] = None,
 ) -> None:
-    """录入或更正检查结果（更正前后的值均记入审计日志）。"""
+    """录入或更正未公示的检查结果（更正前后的值均记入审计日志）；已公示的用 result correct。"""
 
     def go(a: _App) -> None:
         due = _parse_date(rectify_by, "--rectify-by") if rectify_by else None
+        task_id = _task(a, task)
+        code = _target(a, task_id, target)
+        value = normalize.option(result, normalize.RESULT, "--result")
         p = a.wf.set_result(
             task_id,
-            target,
-            result,
+            code,
+            value,
             actor=actor,
             role=role,
             note=note,
@@ -637,9 +907,15 @@ def result_set(
         )
         before = p["before"]["result"]
         verb = "录入" if before is None else f"更正（原为 {before}）"
-        typer.echo(f"任务 {task_id} 检查对象 {target}：已{verb}结果 {result}。")
+        who = refs.Names(a.engine).target(code)
+        typer.echo(f"任务 {task_id} 检查对象 {who}：已{verb}结果 {value}。")
         if "rectify_by" in p:
             typer.echo(f"整改期限：{p['rectify_by']}（到期前提醒，逾期督办）。")
+            if due is None and a.calendar.is_provisional(date.fromisoformat(p["rectify_by"]).year):
+                typer.echo(
+                    f"注意：该整改期限（暂定）按 {p['rectify_by'][:4]} 年的暂定工作日历推算"
+                    "（该年节假日安排尚未确认）；录入结果时可用 --rectify-by 直接指定日期。"
+                )
 
     _run(ctx, go)
 
@@ -647,28 +923,165 @@ def result_set(
 @result_app.command("publish")
 def result_publish(
     ctx: typer.Context,
-    task_id: int,
+    task: TaskArg,
     place: Annotated[str, typer.Option("--place", help="公示位置（网址或栏目）")],
-    actor: Annotated[str, typer.Option("--actor")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     target: Annotated[
-        list[str] | None, typer.Option("--target", help="只公示这些检查对象（可重复）")
+        list[str] | None,
+        typer.Option("--target", help="只公示这些检查对象（代码或名称，可重复）"),
     ] = None,
     role: Annotated[str, typer.Option("--role")] = "clerk",
-    at: Annotated[str | None, typer.Option("--at", help="公示时间（默认现在）")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", "--date", help="公示日期 YYYY-MM-DD 或时刻（北京时间；默认今天，不得晚于今天）"
+        ),
+    ] = None,
 ) -> None:
-    """登记检查结果的公示（时间与位置）。"""
+    """登记检查结果的公示（日期与位置）；登记时间另按真实时间记入审计日志。"""
 
     def go(a: _App) -> None:
         when = None
         if at is not None:
+            tz = a.settings.calendar.timezone
             try:
-                when = format_utc(parse_time(at, a.settings.audit.timezone))
+                when = (
+                    date.fromisoformat(at.strip())
+                    if len(at.strip()) == 10
+                    else parse_time(at, tz).astimezone(ZoneInfo(tz)).date()
+                )
             except ValueError as e:
-                raise InvalidInput(str(e)) from None
+                raise InvalidInput(
+                    f"--at {at!r} 无效：应为 YYYY-MM-DD 或 ISO 8601 时刻（{e}）"
+                ) from None
+        task_id = _task(a, task)
+        codes = [_target(a, task_id, t) for t in target] if target else None
         done = a.wf.publish(
-            task_id, place=place, actor=actor, role=role, targets=target, published_on=when
+            task_id, place=place, actor=actor, role=role, targets=codes, published_on=when
         )
         typer.echo(f"任务 {task_id}：已公示 {len(done)} 条结果（{place}）。")
+
+    _run(ctx, go)
+
+
+@result_app.command("correct")
+def result_correct(
+    ctx: typer.Context,
+    task: TaskArg,
+    target: TargetArg,
+    result: Annotated[
+        str,
+        typer.Option(
+            "--result",
+            help="更正后的结果：no_problem / problem / refused / unreachable / not_operating",
+        ),
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="更正原因（必填）")],
+    category: Annotated[
+        str, typer.Option("--category", help="更正类别：录入错误 / 复核改变 / 其他")
+    ],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
+    note: Annotated[str | None, typer.Option("--note", help="更正后的检查情况说明")] = None,
+    rectify_by: Annotated[
+        str | None,
+        typer.Option(
+            "--rectify-by", help="整改期限 YYYY-MM-DD（更正为发现问题时；默认按 config.yaml）"
+        ),
+    ] = None,
+    place: Annotated[
+        str | None, typer.Option("--place", help="更正的公示位置（默认原公示位置）")
+    ] = None,
+    role: Annotated[str, typer.Option("--role")] = "clerk",
+) -> None:
+    """更正已公示的检查结果：须说明原因与类别；更正本身作为“更正”公示并记入审计日志。"""
+
+    def go(a: _App) -> None:
+        due = _parse_date(rectify_by, "--rectify-by") if rectify_by else None
+        task_id = _task(a, task)
+        code = _target(a, task_id, target)
+        p = a.wf.correct_result(
+            task_id,
+            code,
+            result,
+            actor=actor,
+            reason=reason,
+            category=category,
+            note=note,
+            rectify_by=due,
+            place=place,
+            role=role,
+        )
+        who = refs.Names(a.engine).target(code)
+        typer.echo(
+            f"任务 {task_id} 检查对象 {who}：结果已更正 {p['before']['result']} → {result}"
+            f"（{CORRECTION_CATEGORIES[p['category']]}），更正公示于 {p['published_on']}"
+            f" {p['place'] or ''}".rstrip()
+        )
+        if p["rectify_by"]:
+            typer.echo(f"整改期限：{p['rectify_by']}。")
+
+    _run(ctx, go)
+
+
+@result_app.command("rectify-by")
+def result_rectify_by(
+    ctx: typer.Context,
+    task: TaskArg,
+    target: TargetArg,
+    day: Annotated[str, typer.Argument(metavar="DATE", help="新的整改期限 YYYY-MM-DD")],
+    reason: Annotated[str, typer.Option("--reason", help="变更原因（必填）")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
+    role: Annotated[str, typer.Option("--role")] = "clerk",
+) -> None:
+    """单独变更发现问题的整改期限（须说明原因，记入审计日志）。"""
+
+    def go(a: _App) -> None:
+        due = _parse_date(day, "整改期限")
+        task_id = _task(a, task)
+        code = _target(a, task_id, target)
+        p = a.wf.change_rectify_by(task_id, code, due, actor=actor, reason=reason, role=role)
+        who = refs.Names(a.engine).target(code)
+        typer.echo(f"任务 {task_id} 检查对象 {who}：整改期限 {p['before'] or '—'} → {p['after']}。")
+
+    _run(ctx, go)
+
+
+@result_app.command("import")
+def result_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help=".csv 或 .xlsx：统一社会信用代码（或名称）、检查结果、检查情况说明、整改期限"
+            "（可有“抽查任务”列）"
+        ),
+    ],
+    actor: Annotated[str, typer.Option("--actor", help="录入人", envvar="SSJ_ACTOR")],
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="任务（ID 或 2026001-001号；文件中有“抽查任务”列时可省略）"),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="文件改动已有（未公示）结果时必填")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验，不写入")] = False,
+    role: Annotated[str, typer.Option("--role")] = "inspector",
+) -> None:
+    """从一张表导入一个任务的全部检查结果：整表校验，任一行有误则整表拒绝，一次事务写入。"""
+    from workflow import results
+
+    def go(a: _App) -> None:
+        a.require_schema()
+        # A task given on the command line is checked before the file is read.
+        given = None if task is None else str(_task(a, task))
+        s = results.import_results(
+            a.wf, file, actor=actor, task=given, reason=reason, role=role, dry_run=dry_run
+        )
+        verb = "校验通过（未写入）" if dry_run else "已导入"
+        typer.echo(
+            f"{file}：任务 {s['task_id']}（{s['task']}）{verb} {s['rows']} 行：录入 {s['recorded']}，"
+            f"更正 {s['changed']}，未变 {s['unchanged']}。"
+        )
 
     _run(ctx, go)
 
@@ -676,30 +1089,33 @@ def result_publish(
 @followup_app.command("add")
 def followup_add(
     ctx: typer.Context,
-    task_id: int,
-    target: str,
+    task: TaskArg,
+    target: TargetArg,
     outcome: Annotated[
         str,
-        typer.Option("--outcome", help="rectified / case_filed / transferred / transferred_police"),
+        typer.Option(
+            "--outcome",
+            help="已整改 / 立案查处 / 移送有关部门 / 移送公安机关（或代码 rectified 等）",
+        ),
     ],
-    actor: Annotated[str, typer.Option("--actor")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     note: Annotated[str, typer.Option("--note")] = "",
     on: Annotated[
-        str | None, typer.Option("--date", help="处置日期 YYYY-MM-DD（默认今天）")
+        str | None,
+        typer.Option("--date", help="处置日期，如 2024-04-02 或 2024年4月2日（默认今天，不得晚于今天）"),
     ] = None,
     role: Annotated[str, typer.Option("--role")] = "inspector",
 ) -> None:
     """为发现问题或不配合检查的检查对象登记后续处置。"""
 
     def go(a: _App) -> None:
-        day = None
-        if on is not None:
-            try:
-                day = date.fromisoformat(on)
-            except ValueError:
-                raise InvalidInput(f"--date {on!r} 无效：应为 YYYY-MM-DD") from None
-        a.wf.add_followup(task_id, target, outcome, actor=actor, role=role, on=day, note=note)
-        typer.echo(f"任务 {task_id} 检查对象 {target}：已登记后续处置 {outcome}。")
+        day = _parse_date(on, "--date") if on is not None else None
+        task_id = _task(a, task)
+        code = _target(a, task_id, target)
+        value = normalize.option(outcome, normalize.OUTCOME, "--outcome")
+        a.wf.add_followup(task_id, code, value, actor=actor, role=role, on=day, note=note)
+        who = refs.Names(a.engine).target(code)
+        typer.echo(f"任务 {task_id} 检查对象 {who}：已登记后续处置 {value}。")
 
     _run(ctx, go)
 
@@ -711,8 +1127,8 @@ def followup_add(
 @draw_app.command("run", hidden=True)
 def draw_run(
     ctx: typer.Context,
-    task_id: Annotated[int, typer.Argument(help="任务编号（ID）")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    task: TaskArg,
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     public_input: Annotated[
         str,
         typer.Option("--public-input", help="公布承诺值之后才确定的公开信息（如当日公开数字）"),
@@ -724,6 +1140,7 @@ def draw_run(
     from workflow import drawing
 
     def go(a: _App) -> None:
+        task_id = _task(a, task)
         record = drawing.draw_task(
             a.wf,
             task_id,
@@ -740,9 +1157,11 @@ def draw_run(
                 f"  分层 {s['name']}：名录 {len(s['population'])} 户，排除 {len(s['exclusions'])} 户，"
                 f"比例 {s['ratio']}，抽中 {s['k']} 户"
             )
+        names = refs.Names(a.engine)
         for t in record["targets"]:
             typer.echo(
-                f"  {t['code']}  检查组 {'、'.join(t['group'])}  递补 {'、'.join(t['substitutes']) or '—'}"
+                f"  {names.target(t['code'])}  检查组 {names.group(t['group'])}"
+                f"  递补 {names.group(t['substitutes']) or '—'}"
             )
         typer.echo(f"密钥已公开：{record['secret']}（承诺值 {record['commitment']}）")
         typer.echo(f"完整记录：ssj draw record {task_id} --json；验证：ssj draw verify {task_id}")
@@ -753,22 +1172,24 @@ def draw_run(
 @draw_app.command("record")
 def draw_record(
     ctx: typer.Context,
-    task_id: Annotated[int, typer.Argument(help="任务编号（ID）")],
+    task_ref: TaskArg,
     as_json: Annotated[bool, typer.Option("--json", help="输出完整记录（供公开与验证）")] = False,
 ) -> None:
     """打印已公开的抽取记录。"""
     from workflow import drawing
 
     def go(a: _App) -> None:
+        task_id = _task(a, task_ref)
         record = drawing.load_record(a.wf, task_id)
         if as_json:
             _print_json(record)
             return
         task = record.get("task", {})
+        names = refs.Names(a.engine)
         typer.echo(
             f"任务 {task_id}：{task.get('plan_no')} {task.get('task_no')} {task.get('name')}"
         )
-        typer.echo(f"  算法 {record['algorithm']}，抽取时间 {record.get('drawn_at')}")
+        typer.echo(f"  算法 {record['algorithm']}，抽取时间 {_local(a, record.get('drawn_at'))}")
         typer.echo(f"  承诺值 {record['commitment']}")
         typer.echo(f"  公开输入 {record['public_input']!r}，密钥 {record['secret']}")
         typer.echo(
@@ -780,12 +1201,20 @@ def draw_record(
                 f"摘要 {s['population_digest']}，k = {s['k']}"
             )
             for e in s["exclusions"]:
-                typer.echo(f"    排除 {e['code']}：{e['reason']}")
-            typer.echo(f"    抽中：{'、'.join(s['drawn']) or '—'}")
+                typer.echo(f"    排除 {names.target(e['code'])}：{e['reason']}")
+            typer.echo(f"    抽中：{'、'.join(names.target(c) for c in s['drawn']) or '—'}")
         for t in record["targets"]:
             typer.echo(
-                f"  {t['code']}：检查组 {'、'.join(t['group'])}；递补顺序 {'、'.join(t['substitutes']) or '—'}"
+                f"  {names.target(t['code'])}：检查组 {names.group(t['group'])}；"
+                f"递补顺序 {names.group(t['substitutes']) or '—'}"
             )
+        # Joint visits merged in after this draw (the published record itself never changes).
+        for r in queries.show_task(a.engine, task_id)["records"]:
+            for j in r["joined"]:
+                typer.echo(
+                    f"  {r['target_code']}：任务 {j['task_id']}（{j['task_no']}，{j['office'] or '—'}）"
+                    f"抽取时并入本次检查，一并检查事项 {'、'.join(j['item_codes']) or '—'}"
+                )
 
     _run(ctx, go)
 
@@ -793,7 +1222,10 @@ def draw_record(
 @draw_app.command("verify")
 def draw_verify(
     ctx: typer.Context,
-    task_id: Annotated[int | None, typer.Argument(help="任务编号（ID）")] = None,
+    task: Annotated[
+        str | None,
+        typer.Argument(metavar="TASK", help="任务：ID，或 计划编号-任务编号（如 2026001-001号）"),
+    ] = None,
     file: Annotated[
         Path | None, typer.Option("--file", help="抽取记录 JSON 文件（无需数据库）")
     ] = None,
@@ -802,20 +1234,29 @@ def draw_verify(
     from workflow import draw, drawing
 
     with _errors():
-        if (task_id is None) == (file is None):
+        if (task is None) == (file is None):
             raise InvalidInput("请指定任务编号，或用 --file 指定抽取记录文件（二者选一）")
         if file is not None:
+            from workflow import guard
+
+            limit = 512 * 1024 * 1024  # a province's draw record is tens of MB
             try:
-                record = json.loads(file.read_text(encoding="utf-8"))
+                with open(file, "rb") as f:
+                    data = f.read(limit + 1)
             except OSError as e:
                 raise InvalidInput(f"无法读取 {file}：{e.strerror}") from None
-            except ValueError as e:
-                raise InvalidInput(f"{file} 不是有效的 JSON：{e}") from None
+            if len(data) > limit:
+                raise InvalidInput(f"{file} 超过 {limit // 1024 // 1024} MB，不是抽取记录")
+            # Numbers as exact decimals: 1e400 stays a number the checks can refuse, not inf.
+            record = guard.load_json(
+                guard.decode_utf8(data, str(file)), str(file), exact_numbers=True
+            )
             if not isinstance(record, dict):
                 raise InvalidInput(f"{file} 不是抽取记录（应为 JSON 对象）")
             problems, source = draw.verify_record(record), str(file)
         else:
             a = _state(ctx)
+            task_id = _task(a, task or "")
             problems, source = drawing.verify_task(a.wf, task_id), f"任务 {task_id}"
         if problems:
             typer.echo(f"抽取记录验证失败（{source}）：")
@@ -830,14 +1271,15 @@ def draw_verify(
 @draw_app.command("confirm")
 def draw_confirm(
     ctx: typer.Context,
-    task_id: Annotated[int, typer.Argument(help="任务编号（ID）")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    task: TaskArg,
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     reason: Annotated[str | None, typer.Option("--reason", help="逾期确认时必填")] = None,
 ) -> None:
     """确认抽取结果与检查组匹配（来源文件 003：抽取后 2 个工作日内）。"""
     from workflow import drawing
 
     def go(a: _App) -> None:
+        task_id = _task(a, task)
         p = drawing.confirm(a.wf, task_id, actor=actor, reason=reason, tz=a.settings.audit.timezone)
         late = "（逾期）" if p["late"] else ""
         typer.echo(
@@ -850,37 +1292,51 @@ def draw_confirm(
 @draw_app.command("substitute")
 def draw_substitute(
     ctx: typer.Context,
-    task_id: Annotated[int, typer.Argument(help="任务编号（ID）")],
-    target: Annotated[str, typer.Option("--target", help="检查对象统一社会信用代码")],
-    inspector: Annotated[str, typer.Option("--inspector", help="被替换人员的执法证号")],
+    task: TaskArg,
+    target: Annotated[str, typer.Option("--target", help="检查对象：统一社会信用代码或名称")],
+    inspector: Annotated[str, typer.Option("--inspector", help="被替换人员：执法证号或姓名")],
     reason: Annotated[str, typer.Option("--reason", help="替换原因（回避、请假等）")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
 ) -> None:
     """按抽取顺序由下一名递补人员替换检查组中的执法人员。"""
     from workflow import drawing
 
     def go(a: _App) -> None:
-        p = drawing.substitute(a.wf, task_id, target, inspector, reason=reason, actor=actor)
-        skipped = "；".join(f"{s['cert']}（{s['reason']}）" for s in p["skipped"])
+        task_id = _task(a, task)
+        code = _target(a, task_id, target)
+        cert = refs.inspector_cert(a.engine, inspector, _group(a, task_id, code))
+        p = drawing.substitute(a.wf, task_id, code, cert, reason=reason, actor=actor)
+        names = refs.Names(a.engine)
+        skipped = "；".join(f"{names.inspector(s['cert'])}（{s['reason']}）" for s in p["skipped"])
         typer.echo(
-            f"任务 {task_id} 检查对象 {target}：{p['out']} → {p['in']}"
+            f"任务 {task_id} 检查对象 {names.target(code)}："
+            f"{names.inspector(p['out'])} → {names.inspector(p['in'])}"
             + (f"；跳过 {skipped}" if skipped else "")
         )
 
     _run(ctx, go)
 
 
+def _group(a: _App, task_id: int, code: str) -> list[str]:
+    """The certificates of a target's group in a task (empty when it has none)."""
+    for r in queries.show_task(a.engine, task_id)["records"]:
+        if r["target_code"] == code:
+            return list(r["inspectors"])
+    return []
+
+
 @app.command("sheet")
 def sheet_cmd(
     ctx: typer.Context,
-    task_id: Annotated[int, typer.Argument(help="任务编号（ID）")],
+    task: TaskArg,
     out: Annotated[Path, typer.Option("--out", help="输出目录")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
 ) -> None:
     """生成检查表：一企一表（.xlsx），含检查对象、事项及法律依据、检查组及执法证号。"""
     from workflow import sheets
 
     def go(a: _App) -> None:
+        task_id = _task(a, task)
         files = sheets.make_sheets(a.wf, task_id, out, actor=actor)
         typer.echo(f"任务 {task_id}：已生成 {len(files)} 张检查表到 {out}。")
 
@@ -902,6 +1358,8 @@ def _verify_output(result: audit.VerifyResult, as_json: bool, source: str) -> No
         typer.echo(
             f"哈希链校验失败（{source}）：第一个异常事件序号 {result.first_bad_seq}：{result.reason}"
         )
+    if result.note and not as_json:
+        typer.echo(f"注意：{result.note}")
     if not result.ok:
         raise typer.Exit(1)
 
@@ -927,12 +1385,9 @@ def audit_verify(
                 raise InvalidInput(str(e)) from None
         if file is not None:
             try:
-                with open(file, encoding="utf-8") as f:
-                    result = audit.verify_rows(audit.rows_from_export(f), checkpoint)
+                result = audit.verify_export(str(file), checkpoint)
             except OSError as e:
                 raise InvalidInput(f"无法读取 {file}：{e.strerror}") from None
-            except audit.BadExportLine as e:
-                result = audit.VerifyResult(False, e.line_no - 1, None, f"{file}：{e}")
             _verify_output(result, as_json, str(file))
             return
         a = _state(ctx)
@@ -944,13 +1399,17 @@ def audit_verify(
 @audit_app.command("replay")
 def audit_replay(
     ctx: typer.Context,
-    task: Annotated[int | None, typer.Option("--task", help="只重放这个任务")] = None,
+    task_ref: Annotated[
+        str | None,
+        typer.Option("--task", help="只重放这个任务（ID 或 2026001-001号）", show_default=False),
+    ] = None,
     at: Annotated[str | None, typer.Option("--at", help="重放到这个时刻（ISO 8601）为止")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """仅凭日志重建任务状态并与数据表比对；不一致时退出码 1。"""
     with _errors():
         a = _state(ctx)
+        task = None if task_ref is None else _task(a, task_ref)
         at_utc = None
         if at is not None:
             try:
@@ -959,6 +1418,10 @@ def audit_replay(
                 raise InvalidInput(str(e)) from None
         with a.raw() as raw:
             result = run_replay(raw, task, at_utc)
+            if task is not None and result.records:
+                from workflow.replay import name_records
+
+                name_records(raw, task, result.records)
         if task is not None and task not in result.tasks and not result.mismatches and at is None:
             raise NotFound(f"任务 {task} 不存在")
         if as_json:
@@ -969,6 +1432,8 @@ def audit_replay(
             typer.echo(f"重放{scope}（{when}，{result.events} 个事件）：")
             for tid, st in sorted(result.tasks.items()):
                 typer.echo(f"  任务 {tid}: {st}")
+            if result.records:
+                _replayed_records(result.records, a.settings.audit.timezone)
             if not result.compared:
                 typer.echo("  （按历史时刻重放，不与当前数据表比对）")
             elif result.ok:
@@ -977,6 +1442,38 @@ def audit_replay(
                 typer.echo(f"  不一致：{m['message']}")
         if not result.ok:
             raise typer.Exit(1)
+
+
+def _replayed_records(records: list[dict[str, Any]], tz: str) -> None:
+    """``audit replay --task N``: each record as of the moment, one line each."""
+    from zoneinfo import ZoneInfo
+
+    from states._facts import OUTCOMES, RESULTS
+
+    def when(text: str) -> str:  # a stated date stays as stated; a UTC time shown local
+        if len(text) <= 10:
+            return text
+        return parse_time(text).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+    typer.echo(f"  检查对象及检查组（{len(records)} 户）：")
+    for r in records:
+        group = "、".join(
+            f"{n}（{c}）" if n else c for c, n in zip(r["group"], r["group_names"], strict=True)
+        )
+        result = RESULTS.get(r["result"], r["result"]) if r["result"] else "未录入"
+        if r["result_note"]:
+            result += f"（{r['result_note']}）"
+        line = f"    {r['target_name']}（{r['target_code']}）  检查组：{group}  结果：{result}"
+        if r["published_at"]:
+            line += f"  公示：{when(r['published_at'])} {r['published_place'] or ''}".rstrip()
+        else:
+            line += "  公示：未公示"
+        if r["followups"]:
+            line += "  后续处置：" + "；".join(
+                f"{OUTCOMES.get(f['outcome'], f['outcome'])} {f['date'] or ''}".rstrip()
+                for f in r["followups"]
+            )
+        typer.echo(line)
 
 
 @audit_app.command("export")
@@ -1037,21 +1534,31 @@ def audit_checkpoint(
         if out is None:
             typer.echo(text)
         else:
-            out.write_text(text + "\n", encoding="utf-8")
+            try:
+                out.write_text(text + "\n", encoding="utf-8")
+            except OSError as e:
+                raise InvalidInput(f"无法写入 {out}：{e.strerror}") from None
             typer.echo(f"检查点已写入 {out}：序号 {cp.seq}，哈希 {cp.hash}")
 
 
 @audit_app.command("log")
 def audit_log(
     ctx: typer.Context,
-    task: Annotated[int | None, typer.Option("--task")] = None,
-    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    task_ref: Annotated[
+        str | None, typer.Option("--task", help="只看这个任务（ID 或 2026001-001号；含其期限提醒、逾期与督办）")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="只列最新的 N 个事件（仍按序号排列）")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """列出审计日志事件。"""
 
     def go(a: _App) -> None:
+        if limit is not None and limit < 1:
+            raise InvalidInput(f"--limit {limit} 无效：应为正整数（最新的 N 个事件）")
         a.require_schema()
+        task = None if task_ref is None else _task(a, task_ref)
         events = queries.list_events(a.engine, task, limit)
         if as_json:
             _print_json(events)
@@ -1059,7 +1566,8 @@ def audit_log(
         for e in events:
             move = f"{e['from_state'] or '—'}→{e['to_state'] or '—'}"
             typer.echo(
-                f"{e['seq']:>6} {e['time']} {e['actor']}({e['role']}) 任务 {e['task_id'] or '—'}"
+                f"{e['seq']:>6} {_local(a, e['time'])} {e['actor']}({e['role']})"
+                f" 任务 {e['task_id'] or e['payload'].get('task') or '—'}"
                 f" {e['kind']} {move} {json.dumps(e['payload'], ensure_ascii=False)}"
                 + (f" 原因：{e['reason']}" if e["reason"] else "")
             )
@@ -1068,14 +1576,27 @@ def audit_log(
 
 
 def _parse_date(text: str, option: str) -> date:
+    """A date option as clerks write it (2024-09-27, 2024/9/27, 2024年9月27日, full-width)."""
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(
-            f"{option} 的日期 {text!r} 无效：应为 YYYY-MM-DD，如 2024-09-27"
-        ) from None
+        return normalize.parse_date(text)
+    except ValueError as e:
+        raise InvalidInput(f"{option} 的日期 {text!r} 无效：{e}，如 2024-09-27") from None
 
 
+def _code_arg(text: str) -> str:
+    """A target or certificate argument: a code is normalised (NFKC, no spaces, upper case);
+    anything else (a name) is passed on trimmed."""
+    folded = normalize.code(text)
+    return folded if folded.isascii() and folded.isalnum() else text.strip()
+
+
+def _local_today(a: _App, now: Any) -> date:
+    from zoneinfo import ZoneInfo
+
+    return now.astimezone(ZoneInfo(a.settings.calendar.timezone)).date()
+
+
+import workflow.cli_config  # noqa: E402,F401  (registers config show)
 from workflow import cli_deadlines  # noqa: E402,F401  (registers calendar, sweep, outbox, ...)
 
 

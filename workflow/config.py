@@ -1,4 +1,15 @@
-"""Typed settings: config.yaml, then SSJ_<SECTION>_<KEY> environment overrides, then the CLI."""
+"""Typed settings, in layers (``ssj config show`` prints each key's source):
+
+1. the packaged defaults, workflow/defaults.yaml (package data: a checkout and an installed
+   wheel read the same file);
+2. a configuration file that overrides them: ``--config PATH``, else the file named by
+   ``SSJ_CONFIG``, else ``config.yaml`` in the working directory if there is one;
+3. SSJ_<SECTION>_<KEY> environment variables;
+4. the command line (``--db``).
+
+A file overrides key by key within a section (``db.url`` alone); ``offices`` is replaced whole,
+so a bureau lists its own offices without inheriting the demo's.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +24,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "SSJ_"
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
+DEFAULTS = Path(__file__).resolve().with_name("defaults.yaml")
+DEFAULT_CONFIG = DEFAULTS  # the packaged defaults, under their older name
+LOCAL_CONFIG = "config.yaml"  # read from the working directory when present
+DEFAULT_SOURCE = "内置默认值"  # a key no file or variable sets: the model's own default
 
 
 class ConfigError(Exception):
@@ -153,11 +167,21 @@ class CalendarSettings(_Section):
     # Deadlines are computed in this zone (DESIGN §7); storage stays UTC.
     timezone: str = "Asia/Shanghai"
     years: dict[int, CalendarYear] = Field(default_factory=dict)
+    # Told every day from November on while next year's holidays are not yet confirmed
+    # (DESIGN §3), with how to record the State Council's notice.
+    admin_name: str = "系统管理员"
+    admin_emails: list[str] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
         return _known_zone(v)
+
+    @field_validator("admin_emails", mode="before")
+    @classmethod
+    def _emails(cls, v: Any) -> Any:
+        # SSJ_CALENDAR_ADMIN_EMAILS=a@x,b@y
+        return [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _dates_in_their_year(self) -> CalendarSettings:
@@ -173,11 +197,17 @@ class CalendarSettings(_Section):
                     )
         return self
 
-    def build(self) -> Any:
-        from workflow.calendar import WorkCalendar
+    def build(self, recorded: Any = None) -> Any:
+        """The working-day calendar: config.yaml's years, then ``recorded`` (the database's,
+        workflow/calendar_years.py), then the package; other years provisional."""
+        from workflow.calendar import WorkCalendar, YearOverride
 
-        return WorkCalendar.from_lists(
-            {y: (spec.holidays, spec.workdays) for y, spec in self.years.items()}
+        return WorkCalendar(
+            {
+                y: YearOverride(frozenset(spec.holidays), frozenset(spec.workdays))
+                for y, spec in self.years.items()
+            },
+            recorded,
         )
 
 
@@ -201,6 +231,9 @@ class DeadlineSettings(_Section):
     review_by: str = "04-30"
     # Reminders this many working days before a due date (the nearest one not yet sent).
     remind_before_working_days: list[int] = Field(default_factory=lambda: [3, 1])
+    # A fixed-date deadline (the monthly report, progress reports, review, archive) that falls
+    # on a rest day moves to the next working day (民法典 第二百零三条, DESIGN §3).
+    fixed_dates_next_working_day: bool = True
 
     @field_validator("archive_by", "review_by")
     @classmethod
@@ -318,6 +351,19 @@ class SchedulerSettings(_Section):
         return _hhmm(v)
 
 
+class ImportSettings(_Section):
+    """Bounds on what one import may read, checked before reading it (a file that would
+    exhaust memory is refused with a message, not half-read)."""
+
+    max_file_mb: int = Field(default=100, ge=1)  # the file on disk
+    max_uncompressed_mb: int = Field(default=500, ge=1)  # all members of an XLSX, unpacked
+    # An XLSX member (over 1 MB) that unpacks to more than this many times its packed size is
+    # a zip bomb, not a spreadsheet (real sheets pack 5-30 times).
+    max_compression_ratio: int = Field(default=100, ge=2)
+    max_rows: int = Field(default=2_000_000, ge=1)
+    max_cell_chars: int = Field(default=32_768, ge=256)
+
+
 class Settings(_Section):
     db: DbSettings = DbSettings()
     log: LogSettings = LogSettings()
@@ -331,6 +377,10 @@ class Settings(_Section):
     mail: MailSettings = MailSettings()
     smtp: SmtpSettings = SmtpSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    imports: ImportSettings = ImportSettings()
+    # The bureau's clerks (经办人员) by name: besides the inspectors of a target's group, only
+    # they may record or correct its result (accounts with roles come later).
+    clerks: list[str] = Field(default_factory=list)
 
 
 def _env_overrides(env: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -359,27 +409,81 @@ def _describe(e: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
-    """Read ``path`` (default: the project's config.yaml), apply environment overrides."""
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"无法读取配置文件 {path}：{e.strerror}") from e
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"配置文件 {path} 不是有效的 YAML：{e}") from e
+    except RecursionError:
+        raise ConfigError(f"配置文件 {path} 嵌套过深，不是 ssj 的配置") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(f"配置文件 {path} 顶层必须是键值映射")
+    return loaded or {}
+
+
+def config_file(path: str | Path | None, env: dict[str, str]) -> Path | None:
+    """The file that overrides the packaged defaults, if any (see the module's docstring)."""
+    if path:
+        return Path(path)
+    if env.get("SSJ_CONFIG"):
+        return Path(env["SSJ_CONFIG"])
+    local = Path.cwd() / LOCAL_CONFIG
+    return local if local.is_file() else None
+
+
+_REPLACED_WHOLE = {"offices"}  # a mapping of the bureau's own, not merged with the defaults
+
+
+def _layer(
+    data: dict[str, Any], sources: dict[str, str], loaded: dict[str, Any], source: str
+) -> None:
+    """Put ``loaded`` over ``data``: key by key within a section; note each key's source."""
+    for section, value in loaded.items():
+        current = data.get(section)
+        merge = section not in _REPLACED_WHOLE and isinstance(current, dict)
+        if not (merge and isinstance(value, dict)):
+            for key in [k for k in sources if k == section or k.startswith(f"{section}.")]:
+                del sources[key]
+            data[section] = value
+            if not isinstance(value, dict):
+                sources[section] = source
+                continue
+        else:
+            data[section] = {**current, **value}  # type: ignore[dict-item]
+        for key in value:
+            sources[f"{section}.{key}"] = source
+
+
+def load_with_sources(
+    path: str | Path | None = None, env: dict[str, str] | None = None
+) -> tuple[Settings, dict[str, str]]:
+    """The settings, and where each ``section.key`` set by a file or variable came from."""
     env = dict(os.environ) if env is None else env
-    cfg_path = Path(path) if path else Path(env.get("SSJ_CONFIG", DEFAULT_CONFIG))
     data: dict[str, Any] = {}
-    if path is not None or cfg_path.exists():
-        try:
-            text = cfg_path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise ConfigError(f"无法读取配置文件 {cfg_path}：{e.strerror}") from e
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise ConfigError(f"配置文件 {cfg_path} 不是有效的 YAML：{e}") from e
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"配置文件 {cfg_path} 顶层必须是键值映射")
-        data = loaded or {}
+    sources: dict[str, str] = {}
+    read = [DEFAULTS]
+    _layer(data, sources, _read_yaml(DEFAULTS), f"默认配置 {DEFAULTS}")
+    cfg_path = config_file(path, env)
+    if cfg_path is not None:
+        read.append(cfg_path)
+        _layer(data, sources, _read_yaml(cfg_path), f"配置文件 {cfg_path}")
+    names = {name[len(ENV_PREFIX) :].lower(): name for name in env if name.startswith(ENV_PREFIX)}
     for section, keys in _env_overrides(env).items():
         current = data.get(section)
         data[section] = {**(current if isinstance(current, dict) else {}), **keys}
+        for key in keys:
+            sources[f"{section}.{key}"] = f"环境变量 {names[f'{section}_{key}']}"
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate(data), sources
     except ValidationError as e:
-        raise ConfigError(_describe(e, f"{cfg_path} 及 SSJ_* 环境变量")) from e
+        files = "、".join(str(p) for p in read)
+        raise ConfigError(_describe(e, f"{files} 及 SSJ_* 环境变量")) from e
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """The packaged defaults, the configuration file over them, then environment overrides."""
+    return load_with_sources(path, env)[0]

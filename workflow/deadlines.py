@@ -15,13 +15,13 @@ from __future__ import annotations
 import json
 from calendar import monthrange
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from states._facts import PROBLEM_RESULTS
-from workflow.calendar import CalendarNotCovered, WorkCalendar
+from workflow.calendar import WorkCalendar
 from workflow.clock import parse_time
 from workflow.config import DeadlineSettings, LadderStep, Settings
 from workflow.errors import InvalidInput
@@ -49,7 +49,7 @@ RULES: dict[str, Rule] = {
     ),
     "rectify": Rule(
         "督促整改并登记后续处置",
-        "用 ssj followup add 任务号 信用代码 处置结果 登记整改、立案或移送情况",
+        "用 ssj followup add 任务号 信用代码 --outcome 处置结果 登记整改、立案或移送情况",
     ),
     "archive": Rule(
         "办结并归档",
@@ -87,6 +87,9 @@ class Deadline:
     label: str = ""  # the task or the report, for people
     detail: str = ""
     target: str | None = None  # rectify: the record's target
+    # Due in a year whose holidays are not yet confirmed (DESIGN §3): shown as 暂定, and
+    # recomputed (a new key if the date moves) once the State Council's notice is recorded.
+    provisional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,11 @@ class Calendar:
         if n is None:
             n = self._left[due] = self.cal.working_days_between(self.today, due)
         return n
+
+    def provisional(self, due: date) -> bool:
+        """Whether the working days between today and ``due`` rest on a provisional year."""
+        lo, hi = min(due, self.today), max(due, self.today)
+        return self.cal.provisional_between(lo, hi)
 
     def late(self, due: date) -> int:
         """Working days past ``due`` as of today."""
@@ -169,13 +177,7 @@ def steps_due(
 @dataclass
 class Collected:
     deadlines: list[Deadline] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # e.g. a year the calendar lacks
-    _years: set[int] = field(default_factory=set)
-
-    def uncovered(self, e: CalendarNotCovered) -> None:
-        if e.year not in self._years:
-            self._years.add(e.year)
-            self.problems.append(str(e))
+    problems: list[str] = field(default_factory=list)
 
 
 def _local_date(utc_text: str, tz: ZoneInfo) -> date:
@@ -189,6 +191,22 @@ def _month_end(ym: str) -> date:
 
 def _md(year: int, md: str) -> date:
     return date(year, int(md[:2]), int(md[3:]))
+
+
+def next_working_day(day: date, cal: WorkCalendar | None, rules: DeadlineSettings) -> date:
+    """A fixed-date deadline on a rest day moves to the next working day (民法典 第二百零三条,
+    DESIGN §3), when ``rules.fixed_dates_next_working_day``; without a calendar, the day itself.
+    Asks only ``cal.is_working_day``, so any calendar (recorded, provisional) slots in."""
+    if cal is None or not rules.fixed_dates_next_working_day:
+        return day
+    while not cal.is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def moved_note(nominal: date, due: date) -> str:
+    """For the basis people read: why the date is not the nominal one."""
+    return "" if due == nominal else f"；{nominal} 为休息日，顺延至 {due}"
 
 
 _OPEN_TASKS = (
@@ -205,6 +223,9 @@ _OPEN_PROBLEMS = (
     f" WHERE t.state IN ('inspected', 'publicized') AND r.result IN ({_PROBLEMS})"
     " AND r.followup_count = 0"
 )
+
+
+STATED_RECTIFY_BASIS = "检查时确定的整改期限"
 
 
 def task_label(plan_no: str, task_no: str, name: str) -> str:
@@ -227,8 +248,8 @@ def task_deadlines(
     tasks: dict[int, tuple[str, str, str, str]] = {}
     cur.execute(sql(_OPEN_TASKS))
     add = out.deadlines.append
-    archive_basis = f"{rules.archive_by[:2]} 月 {rules.archive_by[3:]} 日前办结归档（来源文件 003）"
-    archives: dict[int, date] = {}
+    archive_basis = f"{rules.archive_by[:2]} 月 {rules.archive_by[3:]} 日前办结归档（来源文件 003"
+    archives: dict[int, tuple[date, str]] = {}
     windows: dict[tuple[str, int], date] = {}
     local: dict[str, date] = {}
     n = rules.publish_within_working_days
@@ -243,34 +264,36 @@ def task_deadlines(
         tid, state, months, office, confirmed, drawn_at, year, plan_no, task_no, name, ended = row
         tasks[tid] = (plan_no, task_no, name, office)
         found: list[tuple[str, date, str]] = []
-        archive = archives.get(year)
-        if archive is None:
-            archive = archives[year] = _md(year, rules.archive_by)
+        known = archives.get(year)
+        if known is None:
+            nominal = _md(year, rules.archive_by)
+            archive = nominal
+            if nominal <= horizon:  # ask the calendar only about dates in reach
+                archive = next_working_day(nominal, cal, rules)
+            known = archives[year] = (archive, archive_basis + moved_note(nominal, archive) + "）")
+        archive, basis_ = known
         if archive <= horizon:
-            found.append(("archive", archive, archive_basis))
-        try:
-            if state == "drawn":
-                if confirmed is None and drawn_at is not None:
-                    drawn = day_of(drawn_at)
-                    due = cal.add_working_days(drawn, confirm_days)
-                    if due <= horizon:
-                        basis = f"{drawn} 抽取后 {confirm_days} 个工作日内（来源文件 003）"
-                        found.append(("confirm", due, basis))
-                due = windows.get((months, year))  # type: ignore[assignment]
-                if due is None:
-                    due = windows[(months, year)] = _month_end(month_window(months, year)[1])
+            found.append(("archive", archive, basis_))
+        if state == "drawn":
+            if confirmed is None and drawn_at is not None:
+                drawn = day_of(drawn_at)
+                due = cal.add_working_days(drawn, confirm_days)
                 if due <= horizon:
-                    found.append(
-                        ("inspect", due, f"任务抽查时间 {months or year} 结束（年度抽查计划）")
-                    )
-            elif state == "inspected" and ended is not None:
-                end = day_of(ended)
-                due = cal.add_working_days(end, n)
-                if due <= horizon:
-                    basis = f"{end} 检查结束后 {n} 个工作日内公示（来源文件 001、003、004）"
-                    found.append(("publish", due, basis))
-        except CalendarNotCovered as e:
-            out.uncovered(e)
+                    basis = f"{drawn} 抽取后 {confirm_days} 个工作日内（来源文件 003）"
+                    found.append(("confirm", due, basis))
+            due = windows.get((months, year))  # type: ignore[assignment]
+            if due is None:
+                due = windows[(months, year)] = _month_end(month_window(months, year)[1])
+            if due <= horizon:
+                found.append(
+                    ("inspect", due, f"任务抽查时间 {months or year} 结束（年度抽查计划）")
+                )
+        elif state == "inspected" and ended is not None:
+            end = day_of(ended)
+            due = cal.add_working_days(end, n)
+            if due <= horizon:
+                basis = f"{end} 检查结束后 {n} 个工作日内公示（来源文件 001、003、004）"
+                found.append(("publish", due, basis))
         if found:
             label = task_label(plan_no, task_no, name)
             for rule, due, basis in found:
@@ -280,16 +303,12 @@ def task_deadlines(
     for tid, code, target_name, rectify_by, result_at, result in cur.fetchall():
         plan_no, task_no, name, office = tasks[tid]
         label = task_label(plan_no, task_no, name)
-        try:
-            if rectify_by:
-                due = date.fromisoformat(rectify_by)
-                basis = "检查时确定的整改期限"
-            else:  # recorded before rectification dates existed: the configured default
-                due = cal.add_working_days(_local_date(result_at, tz), n)
-                basis = f"检查后 {n} 个工作日内（默认整改期限）"
-        except CalendarNotCovered as e:
-            out.uncovered(e)
-            continue
+        if rectify_by:
+            due = date.fromisoformat(rectify_by)
+            basis = STATED_RECTIFY_BASIS
+        else:  # recorded before rectification dates existed: the configured default
+            due = cal.add_working_days(_local_date(result_at, tz), n)
+            basis = f"检查后 {n} 个工作日内（默认整改期限）"
         if due > horizon:
             continue
         detail = f"检查对象 {target_name}（{code}），检查结果：{'发现问题' if result == 'problem' else '不配合检查'}"
@@ -315,30 +334,52 @@ def task_deadlines(
 REPORT_KINDS = {"monthly": "月报表", "progress": "落实情况报告", "review": "“一单两库”动态调整"}
 
 
-def report_periods(year: int, rules: DeadlineSettings) -> Iterator[tuple[str, str, date, str]]:
-    """(kind, period, due, basis) of every report a reporting office owes in ``year``."""
+def report_periods(
+    year: int,
+    rules: DeadlineSettings,
+    cal: WorkCalendar | None = None,
+    until: date | None = None,
+) -> Iterator[tuple[str, str, date, str]]:
+    """(kind, period, due, basis) of every report a reporting office owes in ``year``. With
+    ``cal``, a due date on a rest day moves to the next working day (``next_working_day``);
+    dates after ``until`` are left as they are (the calendar is not asked about them)."""
+
+    def due(nominal: date, basis: str) -> tuple[date, str]:
+        if until is not None and nominal > until:
+            return nominal, basis + "）"
+        moved = next_working_day(nominal, cal, rules)
+        return moved, basis + moved_note(nominal, moved) + "）"
+
     day = rules.monthly_report_before_day
     for m in range(1, 13):
         yield (
             "monthly",
             f"{year}-{m:02d}",
-            date(year, m, day - 1),
-            f"每月 {day} 日前报送（来源文件 000）",
+            *due(date(year, m, day - 1), f"每月 {day} 日前报送（来源文件 000"),
         )
     for i, md in enumerate(rules.progress_reports_before, 1):
         before = _md(year, md)
         yield (
             "progress",
             f"{year}-Q{i}",
-            date.fromordinal(before.toordinal() - 1),
-            f"{before.month} 月 {before.day} 日前报送（来源文件 000）",
+            *due(
+                date.fromordinal(before.toordinal() - 1),
+                f"{before.month} 月 {before.day} 日前报送（来源文件 000",
+            ),
         )
     review = _md(year, rules.review_by)
-    yield "review", str(year), review, f"{review.month} 月 {review.day} 日前完成（来源文件 000）"
+    yield (
+        "review",
+        str(year),
+        *due(review, f"{review.month} 月 {review.day} 日前完成（来源文件 000"),
+    )
 
 
-def parse_period(kind: str, period: str, rules: DeadlineSettings) -> date:
-    """The due date of ``kind`` for ``period``; a clear error for a period that is not one."""
+def parse_period(
+    kind: str, period: str, rules: DeadlineSettings, cal: WorkCalendar | None = None
+) -> date:
+    """The due date of ``kind`` for ``period`` (moved off rest days with ``cal``); a clear
+    error for a period that is not one."""
     if kind not in REPORT_KINDS:
         raise InvalidInput(
             f"报告类别 {kind!r} 无效：应为 "
@@ -347,7 +388,7 @@ def parse_period(kind: str, period: str, rules: DeadlineSettings) -> date:
     examples = {"monthly": "2024-03", "progress": "2024-Q2", "review": "2024"}
     try:
         year = int(period[:4])
-        for k, p, due, _ in report_periods(year, rules):
+        for k, p, due, _ in report_periods(year, rules, cal):
             if k == kind and p == period:
                 return due
     except ValueError:
@@ -363,28 +404,31 @@ def report_deadlines(
     rules: DeadlineSettings,
     out: Collected,
     horizon: date,
+    cal: WorkCalendar | None = None,
 ) -> None:
     """Reports owed and not submitted, due on or after ``since`` (the first plan's publication:
-    the service does not chase reports from before it was in use)."""
-    years = list(years)
+    the service does not chase reports from before it was in use). With ``cal``, due dates on
+    rest days move to the next working day."""
+    periods: list[tuple[str, str, date, str]] = []
+    for year in years:
+        periods.extend(report_periods(year, rules, cal, until=horizon))
     for office in offices:
-        for year in years:
-            for kind, period, due, basis in report_periods(year, rules):
-                if due < since or due > horizon or (kind, period, office) in submitted:
-                    continue
-                label = f"{office} {period} {REPORT_KINDS[kind]}"
-                out.deadlines.append(
-                    Deadline(
-                        f"report:{kind}:{period}:{office}:{due}",
-                        f"report_{kind}",
-                        due,
-                        office,
-                        basis,
-                        None,
-                        label,
-                        f"报送期间：{period}",
-                    )
+        for kind, period, due, basis in periods:
+            if due < since or due > horizon or (kind, period, office) in submitted:
+                continue
+            label = f"{office} {period} {REPORT_KINDS[kind]}"
+            out.deadlines.append(
+                Deadline(
+                    f"report:{kind}:{period}:{office}:{due}",
+                    f"report_{kind}",
+                    due,
+                    office,
+                    basis,
+                    None,
+                    label,
+                    f"报送期间：{period}",
                 )
+            )
 
 
 def collect(
@@ -419,8 +463,19 @@ def collect(
                 rules,
                 out,
                 horizon,
+                cal,
             )
+    mark_provisional(out.deadlines, cal)
     return out
+
+
+def mark_provisional(found: list[Deadline], cal: WorkCalendar) -> None:
+    """Mark 暂定 every deadline due in a provisional year: its date was computed on (or, for a
+    fixed date moved off a rest day, checked against) a calendar not yet confirmed. Stated
+    dates (a rectification date set with the result) are what they are."""
+    for i, d in enumerate(found):
+        if cal.is_provisional(d.due.year) and d.basis != STATED_RECTIFY_BASIS:
+            found[i] = replace(d, provisional=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,23 +486,42 @@ def collect(
 class Person:
     name: str
     email: str
+    cert: str = ""  # 执法证号, shown beside the name
+
+
+def _open_records(
+    cur: Any, raw: Any, deadlines: list[Deadline]
+) -> dict[int, list[tuple[str, str, list[str], str | None]]]:
+    """Task id → (target code, target name, inspector certs, result) of every record of the
+    tasks whose inspect or rectify deadlines are in ``deadlines``."""
+    task_ids = sorted(
+        {d.task_id for d in deadlines if d.task_id is not None and d.rule in INSPECTORS_OWN}
+    )
+    records: dict[int, list[tuple[str, str, list[str], str | None]]] = {}
+    select = "SELECT task_id, target_code, target_name, inspectors, result FROM inspection_record"
+    for tid, code, name, inspectors, result in raw.select_in(cur, select, "task_id", task_ids):
+        records.setdefault(tid, []).append((code, name, json.loads(inspectors), result))
+    for recs in records.values():
+        recs.sort()
+    return records
+
+
+# The deadlines the inspectors answer for: their own records hold them up. The others of a task
+# (confirm: the office's clerk, seed 003; publish: the office publishes the task's results;
+# archive) and the reports are the office's: they go to its head (config.yaml ``offices``).
+INSPECTORS_OWN = ("inspect", "rectify")
 
 
 def responsible_inspectors(
     cur: Any, raw: Any, deadlines: list[Deadline]
 ) -> dict[str, list[Person]]:
     """Deadline key → the inspectors answerable for it: those whose records hold it up
-    (inspect: no result yet; publish: not yet published; rectify: that target's group).
-    Other deadlines are the office's: they go to its head."""
-    mine = ("inspect", "publish", "rectify")
-    task_ids = sorted({d.task_id for d in deadlines if d.task_id is not None and d.rule in mine})
-    records: dict[int, list[tuple[str, list[str], str | None, str | None]]] = {}
-    select = "SELECT task_id, target_code, inspectors, result, published_at FROM inspection_record"
-    for tid, code, inspectors, result, published in raw.select_in(cur, select, "task_id", task_ids):
-        records.setdefault(tid, []).append((code, json.loads(inspectors), result, published))
-    certs = sorted({c for recs in records.values() for r in recs for c in r[1]})
+    (inspect: no result yet; rectify: that target's group). Other deadlines are the office's:
+    they go to its head."""
+    records = _open_records(cur, raw, deadlines)
+    certs = sorted({c for recs in records.values() for r in recs for c in r[2]})
     people = {
-        cert: Person(name, email or "")
+        cert: Person(name, email or "", cert)
         for cert, name, email in raw.select_in(
             cur, "SELECT cert, name, email FROM inspector", "cert", certs
         )
@@ -456,20 +530,30 @@ def responsible_inspectors(
     for d in deadlines:
         recs = records.get(d.task_id or -1, [])
         if d.rule == "inspect":
-            recs = [r for r in recs if r[2] is None]
-        elif d.rule == "publish":
             recs = [r for r in recs if r[3] is None]
         elif d.rule == "rectify":
             recs = [r for r in recs if r[0] == d.target]
         else:
-            continue  # confirm (the office's clerk, seed 003), archive, reports: the office
+            continue
         seen: dict[str, Person] = {}
         for r in recs:
-            for cert in r[1]:
+            for cert in r[2]:
                 if cert in people:
                     seen.setdefault(cert, people[cert])
         out[d.key] = list(seen.values())
     return out
+
+
+def pending_targets(
+    cur: Any, raw: Any, deadlines: list[Deadline]
+) -> dict[str, list[tuple[str, str]]]:
+    """Inspect deadline key → (code, name) of the targets still without a result."""
+    records = _open_records(cur, raw, [d for d in deadlines if d.rule == "inspect"])
+    return {
+        d.key: [(r[0], r[1]) for r in records.get(d.task_id or -1, []) if r[3] is None]
+        for d in deadlines
+        if d.rule == "inspect"
+    }
 
 
 def local_today(now: datetime, tz: ZoneInfo) -> date:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import states
 from workflow import audit, credit_code, queries
-from workflow.clock import format_utc
+from workflow.calendar import WorkCalendar
+from workflow.clock import FixedClock, format_utc
+from workflow.config import Settings
 from workflow.engine import Workflow
 from workflow.errors import TransitionRefused
 from workflow.logging import get_logger
@@ -77,9 +80,10 @@ _PEOPLE = [
 _OFFICES = ("劳动保障监察大队", "社会保险科", "社会保险中心", "就业促进股")
 
 
-def _directories(folder: Path) -> tuple[Path, Path, Path]:
+def _directories(folder: Path, start: date) -> tuple[Path, Path, Path]:
     """A realistic directory as the bureaus keep it: valid credit codes, Hebei and Henan regions
-    and industries, grades A–D, inspectors across offices; written as CSV for the importer."""
+    and industries, grades A–D, inspectors across offices; written as CSV for the importer.
+    Some targets were last inspected in the weeks before ``start`` (the demo's first day)."""
     from workflow.directories import KINDS, write_table
 
     rng = random.Random(2024)
@@ -102,7 +106,9 @@ def _directories(folder: Path) -> tuple[Path, Path, Path]:
             complaints = rng.choice([0, 0, 0, 0, 1, 2, 4, 6])
             tags = [t for t in ("欠薪风险", "新业态用工") if rng.random() < 0.15]
             inspected = (
-                f"2024-0{rng.randint(1, 3)}-1{rng.randint(0, 9)}" if rng.random() < 0.2 else ""
+                (start - timedelta(days=rng.randint(1, 60))).isoformat()
+                if rng.random() < 0.2
+                else ""
             )
             targets.append(
                 [
@@ -212,218 +218,268 @@ def _directories(folder: Path) -> tuple[Path, Path, Path]:
 
 
 # The plan table in seed 004's annex layout (its first row is the seed's own row; 定向 chosen
-# where the seed writes 定向(或者不定向)), with the tasks of seeds 003 and 001 after it.
-PLAN_ROWS = [  # under plans.PLAN_TABLE's headers (序号, 单位, … 执法领域)
-    [
-        "1",
-        "迁西县人力资源和社会保障局",
-        "2024001",
-        "2024年迁西县人力资源和社会保障局内部联合随机抽查001",
-        "001号",
-        "人社局加强监管,规范执法“双随机”抽查",
-        "定向",
-        "10%",
-        "按照人社局随机抽查事项清单(清单年度全覆盖)",
-        "人力资源服务机构 社保经办机构",
-        "劳动保障监察大队",
-        "社会保险科 社会保险中心",
-        "2024年4月",
-        "地区=迁西县",
-        "",
-        "迁西县",
-    ],
-    [
-        "2",
-        "迁西县人力资源和社会保障局",
-        "2024001",
-        "2024年迁西县人力资源和社会保障局内部联合随机抽查001",
-        "002号",
-        "用人单位劳动用工和社会保险随机抽查",
-        "定向",
-        "10%",
-        "HB-JC-001、HB-SB-001",
-        "用人单位 人力资源服务机构",
-        "社会保险中心",
-        "劳动保障监察大队",
-        "2024年4-5月",
-        "地区=迁西县",
-        "C=20%",
-        "迁西县",
-    ],
-    [
-        "3",
-        "元氏县人力资源和社会保障局",
-        "2022001",
-        "",
-        "001号",
-        "2022年第一次“双随机、一公开”随机抽查",
-        "不定向",
-        "5%",
-        "用人单位遵守劳动合同制度情况",
-        "用人单位",
-        "劳动保障监察大队",
-        "",
-        "2022年6-7月",
-        "地区=元氏县",
-        "",
-        "元氏县",
-    ],
-    [
-        "4",
-        "元氏县人力资源和社会保障局",
-        "2022001",
-        "",
-        "002号",
-        "2022年第二次“双随机、一公开”随机抽查",
-        "不定向",
-        "5%",
-        "用人单位遵守劳动合同制度情况",
-        "用人单位",
-        "劳动保障监察大队",
-        "",
-        "2022年10-11月",
-        "地区=元氏县",
-        "",
-        "元氏县",
-    ],
-    [
-        "5",
-        "宝丰县人力资源和社会保障局",
-        "2024002",
-        "",
-        "001号",
-        "一般事项随机抽查",
-        "不定向",
-        "5%",
-        "用人单位遵守劳动合同制度情况",
-        "用人单位",
-        "劳动保障监察大队",
-        "",
-        "2024年5月",
-        "地区=宝丰县",
-        "",
-        "宝丰县",
-    ],
-    [
-        "6",
-        "宝丰县人力资源和社会保障局",
-        "2024002",
-        "",
-        "002号",
-        "重点事项随机抽查（农民工工资支付）",
-        "定向",
-        "20%",
-        "农民工工资支付情况",
-        "用人单位",
-        "劳动保障监察大队",
-        "",
-        "2024年10月",
-        "地区=宝丰县；行业=建筑业",
-        "",
-        "宝丰县",
-    ],
-]
+# where the seed writes 定向(或者不定向)), with the tasks of seeds 003 and 001 after it; the
+# seeds' years become the current one (plan numbers YYYY001 …), months the ones the demo needs.
+def plan_rows(year: int, done: str, now: str, later: str) -> list[list[str]]:
+    """The rows under plans.PLAN_TABLE's headers (序号, 单位, … 执法领域). ``done``: the months
+    of the tasks already carried out; ``now``: the tasks under way; ``later``: the one still
+    planned (each as the table writes them, e.g. 2026年3-4月)."""
+    qx, ys, bf = f"{year}001", f"{year}003", f"{year}002"
+    joint = f"{year}年迁西县人力资源和社会保障局内部联合随机抽查001"
+    general = "用人单位遵守劳动合同制度情况"
+    return [
+        ["1", "迁西县人力资源和社会保障局", qx, joint, "001号", "人社局加强监管,规范执法“双随机”抽查",
+         "定向", "10%", "按照人社局随机抽查事项清单(清单年度全覆盖)", "人力资源服务机构 社保经办机构",
+         "劳动保障监察大队", "社会保险科 社会保险中心", done, "地区=迁西县", "", "迁西县"],
+        ["2", "迁西县人力资源和社会保障局", qx, joint, "002号", "用人单位劳动用工和社会保险随机抽查",
+         "定向", "10%", "HB-JC-001、HB-SB-001", "用人单位 人力资源服务机构", "社会保险中心",
+         "劳动保障监察大队", done, "地区=迁西县", "C=20%", "迁西县"],
+        ["3", "元氏县人力资源和社会保障局", ys, "", "001号", f"{year}年第一次“双随机、一公开”随机抽查",
+         "不定向", "5%", general, "用人单位", "劳动保障监察大队", "", done, "地区=元氏县", "",
+         "元氏县"],
+        ["4", "元氏县人力资源和社会保障局", ys, "", "002号", f"{year}年第二次“双随机、一公开”随机抽查",
+         "不定向", "5%", general, "用人单位", "劳动保障监察大队", "", now, "地区=元氏县", "",
+         "元氏县"],
+        ["5", "宝丰县人力资源和社会保障局", bf, "", "001号", "一般事项随机抽查", "不定向", "5%",
+         general, "用人单位", "劳动保障监察大队", "", done, "地区=宝丰县", "", "宝丰县"],
+        ["6", "宝丰县人力资源和社会保障局", bf, "", "002号", "重点事项随机抽查（农民工工资支付）",
+         "定向", "20%", "农民工工资支付情况", "用人单位", "劳动保障监察大队", "", later,
+         "地区=宝丰县；行业=建筑业", "", "宝丰县"],
+    ]  # fmt: skip
 
 
-def load_demo(wf: Workflow) -> int:
-    """The directories, the plan table, publication, draws, and tasks left in every state."""
+def _inspector(wf: Workflow, task_id: int, code: str) -> str:
+    """Results are recorded by an inspector of the target's group: its first, by name."""
+    with wf.raw.read() as cur:
+        cur.execute(
+            wf.raw.sql(
+                "SELECT inspectors FROM inspection_record WHERE task_id = ? AND target_code = ?"
+            ),
+            (task_id, code),
+        )
+        cert = json.loads(cur.fetchone()[0])[0]
+        cur.execute(wf.raw.sql("SELECT name FROM inspector WHERE cert = ?"), (cert,))
+        row = cur.fetchone()
+    return row[0] if row else cert
+
+
+def _months(year: int, first: int, last: int) -> str:
+    return f"{year}年{first}月" if first == last else f"{year}年{first}-{last}月"
+
+
+class _Days:
+    """Working days counted back and forth from the demo's today, on the bureau's calendar
+    (the only calendar the demo consults)."""
+
+    def __init__(self, cal: WorkCalendar, today: date) -> None:
+        self.cal, self.today = cal, today
+
+    def __call__(self, n: int) -> date:
+        """``n`` working days after today (before it when negative); 0: today."""
+        if n >= 0:
+            return self.cal.add_working_days(self.today, n)
+        day, left = self.today, -n
+        while left:
+            day -= timedelta(days=1)
+            if self.cal.is_working_day(day):
+                left -= 1
+        return day
+
+
+def load_demo(wf: Workflow, settings: Settings | None = None) -> int:
+    """A bureau's current year so far, dated back from today (the workflow's clock), so the
+    deadlines look as they would in use: a few due in the coming days, a few 1–5 working days
+    late, none months late. Tasks in every state: closed, rectified, publicized with a problem
+    awaiting its follow-up, inspected awaiting publication, drawn (a substitution, a result),
+    planned. With ``settings``, the offices' periodic reports due before the last week are
+    submitted on time. Each step is logged at its own moment, in order, ending now."""
     import tempfile
 
     from workflow import directories, drawing, plans
 
-    now = format_utc(wf.clock.now())
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        for kind, path in zip(
-            ("items", "targets", "inspectors"), _directories(folder), strict=True
-        ):
-            directories.import_file(wf.raw, kind, path, actor=ACTOR, now=now)
-        table = folder / "2024年度抽查工作计划.csv"
-        directories.write_table(plans.PLAN_TABLE, table, PLAN_ROWS)
-        plans.import_plan_table(wf, table, actor=ACTOR, rules=wf.rules, dry_run=False)
-    for plan_no in ("2024001", "2022001", "2024002"):
-        wf.publish_plan(plan_no, actor=ACTOR)
-    ids = {(t["plan_no"], t["task_no"]): t["id"] for t in queries.list_tasks(wf.engine)}
+    real = wf.clock
+    end = real.now()
+    tz = wf.timezone
+    today = end.astimezone(tz).date()
+    year = today.year
+    day = _Days(wf.calendar, today)
 
-    def draw(plan_no: str, task_no: str, public_input: str) -> tuple[int, list[str]]:
-        task_id = ids[(plan_no, task_no)]
-        record = drawing.draw_task(wf, task_id, actor=ACTOR, public_input=public_input)
-        return task_id, [t["code"] for t in record["targets"]]
+    def at(d: date, hour: int) -> str:
+        """Move the workflow's clock to ``hour`` o'clock of ``d`` (never past the real now)."""
+        when = min(datetime.combine(d, time(hour), tz), end)
+        wf.clock = FixedClock(when)
+        return format_utc(when)
 
-    # The inspector sets each problem's rectification date (a month here), so the demo does
-    # not depend on next year's holidays being known yet.
-    today = wf.clock.now().astimezone(wf.timezone).date()
-    rectify_by = today + timedelta(days=30)
+    start = day(-32)
+    first = start.month if start.year == year else 1
+    done = _months(year, first, today.month)
+    now_months = _months(year, today.month, min(today.month + 1, 12))
+    later = _months(year, min(today.month + 1, 12), min(today.month + 1, 12))
+    _mark_demo(wf)
+    try:
+        now = at(start, 9)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            for kind, path in zip(
+                ("items", "targets", "inspectors"), _directories(folder, start), strict=True
+            ):
+                directories.import_file(wf.raw, kind, path, actor=ACTOR, now=now)
+            table = folder / f"{year}年度抽查工作计划.csv"
+            directories.write_table(
+                plans.PLAN_TABLE, table, plan_rows(year, done, now_months, later)
+            )
+            plans.import_plan_table(wf, table, actor=ACTOR, rules=wf.rules, dry_run=False)
+        qx, ys, bf = f"{year}001", f"{year}003", f"{year}002"
+        for plan_no in (qx, ys, bf):
+            wf.publish_plan(plan_no, actor=ACTOR)
+        ids = {(t["plan_no"], t["task_no"]): t["id"] for t in queries.list_tasks(wf.engine)}
 
-    def inspect_all(task_id: int, codes: list[str], results: dict[int, tuple[str, str]]) -> None:
-        for i, c in enumerate(codes):
-            result, note = results.get(i, ("no_problem", "现场检查未发现问题"))
-            due = rectify_by if result in ("problem", "refused") else None
-            wf.set_result(task_id, c, result, actor=ACTOR, note=note, rectify_by=due)
-        wf.fire(task_id, "inspect", actor=ACTOR)
+        # What the bureau did, in order of the day it did it (working days before today).
+        script: list[tuple[date, int, Callable[[], None]]] = []
+        codes: dict[int, list[str]] = {}
 
-    # 1. seed 004's task, carried through to closed: every target clean.
-    t1, codes = draw("2024001", "001号", "2024-04-01 河北福彩 3D 开奖号码 517")
-    _confirm(wf, t1)
-    inspect_all(t1, codes, {})
-    wf.publish(t1, place="河北人社网“行政执法信息公示专栏”", actor=ACTOR)
-    wf.fire(t1, "publicize", actor=ACTOR)
-    wf.fire(t1, "close", actor=ACTOR, reason="资料已立卷归档")
+        def draw(task: int, lottery: str = "") -> None:
+            public = f"{wf.clock.now().astimezone(tz).date()} {lottery}" if lottery else ""
+            record = drawing.draw_task(wf, task, actor=ACTOR, public_input=public)
+            codes[task] = [t["code"] for t in record["targets"]]
 
-    # 2. a joint-period task of another office: targets of task 1 merge; a problem, rectified.
-    t2, codes = draw("2024001", "002号", "2024-04-08 河北福彩 3D 开奖号码 093")
-    _confirm(wf, t2)
-    inspect_all(t2, codes, {0: ("problem", "未按时足额缴纳社会保险费")})
-    wf.publish(t2, place="河北人社网“行政执法信息公示专栏”", actor=ACTOR)
-    wf.fire(t2, "publicize", actor=ACTOR)
-    wf.add_followup(t2, codes[0], "rectified", actor=ACTOR, note="已补缴并提交缴费凭证")
-    wf.fire(t2, "rectify", actor=ACTOR)
+        def inspect_all(task: int, results: dict[int, tuple[str, str]], rectify: date) -> None:
+            for i, c in enumerate(codes[task]):
+                result, note = results.get(i, ("no_problem", "现场检查未发现问题"))
+                due = rectify if result in ("problem", "refused") else None
+                wf.set_result(
+                    task, c, result, actor=_inspector(wf, task, c), note=note, rectify_by=due
+                )
+            wf.fire(task, "inspect", actor=ACTOR)
 
-    # 3. seed 003, round one (Jun–Jul): a refusal and a corrected result, awaiting publication.
-    t3, codes = draw("2022001", "001号", "")
-    inspect_all(
-        t3,
-        codes,
-        {0: ("refused", "拒绝提供工资支付台账"), 1: ("unreachable", "登记住所无法联系")},
-    )
-    # A corrected result keeps both values in the log. (The task is inspected: correct before
-    # publication.)
-    wf.set_result(
-        t3, codes[1], "no_problem", actor=ACTOR, reason="复查：企业已迁回登记住所，检查未发现问题"
-    )
+        def publish(task: int, place: str) -> None:
+            wf.publish(task, place=place, actor=ACTOR)
+            wf.fire(task, "publicize", actor=ACTOR)
 
-    # 4. seed 003, round two (Oct–Nov): drawn, one inspector substituted, being inspected.
-    t4, codes = draw("2022001", "002号", "")
-    record = drawing.load_record(wf, t4)
-    first = record["targets"][0]
-    if first["substitutes"]:
-        drawing.substitute(
-            wf, t4, first["code"], first["group"][0], reason="请假（演示递补）", actor=ACTOR
+        hebei, henan = "河北人社网“行政执法信息公示专栏”", "宝丰县人民政府网站“双随机、一公开”专栏"
+        t1, t2 = ids[(qx, "001号")], ids[(qx, "002号")]
+        t3, t4, t5 = ids[(ys, "001号")], ids[(ys, "002号")], ids[(bf, "001号")]
+
+        # 3. seed 003, round one: a refusal and a corrected result; inspected 23 working days
+        #    ago, so its publication (20 working days) is 3 working days late; the refusal's
+        #    rectification is due in two days.
+        script.append((day(-30), 9, lambda: draw(t3)))
+
+        def t3_results() -> None:
+            inspect_all(
+                t3,
+                {0: ("refused", "拒绝提供工资支付台账"), 1: ("unreachable", "登记住所无法联系")},
+                today + timedelta(days=2),
+            )
+
+        def t3_correction() -> None:  # kept with both values in the log (before publication)
+            wf.set_result(
+                t3, codes[t3][1], "no_problem", actor=_inspector(wf, t3, codes[t3][1]),
+                reason="复查：企业已迁回登记住所，检查未发现问题",
+            )  # fmt: skip
+
+        # 1. seed 004's task, carried through to closed: every target clean.
+        script.append((day(-28), 9, lambda: draw(t1, "河北福彩 3D 开奖号码 517")))
+        script.append((day(-28), 15, lambda: _confirm(wf, t1)))
+        # 2. a joint-period task of another office: targets of task 1 merge; a problem,
+        #    rectified on time.
+        script.append((day(-26), 9, lambda: draw(t2, "河北福彩 3D 开奖号码 093")))
+        script.append((day(-26), 15, lambda: _confirm(wf, t2)))
+        script.append((day(-23), 10, t3_results))
+        script.append((day(-23), 16, t3_correction))
+        script.append((day(-20), 10, lambda: inspect_all(t1, {}, day(-5))))
+        # 5. seed 001: general items at the 5% floor; a problem whose rectification date
+        #    passed 3 working days ago with no follow-up yet.
+        script.append((day(-20), 11, lambda: draw(t5)))
+        script.append(
+            (day(-19), 10, lambda: inspect_all(t2, {0: ("problem", "未按时足额缴纳社会保险费")}, day(-9)))
+        )  # fmt: skip
+        script.append(
+            (day(-15), 10, lambda: inspect_all(t5, {0: ("problem", "未与2名劳动者签订书面劳动合同")}, day(-3)))
+        )  # fmt: skip
+        script.append((day(-14), 10, lambda: publish(t5, henan)))
+        script.append((day(-12), 10, lambda: publish(t1, hebei)))
+        script.append((day(-11), 10, lambda: publish(t2, hebei)))
+        script.append(
+            (day(-10), 10, lambda: wf.fire(t1, "close", actor=ACTOR, reason="资料已立卷归档"))
         )
-    wf.set_result(
-        t4, codes[0], "problem", actor=ACTOR, note="未按规定参加工伤保险", rectify_by=rectify_by
-    )
 
-    # 5. seed 001: general items at the 5% floor, published with a problem awaiting follow-up.
-    t5, codes = draw("2024002", "001号", "")
-    inspect_all(t5, codes, {0: ("problem", "未与2名劳动者签订书面劳动合同")})
-    wf.publish(t5, place="宝丰县人民政府网站“双随机、一公开”专栏", actor=ACTOR)
-    wf.fire(t5, "publicize", actor=ACTOR)
-    # 6. seed 001: major items (重点事项, no ratio ceiling) stay planned, commitment published.
+        def t2_rectified() -> None:
+            wf.add_followup(t2, codes[t2][0], "rectified", actor=ACTOR, note="已补缴并提交缴费凭证")
+            wf.fire(t2, "rectify", actor=ACTOR)
+
+        script.append((day(-9), 15, t2_rectified))
+
+        # 4. seed 003, round two: drawn yesterday (its confirmation is due tomorrow), one
+        #    inspector substituted, a first result in today, to be rectified within 3 days
+        #    (calendar days: the demo asks the calendar about no day after today's year).
+        def t4_drawn() -> None:
+            draw(t4)
+            record = drawing.load_record(wf, t4)
+            first = record["targets"][0]
+            if first["substitutes"]:
+                drawing.substitute(
+                    wf, t4, first["code"], first["group"][0], reason="请假（演示递补）", actor=ACTOR
+                )
+
+        script.append((day(-1), 10, t4_drawn))
+        script.append(
+            (today, 9, lambda: wf.set_result(
+                t4, codes[t4][0], "problem", actor=_inspector(wf, t4, codes[t4][0]),
+                note="未按规定参加工伤保险",
+                rectify_by=today + timedelta(days=3),
+            ))
+        )  # fmt: skip
+        # 6. seed 001: major items (重点事项, no ratio ceiling) stay planned, commitment published.
+        if settings is not None:
+            script.extend(_reports_on_time(wf, settings, start, day(-5)))
+        for d, hour, step in sorted(script, key=lambda x: (x[0], x[1])):
+            at(d, hour)
+            step()
+    finally:
+        wf.clock = real
     return len(ids)
 
 
-def _confirm(wf: Workflow, task_id: int) -> None:
-    """Confirm the draw (the demo draws historical plans today; a reason covers lateness).
-    Today's year may be newer than the installed calendar: the demo then leaves it unconfirmed
-    rather than fail ``make run``; the command itself would say which year is missing."""
-    from workflow import drawing
-    from workflow.calendar import CalendarNotCovered
+def _reports_on_time(
+    wf: Workflow, settings: Settings, since: date, until: date
+) -> list[tuple[date, int, Callable[[], None]]]:
+    """The periodic reports due from ``since`` up to ``until``, each submitted on its day."""
+    from workflow import deadlines, reports
 
-    try:
-        drawing.confirm(wf, task_id, actor=ACTOR, reason="演示数据：按历史计划补录")
-    except CalendarNotCovered as e:
-        log.warning("demo_confirm_skipped", task=task_id, reason=str(e))
+    out: list[tuple[date, int, Callable[[], None]]] = []
+    offices = [o for o, c in settings.offices.items() if c.reports]
+    for year in range(since.year, until.year + 1):
+        for kind, period, due, _ in deadlines.report_periods(year, settings.deadlines):
+            if not since <= due <= until:
+                continue
+            for office in offices:
+
+                def submit(kind: str = kind, period: str = period, office: str = office) -> None:
+                    reports.submit(
+                        wf, settings, kind=kind, period=period, office=office, actor=ACTOR
+                    )
+
+                out.append((due, 14, submit))
+    return out
+
+
+def _mark_demo(wf: Workflow) -> None:
+    """A database the demo loads into is a demo database: its writes may be dated by the
+    injectable clock (``--now``). Never a database that already holds events."""
+    with wf.raw.write() as cur:
+        cur.execute("SELECT count(*) FROM event")
+        if cur.fetchone()[0]:
+            return
+        cur.execute(wf.raw.sql("DELETE FROM database_info WHERE key = 'purpose'"))
+        cur.execute(wf.raw.sql("INSERT INTO database_info (key, value) VALUES ('purpose', 'demo')"))
+
+
+def _confirm(wf: Workflow, task_id: int) -> None:
+    """Confirm the draw on the day of the draw (seed 003: within 2 working days)."""
+    from workflow import drawing
+
+    drawing.confirm(wf, task_id, actor=ACTOR, tz=str(wf.timezone))
 
 
 def walkthrough(wf: Workflow, echo: Callable[[str], None]) -> None:

@@ -277,6 +277,10 @@ def verify_record(record: dict[str, Any]) -> list[str]:
             problems.append("检查对象的顺序或集合与重算结果不符")
             return problems
         eligible = {t["code"]: list(t["eligible"]) for t in record["targets"]}
+        for key in ("group_size", "cap"):
+            v = record[key]
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1_000_000:
+                return [*problems, f"{key} 应为 1 到 1000000 之间的整数，记录为 {v!r}"]
         try:
             expected = _assign(
                 seed, ranked, eligible, int(record["group_size"]), int(record["cap"])
@@ -293,6 +297,7 @@ def verify_record(record: dict[str, Any]) -> list[str]:
             ):
                 if got[key] != want[key]:
                     problems.append(f"检查对象 {got['code']}：{label}与重算结果不符")
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, ArithmeticError, RecursionError) as e:
+        # A hand-edited or hostile record: any shape it takes ends here, as a problem found.
         problems.append(f"抽取记录格式无效：{e!r}")
     return problems

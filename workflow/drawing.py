@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import states
+from states._facts import RESULTS
 from workflow import audit, draw, eligibility
 from workflow.clock import parse_time
 from workflow.errors import InvalidInput, NotFound, TransitionRefused
 from workflow.plans import month_window
+from workflow.refs import local_time
 
 if TYPE_CHECKING:
     from workflow.engine import Workflow, _TaskTx
@@ -40,7 +42,7 @@ def _task_row(tx: _TaskTx) -> dict[str, Any]:
     row = tx.execute(
         "SELECT p.plan_no, p.year, t.task_no, t.name, t.task_type, t.ratio, t.filters,"
         " t.stratum_ratios, t.inspector_field, t.initiating_office, t.months, t.commitment,"
-        " s.secret FROM task t JOIN plan p ON p.id = t.plan_id"
+        " s.secret, t.item_codes FROM task t JOIN plan p ON p.id = t.plan_id"
         " LEFT JOIN draw_secret s ON s.task_id = t.id WHERE t.id = ?",
         (tx.task.id,),
     ).fetchone()
@@ -58,21 +60,23 @@ def _task_row(tx: _TaskTx) -> dict[str, Any]:
         "months",
         "commitment",
         "secret",
+        "item_codes",
     ]
     out = dict(zip(keys, row, strict=True))
+    out["item_codes"] = json.loads(out["item_codes"])
     out["filters"] = json.loads(out["filters"])
     out["stratum_ratios"] = json.loads(out["stratum_ratios"])
     return out
 
 
 def _candidates(tx: _TaskTx, filters: dict[str, list[str]]) -> list[tuple[Any, ...]]:
-    clauses, params = [], []
+    clauses, params = ["retired_at IS NULL"], []  # retired targets are not offered to draws
     for column in _FILTER_COLUMNS:
         values = filters.get(column)
         if values:
             clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
             params.extend(values)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    where = f" WHERE {' AND '.join(clauses)}"
     tags = set(filters.get("tags") or ())
     cols = "code, grade, complaints, last_inspected" + (", tags" if tags else "")
     rows = tx.execute(f"SELECT {cols} FROM target{where}", tuple(params)).fetchall()
@@ -83,16 +87,16 @@ def _candidates(tx: _TaskTx, filters: dict[str, list[str]]) -> list[tuple[Any, .
 
 def _other_visits(tx: _TaskTx, year: int) -> dict[str, list[eligibility.OtherVisit]]:
     rows = tx.execute(
-        "SELECT r.target_code, p.plan_no, t.task_no, t.initiating_office, t.months, r.result"
-        " FROM inspection_record r JOIN task t ON t.id = r.task_id"
+        "SELECT r.target_code, p.plan_no, t.task_no, t.initiating_office, t.months, r.result,"
+        " t.id FROM inspection_record r JOIN task t ON t.id = r.task_id"
         " JOIN plan p ON p.id = t.plan_id WHERE p.year = ? AND t.id <> ?",
         (year, tx.task.id),
     ).fetchall()
     out: dict[str, list[eligibility.OtherVisit]] = {}
-    for code, plan_no, task_no, office, months, result in rows:
+    for code, plan_no, task_no, office, months, result, other_id in rows:
         out.setdefault(code, []).append(
             eligibility.OtherVisit(
-                f"{plan_no} {task_no}", office, month_window(months, year), result
+                f"{plan_no} {task_no}", office, month_window(months, year), result, other_id
             )
         )
     return out
@@ -209,6 +213,8 @@ def draw_task(
         tx.execute(
             "UPDATE task SET draw_digest = ?, drawn_at = ? WHERE id = ?", (digest, tx.at, task_id)
         )
+        out["joins"] = [(code, v.task_id) for s in strata for code, v in s.joins]
+        out["task"] = task
         payload["data"] = {
             "algorithm": draw.ALGORITHM,
             "record_digest": digest,
@@ -228,6 +234,8 @@ def draw_task(
             ],
             "targets": [[t["code"], t["group"]] for t in record["targets"]],
         }
+        if out["joins"]:
+            payload["data"]["joint_visits"] = [list(j) for j in out["joins"]]
         wf._decide_now(tx, "draw")
         out["record"] = record
 
@@ -240,8 +248,57 @@ def draw_task(
         reason=None,
         payload=payload,
         change=change,
+        then=lambda tx: _join_visits(wf, tx, out["task"], out["joins"], actor=actor, role=role),
     )
     return out["record"]
+
+
+def _join_visits(
+    wf: Workflow,
+    tx: _TaskTx,
+    task: dict[str, Any],
+    joins: list[tuple[str, int]],
+    *,
+    actor: str,
+    role: str,
+) -> None:
+    """In the draw's transaction, after its event: each target that joins another task's visit
+    gets this task's items on that task's record (event ``joint_visit_joined`` of that task),
+    so the one visit checks both tasks' items and counts once."""
+    entry = {
+        "task_id": tx.task.id,
+        "task_no": task["task_no"],
+        "office": task["office"],
+        "item_codes": task["item_codes"],
+    }
+    label = f"{task['plan_no']} {task['task_no']}"
+    for code, other in joins:
+
+        def change(otx: _TaskTx, code: str = code) -> None:
+            row = otx.execute(
+                "SELECT id, result, joined FROM inspection_record"
+                " WHERE task_id = ? AND target_code = ?",
+                (otx.task.id, code),
+            ).fetchone()
+            if row is None or row[1] is not None:  # read in this transaction: cannot happen
+                raise InvalidInput(f"任务 {otx.task.id} 对检查对象 {code} 的检查不能再并入联合检查")
+            joined = [*json.loads(row[2]), entry]
+            otx.execute(
+                "UPDATE inspection_record SET joined = ? WHERE id = ?",
+                (audit.canonical_json(joined), row[0]),
+            )
+
+        wf._apply(
+            tx.cur,
+            other,
+            None,
+            actor=actor,
+            role=role,
+            kind="joint_visit_joined",
+            reason=f"任务 {tx.task.id}（{label}）抽取时并入联合检查",
+            payload={"target_code": code, "joined": entry},
+            change=change,
+        )
 
 
 def _names(tx: _TaskTx, codes: list[str]) -> list[tuple[str, str]]:
@@ -316,7 +373,7 @@ def confirm(
             )
         done = tx.execute("SELECT confirmed_at FROM task WHERE id = ?", (task_id,)).fetchone()[0]
         if done:
-            raise InvalidInput(f"任务 {task_id} 的抽取结果已于 {done} 确认")
+            raise InvalidInput(f"任务 {task_id} 的抽取结果已于 {local_time(done, tz)} 确认")
         drawn_on = _drawn_on(tx, tz)
         due = wf.calendar.add_working_days(drawn_on, wf.rules.confirm_within_working_days)
         today = wf.clock.now().astimezone(ZoneInfo(tz)).date()
@@ -358,13 +415,22 @@ def substitute(
                 f"任务 {task_id} 状态为 {tx.task.state}：只有 drawn 状态（检查前）可以递补执法人员"
             )
         row = tx.execute(
-            "SELECT id, inspectors, replaced FROM inspection_record"
-            " WHERE task_id = ? AND target_code = ?",
+            "SELECT r.id, r.inspectors, r.replaced, r.result, r.target_name, p.plan_no, t.task_no"
+            " FROM inspection_record r JOIN task t ON t.id = r.task_id"
+            " JOIN plan p ON p.id = t.plan_id WHERE r.task_id = ? AND r.target_code = ?",
             (task_id, target),
         ).fetchone()
         if row is None:
             raise NotFound(f"任务 {task_id} 没有检查对象 {target}")
         rec_id, group, replaced = row[0], json.loads(row[1]), json.loads(row[2])
+        if row[3] is not None:
+            # The group that inspected is the group the result belongs to: swapping a member
+            # afterwards would file the result under people who were not there.
+            raise InvalidInput(
+                f"任务 {task_id}（{row[5]} {row[6]}）的检查对象 {target} {row[4]}"
+                f"已录入检查结果“{RESULTS.get(row[3], row[3])}”（{row[3]}）：录入结果后不能递补执法人员"
+                f"（检查组：{'、'.join(group)}）"
+            )
         if cert not in group:
             raise InvalidInput(
                 f"执法人员 {cert} 不在检查对象 {target} 的检查组中（检查组：{'、'.join(group)}）"

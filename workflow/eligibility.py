@@ -3,8 +3,9 @@
 Each rule is configurable (config.yaml ``draw``) and each exclusion carries its reason into the
 draw record, so the public sees who was left out and why:
 
-- joint visit (seeds 000, 002): a target another office has drawn in an overlapping period
-  joins that visit instead of being inspected twice;
+- joint visit (seeds 000, 002): a target another office has drawn in an overlapping period,
+  and not yet inspected, joins that visit instead of being inspected twice (the caller then
+  adds this task's items to that visit: ``Stratum.joins``);
 - same-year rule (seed 002): grade-A targets already inspected this year, and targets whose
   inspection this year found no problem, are not inspected again;
 - risk (seed 001): in a directed task, targets with many complaints form a stratum of their own
@@ -46,6 +47,7 @@ class OtherVisit:
     office: str
     months: tuple[str, str]  # first and last month, "YYYY-MM"
     result: str | None
+    task_id: int = 0  # the task whose visit a joint visit joins
 
 
 @dataclass
@@ -66,6 +68,8 @@ class Stratum:
     basis: str  # why this stratum has this ratio (zh-CN, published in the record)
     population: list[str] = field(default_factory=list)
     exclusions: list[tuple[str, str]] = field(default_factory=list)
+    # Excluded targets that join another task's visit, with that visit (a subset of exclusions).
+    joins: list[tuple[str, OtherVisit]] = field(default_factory=list)
 
     def as_input(self) -> StratumInput:
         return StratumInput(self.name, self.ratio, self.population, self.exclusions)
@@ -77,23 +81,28 @@ def _overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
 
 def _exclusion(
     code: str, grade: str, last_inspected: str | None, ctx: TaskContext, rules: DrawSettings
-) -> str | None:
+) -> tuple[str, OtherVisit | None] | None:
+    """Why the target is left out, and the visit it joins when that is the reason."""
     visits = ctx.others.get(code, ())
     if rules.merge_joint_visits:
-        for v in visits:
-            if v.office != ctx.office and _overlap(v.months, ctx.months):
+        for v in sorted(visits, key=lambda v: v.task_id):  # the earliest task's visit
+            # A visit already made (its result recorded) can no longer take this task's items.
+            if v.office != ctx.office and v.result is None and _overlap(v.months, ctx.months):
+                task = f"任务 {v.task_label}" + (f"（ID {v.task_id}）" if v.task_id else "")
                 return (
-                    f"已由{v.office or '其他处室'}在任务 {v.task_label}（{v.months[0]}–{v.months[1]}）"
-                    "抽中：并入该次联合检查，一次入户，不重复检查（来源文件 000、002）"
+                    f"已由{v.office or '其他处室'}在{task}（{v.months[0]}–{v.months[1]}）"
+                    "抽中：并入该次联合检查，本任务的抽查事项一并检查，一次入户，不重复检查"
+                    "（来源文件 000、002）",
+                    v,
                 )
     if rules.skip_clean_this_year:
         results = [v.result for v in visits if v.result is not None]
         inspected_on = last_inspected if (last_inspected or "")[:4] == str(ctx.year) else None
         if grade == "A" and (inspected_on or results):
             when = inspected_on or "本年度"
-            return f"A 级（信用风险低）对象已于 {when} 检查：同一年度不再抽查（来源文件 002）"
+            return f"A 级（信用风险低）对象已于 {when} 检查：同一年度不再抽查（来源文件 002）", None
         if results and all(r == "no_problem" for r in results):
-            return "本年度已检查且未发现问题：同一年度不再抽查（来源文件 002）"
+            return "本年度已检查且未发现问题：同一年度不再抽查（来源文件 002）", None
     return None
 
 
@@ -121,13 +130,16 @@ def build_strata(
         # Only a target seen in another task this year, or graded A and inspected this year,
         # can be excluded: the rest (nearly all, at province scale) skip the rule checks.
         if code in others or (grade == "A" and last_inspected and last_inspected[:4] == year):
-            reason = _exclusion(code, grade, last_inspected, ctx, rules)
-            if reason is not None:
-                s.exclusions.append((code, reason))
+            excluded = _exclusion(code, grade, last_inspected, ctx, rules)
+            if excluded is not None:
+                s.exclusions.append((code, excluded[0]))
+                if excluded[1] is not None:
+                    s.joins.append((code, excluded[1]))
                 continue
         s.population.append(code)
     for s in strata.values():
         s.exclusions.sort()
+        s.joins.sort(key=lambda j: j[0])
     order = {n: i for i, n in enumerate(STRATUM_ORDER)}
     return sorted(strata.values(), key=lambda s: order.get(s.name, len(order)))
 

@@ -10,9 +10,9 @@ version, lets the change run, bumps the version and appends the event. Only ``fi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,13 +23,18 @@ from states import IllegalTransition, TaskFacts
 from states._facts import OUTCOMES, PROBLEM_RESULTS, RESULTS
 from workflow import audit, plans
 from workflow.calendar import WorkCalendar
-from workflow.clock import Clock, SystemClock, format_utc
+from workflow.clock import Clock, SystemClock, format_utc, parse_time
 from workflow.config import DeadlineSettings, DrawSettings
 from workflow.db import RawConnection
 from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from workflow.logging import get_logger
+from workflow.refs import local_time
 
 log = get_logger("ssj.engine")
+
+# How far a live write's as-of time (a sweep's moment, taken when it started deciding) may be
+# from the real clock: long enough for a slow sweep, far too short to act on another day.
+MAX_SKEW = timedelta(minutes=5)
 
 
 @dataclass(slots=True)
@@ -68,9 +73,15 @@ class Workflow:
         calendar: WorkCalendar | None = None,
         deadlines: DeadlineSettings | None = None,
         timezone: str = "Asia/Shanghai",
+        real_clock: Clock | None = None,
+        clerks: Iterable[str] = (),
     ) -> None:
         self.engine = engine
+        self.clerks = frozenset(c.strip() for c in clerks)  # may record any target's result
         self.clock = clock or SystemClock()
+        # The real clock; tests of a live database pass the same FixedClock as both.
+        self.real_clock = real_clock or SystemClock()
+        self._purpose: str | None = None
         self.min_group_size = min_group_size
         self.rules = rules or DrawSettings()
         self.calendar = calendar or WorkCalendar()
@@ -87,8 +98,58 @@ class Workflow:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _now(self) -> str:
-        return format_utc(self.clock.now())
+    @property
+    def purpose(self) -> str:
+        """live | demo | test (workflow/purpose.py), read once."""
+        if self._purpose is None:
+            from workflow import purpose
+
+            self._purpose = purpose.read_raw(self.raw)
+        return self._purpose
+
+    def forget_purpose(self) -> None:
+        """After the purpose was recorded (``ssj demo`` on an empty database)."""
+        self._purpose = None
+
+    def clock_is_real(self) -> bool:
+        return self.clock is self.real_clock or isinstance(self.clock, SystemClock)
+
+    def check_time(self, as_of: datetime | None = None) -> None:
+        """Refuse a write on a live database at any time but the real clock's: a fixed clock,
+        or an explicit moment (a sweep's ``now``) more than MAX_SKEW from the real time. One
+        event dated ahead of the clock would otherwise date the deadline steps early and make
+        the real sweep send nothing; a demo or test database accepts any time."""
+        if self.purpose != "live":
+            return
+        real = self.real_clock.now()
+        if not self.clock_is_real():
+            at = self.clock.now()
+        elif as_of is not None and abs(as_of - real) > MAX_SKEW:
+            at = as_of
+        else:
+            return
+
+        def local(t: datetime) -> str:
+            return t.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
+
+        raise InvalidInput(
+            f"正式库（live）只按真实时间写入：拒绝按 {local(at)} 写入"
+            f"（真实时间 {local(real)}，北京时间）。--now 在正式库上只演练、不写入；"
+            "要按指定时刻写入，请使用演示库或测试库（ssj init --purpose demo|test）"
+        )
+
+    def _now(self, as_of: datetime | None = None) -> str:
+        """The time stamped on an event (every writer asks here, inside its transaction):
+        the real clock on a live database (after ``check_time``), the workflow's clock (or the
+        given moment) on a demo or test database."""
+        self.check_time(as_of)
+        if self.purpose == "live":
+            return format_utc(self.real_clock.now())
+        return format_utc(as_of or self.clock.now())
+
+    def _today(self, at: str) -> date:
+        """The local date of a stored event time."""
+        return parse_time(at).astimezone(self.timezone).date()
 
     def _is_locked(self, e: Exception) -> bool:
         return "locked" in str(e) or "lock timeout" in str(e)
@@ -154,10 +215,12 @@ class Workflow:
         payload: dict[str, Any],
         change: Callable[[_TaskTx], None],
         with_facts: bool = False,
+        then: Callable[[_TaskTx], None] | None = None,
     ) -> _TaskTx:
         """THE write path. One transaction: take the append lock, apply the change (``_apply``),
-        commit; or roll back all. A plain function rather than a context manager: this is the
-        hot path (PERFORMANCE.md)."""
+        then ``then`` (changes to other tasks that follow from this one, each through ``_apply``
+        with its own event, after this one's), commit; or roll back all. A plain function rather
+        than a context manager: this is the hot path (PERFORMANCE.md)."""
         conn = self.raw.dbapi
         cur = conn.cursor()
         try:
@@ -174,6 +237,8 @@ class Workflow:
                 change=change,
                 with_facts=with_facts,
             )
+            if then is not None:
+                then(tx)
             conn.commit()
             return tx
         except BaseException as e:
@@ -214,7 +279,7 @@ class Workflow:
                 f"当前版本 {task.version}（状态 {task.state}）；请重新读取后再操作"
             )
         head = audit.read_head(cur, sql)
-        tx = _TaskTx(self, cur, task, head.stamp(self._now()))
+        tx = _TaskTx(self, cur, task, head.stamp(self._now()))  # _now: the one clock check
         if with_facts:
             tx.facts = self._facts(row)
         change(tx)
@@ -359,10 +424,34 @@ class Workflow:
         rectify_by: date | None = None,
         expected_version: int | None = None,
     ) -> dict[str, Any]:
-        """Record or correct a result; the event holds the values before and after. A problem
-        (or a refusal) gets its rectification date: ``rectify_by``, or the configured number
-        of working days from today (DESIGN §3)."""
+        """Record or correct an unpublished result; the event holds the values before and
+        after. A problem (or a refusal) gets its rectification date: ``rectify_by``, or the
+        configured number of working days from today (DESIGN §3). The actor must be in the
+        target's group or a listed clerk."""
         _require_actor(actor, role)
+        payload, change = self.result_change(
+            task_id,
+            target_code,
+            result,
+            actor=actor,
+            note=note,
+            reason=reason,
+            rectify_by=rectify_by,
+        )
+        self._task_write(
+            task_id,
+            expected_version,
+            actor=actor,
+            role=role,
+            kind="result_set",
+            reason=reason,
+            payload=payload,
+            change=change,
+        )
+        return payload
+
+    def _due(self, result: str, rectify_by: date | None) -> str | None:
+        """The rectification date a result gets (None when it needs none)."""
         if result not in RESULTS:
             raise InvalidInput(
                 f"检查结果 {result!r} 无效：应为 "
@@ -374,14 +463,27 @@ class Workflow:
                 raise InvalidInput(
                     f"结果 {result} 无需整改：只有 problem 或 refused 可以设整改期限"
                 )
-            due = None
-        elif rectify_by is not None:
+            return None
+        if rectify_by is not None:
             if rectify_by < today:
                 raise InvalidInput(f"整改期限 {rectify_by} 早于今天 {today}")
-            due = rectify_by.isoformat()
-        else:
-            days = self.deadlines.rectify_within_working_days
-            due = self.calendar.add_working_days(today, days).isoformat()
+            return rectify_by.isoformat()
+        days = self.deadlines.rectify_within_working_days
+        return self.calendar.add_working_days(today, days).isoformat()
+
+    def result_change(
+        self,
+        task_id: int,
+        target_code: str,
+        result: str,
+        *,
+        actor: str,
+        note: str | None = None,
+        reason: str | None = None,
+        rectify_by: date | None = None,
+    ) -> tuple[dict[str, Any], Callable[[_TaskTx], None]]:
+        """The payload and the change of one ``result_set`` event (set_result, result import)."""
+        due = self._due(result, rectify_by)
         payload: dict[str, Any] = {"target_code": target_code}
         if due is not None:
             payload["rectify_by"] = due
@@ -390,11 +492,16 @@ class Workflow:
             if not states.allows("set_result", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：只能在 drawn 或 inspected 状态"
-                    "录入或更正检查结果（已公示的结果不得改动）"
+                    "录入或更正检查结果（已公示的结果须用 ssj result correct 更正）"
                 )
             rec_id, before, before_note, published_at, _ = self._record(tx, target_code)
             if published_at is not None:
-                raise InvalidInput(f"任务 {task_id} 检查对象 {target_code} 的结果已公示，不得改动")
+                raise InvalidInput(
+                    f"任务 {task_id} 检查对象 {target_code} 的结果已公示，不得直接改动："
+                    f"请用 ssj result correct {task_id} {target_code} --result R --reason 原因"
+                    " --category 类别 发布更正"
+                )
+            self._require_recorder(tx, target_code, actor)
             if before is not None and reason is None:
                 raise InvalidInput(
                     f"任务 {task_id} 检查对象 {target_code} 已有结果 {before}：更正结果须用 --reason 说明原因"
@@ -409,12 +516,176 @@ class Workflow:
                 (result, note, tx.at, due, rec_id),
             )
 
+        return payload, change
+
+    def _require_recorder(self, tx: _TaskTx, target_code: str, actor: str) -> None:
+        """Results are recorded by an inspector of the target's group (by name or certificate)
+        or by one of the bureau's clerks (config.yaml ``clerks``); anyone else is refused."""
+        who = actor.strip()
+        if who in self.clerks:
+            return
+        row = tx.execute(
+            "SELECT inspectors FROM inspection_record WHERE task_id = ? AND target_code = ?",
+            (tx.task.id, target_code),
+        ).fetchone()
+        group: list[str] = json.loads(row[0]) if row else []
+        names: dict[str, str] = {}
+        if group:
+            names = dict(
+                tx.execute(
+                    "SELECT cert, name FROM inspector WHERE cert IN ("
+                    + ", ".join("?" for _ in group)
+                    + ")",
+                    tuple(group),
+                ).fetchall()
+            )
+        if who in group or who in names.values():
+            return
+        members = "、".join(f"{names[c]}（{c}）" if c in names else c for c in group) or "无"
+        raise InvalidInput(
+            f"{who} 不是检查对象 {target_code} 的检查组成员（{members}），也不是登记的经办人员"
+            "（config.yaml 的 clerks）：不能录入或更正其检查结果"
+        )
+
+    def correct_result(
+        self,
+        task_id: int,
+        target_code: str,
+        result: str,
+        *,
+        actor: str,
+        reason: str,
+        category: str,
+        note: str | None = None,
+        rectify_by: date | None = None,
+        place: str | None = None,
+        role: str = "clerk",
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """更正: change a published result by an explicit correction with a reason and a
+        category; the correction is itself published (its own row, date and place) and the
+        record counts it. Event ``result_corrected`` holds the values before and after."""
+        _require_actor(actor, role)
+        if not reason or not reason.strip():
+            raise InvalidInput("更正已公示的结果须用 --reason 说明原因")
+        cat = correction_category(category)
+        due = self._due(result, rectify_by)
+        today = self.clock.now().astimezone(self.timezone).date().isoformat()
+        payload: dict[str, Any] = {"target_code": target_code, "category": cat}
+
+        def change(tx: _TaskTx) -> None:
+            rec_id, before, before_note, published_at, _ = self._record(tx, target_code)
+            if published_at is None:
+                raise InvalidInput(
+                    f"任务 {task_id} 检查对象 {target_code} 的结果尚未公示：直接用"
+                    f" ssj result set {task_id} {target_code} --result R --reason 原因 更正"
+                )
+            if not states.allows("correct_result", tx.task.state):
+                raise InvalidInput(
+                    f"任务 {task_id} 当前状态为 {tx.task.state}：已公示的结果只能在"
+                    f" {'、'.join(sorted(states.RECORD_ACTIONS['correct_result']))} 状态更正"
+                )
+            self._require_recorder(tx, target_code, actor)
+            if before == result and before_note == note:
+                raise InvalidInput(f"检查对象 {target_code} 的结果已经是 {result}，无需更正")
+            row = tx.execute(
+                "SELECT published_place, correction_count FROM inspection_record WHERE id = ?",
+                (rec_id,),
+            ).fetchone()
+            where = (place or "").strip() or row[0]
+            payload["before"] = {"result": before, "note": before_note}
+            payload["after"] = {"result": result, "note": note}
+            payload["rectify_by"] = due
+            payload["published_on"] = today
+            payload["place"] = where
+            seq = audit.read_head(tx.cur, self.raw.sql).seq + 1  # this change's event
+            tx.execute(
+                "INSERT INTO result_correction (record_id, before_result, before_note,"
+                " after_result, after_note, reason, category, actor, corrected_at, published_on,"
+                " published_place, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    rec_id,
+                    before,
+                    before_note,
+                    result,
+                    note,
+                    reason,
+                    cat,
+                    actor,
+                    tx.at,
+                    today,
+                    where,
+                    seq,
+                ),
+            )
+            tx.execute(
+                "UPDATE inspection_record SET result = ?, result_note = ?, result_at = ?,"
+                " rectify_by = ?, correction_count = ? WHERE id = ?",
+                (result, note, tx.at, due, row[1] + 1, rec_id),
+            )
+
         self._task_write(
             task_id,
             expected_version,
             actor=actor,
             role=role,
-            kind="result_set",
+            kind="result_corrected",
+            reason=reason,
+            payload=payload,
+            change=change,
+        )
+        return payload
+
+    def change_rectify_by(
+        self,
+        task_id: int,
+        target_code: str,
+        day: date,
+        *,
+        actor: str,
+        reason: str,
+        role: str = "clerk",
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Move a problem's rectification date on its own, with a reason (event
+        ``rectify_by_changed``); the result stays as it is, published or not."""
+        _require_actor(actor, role)
+        if not reason or not reason.strip():
+            raise InvalidInput("变更整改期限须用 --reason 说明原因")
+        today = self.clock.now().astimezone(self.timezone).date()
+        if day < today:
+            raise InvalidInput(f"整改期限 {day} 早于今天 {today}")
+        payload: dict[str, Any] = {"target_code": target_code, "after": day.isoformat()}
+
+        def change(tx: _TaskTx) -> None:
+            if not states.allows("change_rectify_by", tx.task.state):
+                raise InvalidInput(
+                    f"任务 {task_id} 当前状态为 {tx.task.state}：不能变更整改期限"
+                    f"（{'、'.join(sorted(states.RECORD_ACTIONS['change_rectify_by']))} 状态可以）"
+                )
+            rec_id, result, _, _, _ = self._record(tx, target_code)
+            if result not in PROBLEM_RESULTS:
+                raise InvalidInput(
+                    f"检查对象 {target_code} 的结果为 {result or '未录入'}：只有 problem 或 refused 有整改期限"
+                )
+            self._require_recorder(tx, target_code, actor)
+            before = tx.execute(
+                "SELECT rectify_by FROM inspection_record WHERE id = ?", (rec_id,)
+            ).fetchone()[0]
+            if before == payload["after"]:
+                raise InvalidInput(f"检查对象 {target_code} 的整改期限已经是 {before}")
+            payload["before"] = before
+            tx.execute(
+                "UPDATE inspection_record SET rectify_by = ? WHERE id = ?",
+                (payload["after"], rec_id),
+            )
+
+        self._task_write(
+            task_id,
+            expected_version,
+            actor=actor,
+            role=role,
+            kind="rectify_by_changed",
             reason=reason,
             payload=payload,
             change=change,
@@ -429,11 +700,13 @@ class Workflow:
         actor: str,
         role: str = "clerk",
         targets: list[str] | None = None,
-        published_on: str | None = None,
+        published_on: date | None = None,
         reason: str | None = None,
         expected_version: int | None = None,
     ) -> list[str]:
-        """Record the publication (time and place) of results; all unpublished ones by default."""
+        """Record the publication (date and place) of results; all unpublished ones by default.
+        ``published_on``: the local date the user states the publication happened (default
+        today), stored beside ``published_at``, the real time of the event; never in the future."""
         _require_actor(actor, role)
         if not place.strip():
             raise InvalidInput("公示位置不能为空（如 河北人社网“行政执法信息公示专栏”的网址）")
@@ -455,19 +728,21 @@ class Workflow:
                 if code not in known:
                     raise NotFound(f"任务 {task_id} 没有检查对象 {code}")
                 if known[code][2] is not None:
-                    raise InvalidInput(f"检查对象 {code} 的结果已于 {known[code][2]} 公示")
+                    when = local_time(known[code][2], str(self.timezone))
+                    raise InvalidInput(f"检查对象 {code} 的结果已于 {when} 公示")
                 if known[code][1] is None:
                     raise InvalidInput(f"检查对象 {code} 尚无检查结果，不能公示")
             if not wanted:
                 raise InvalidInput(f"任务 {task_id} 没有待公示的结果")
-            published_at = published_on or tx.at
+            on = _stated(published_on, self._today(tx.at), "公示日期")
             payload["targets"] = sorted(wanted)
-            payload["published_at"] = published_at
+            payload["published_at"] = tx.at
+            payload["published_on"] = on
             for code in wanted:
                 tx.execute(
-                    "UPDATE inspection_record SET published_at = ?, published_place = ?"
-                    " WHERE task_id = ? AND target_code = ?",
-                    (published_at, place, task_id, code),
+                    "UPDATE inspection_record SET published_at = ?, published_on = ?,"
+                    " published_place = ? WHERE task_id = ? AND target_code = ?",
+                    (tx.at, on, place, task_id, code),
                 )
 
         self._task_write(
@@ -514,7 +789,7 @@ class Workflow:
                 raise InvalidInput(
                     f"检查对象 {target_code} 的结果为 {result or '未录入'}：只有 problem 或 refused 需要后续处置"
                 )
-            outcome_date = (on or self.clock.now().date()).isoformat()
+            outcome_date = _stated(on, self._today(tx.at), "处置日期")
             payload["date"] = outcome_date
             tx.execute(
                 "INSERT INTO followup (record_id, outcome, outcome_date, note, actor, created_at)"
@@ -553,6 +828,25 @@ class Workflow:
         return row[0], row[1]
 
 
+# 更正 categories (result corrections): code → label; either is accepted.
+CORRECTION_CATEGORIES: dict[str, str] = {
+    "entry_error": "录入错误",
+    "review": "复核改变",
+    "other": "其他",
+}
+
+
+def correction_category(value: str) -> str:
+    v = value.strip()
+    for code, label in CORRECTION_CATEGORIES.items():
+        if v in (code, label):
+            return code
+    raise InvalidInput(
+        f"更正类别 {value!r} 无效：应为 "
+        + "、".join(f"{k}（{v}）" for k, v in CORRECTION_CATEGORIES.items())
+    )
+
+
 ROLES = {
     "clerk": "经办人员",
     "inspector": "执法检查人员",
@@ -562,9 +856,19 @@ ROLES = {
 }
 
 
+def _stated(day: date | None, today: date, what: str) -> str:
+    """A date the user states for a past fact (a publication, a follow-up): today by default,
+    never after today (local date of the event's real time)."""
+    if day is None:
+        return today.isoformat()
+    if day > today:
+        raise InvalidInput(f"{what} {day} 晚于今天 {today}：只能登记已经发生的事")
+    return day.isoformat()
+
+
 def _require_actor(actor: str, role: str | None = None) -> None:
     if not actor or not actor.strip():
-        raise InvalidInput("必须用 --actor 指明操作人")
+        raise InvalidInput("必须用 --actor 指明操作人（或设置环境变量 SSJ_ACTOR）")
     if role is not None and role not in ROLES:
         raise InvalidInput(
             f"角色 {role!r} 无效：应为 " + "、".join(f"{k}（{v}）" for k, v in ROLES.items())
@@ -574,10 +878,9 @@ def _require_actor(actor: str, role: str | None = None) -> None:
 def parse_data(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
-    try:
-        value = json.loads(text)
-    except ValueError as e:
-        raise InvalidInput(f"--data 不是有效的 JSON：{e}") from None
+    from workflow import guard
+
+    value = guard.load_json(text, "--data")  # bounded depth, no NaN or infinity
     if not isinstance(value, dict):
         raise InvalidInput('--data 必须是 JSON 对象，如 {"note": "..."}')
     return value

@@ -81,6 +81,32 @@ class InspectionRecord(SQLModel, table=True):
     replaced: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON certs out
     # A problem's rectification deadline (local date), set with its result (DESIGN §3).
     rectify_by: str | None = Field(default=None, max_length=10)
+    # The publication date as stated by the user (local date); published_at is the real time.
+    published_on: str | None = Field(default=None, max_length=10)
+    # Joint visits (seeds 000, 002): other tasks merged into this visit, with their items;
+    # JSON list of {"task_id", "task_no", "office", "item_codes"}.
+    joined: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
+    correction_count: int = 0
+
+
+class ResultCorrection(SQLModel, table=True):
+    """更正: a published result changed by an explicit correction, itself published."""
+
+    __tablename__ = "result_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(foreign_key="inspection_record.id", index=True)
+    before_result: str | None = Field(default=None, max_length=16)
+    before_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    after_result: str = Field(max_length=16)
+    after_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    category: str = Field(max_length=32)
+    actor: str = Field(max_length=100)
+    corrected_at: str = Field(max_length=UTC_TEXT)
+    published_on: str | None = Field(default=None, max_length=10)
+    published_place: str | None = Field(default=None, max_length=300)
+    event_seq: int
 
 
 class FollowUp(SQLModel, table=True):
@@ -127,6 +153,7 @@ class Item(SQLModel, table=True):
     method: str = Field(max_length=16)  # 现场 | 书面 | 非现场
     category: str = Field(max_length=8)  # 重点 | 一般
     updated_at: str = Field(max_length=UTC_TEXT)
+    retired_at: str | None = Field(default=None, max_length=UTC_TEXT)  # kept, not offered
 
 
 class Target(SQLModel, table=True):
@@ -145,6 +172,10 @@ class Target(SQLModel, table=True):
     complaints: int = 0
     last_inspected: str | None = Field(default=None, max_length=10)  # YYYY-MM-DD
     updated_at: str = Field(max_length=UTC_TEXT)
+    retired_at: str | None = Field(default=None, max_length=UTC_TEXT)  # kept, not offered
+    address: str = Field(default="", max_length=300)  # 住所
+    legal_rep: str = Field(default="", max_length=50)  # 法定代表人
+    phone: str = Field(default="", max_length=50)  # 联系电话
 
 
 class Inspector(SQLModel, table=True):
@@ -217,4 +248,30 @@ class ReportSubmission(SQLModel, table=True):
     office: str = Field(max_length=100)
     actor: str = Field(max_length=100)
     submitted_at: str = Field(max_length=UTC_TEXT)
+    event_seq: int
+
+
+class DatabaseInfo(SQLModel, table=True):
+    """Settings of the database itself: ``purpose`` live | demo | test. Only a demo or test
+    database accepts writes dated by ``--now``; a live one's events carry the real time."""
+
+    __tablename__ = "database_info"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class CalendarYear(SQLModel, table=True):
+    """A year's holidays and make-up working days as recorded from the State Council's notice
+    (国务院办公厅关于YYYY年部分节假日安排的通知), so every process and host sees it."""
+
+    __tablename__ = "calendar_year"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    holidays: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of dates
+    workdays: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of dates
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    text_sha256: str = Field(max_length=64)
+    actor: str = Field(max_length=100)
+    recorded_at: str = Field(max_length=UTC_TEXT)
     event_seq: int

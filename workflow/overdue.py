@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from workflow import deadlines
+from workflow import calendar_years, deadlines, refs
+from workflow.clock import format_utc
 from workflow.config import Settings
 from workflow.engine import Workflow
 
@@ -16,7 +17,8 @@ from workflow.engine import Workflow
 def overdue(
     wf: Workflow, settings: Settings, now: datetime | None = None, office: str | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """(rows sorted most late first, problems such as an uncovered calendar year)."""
+    """(rows sorted most late first, problems). A row whose due date or working-day count
+    rests on a year not yet confirmed says so (``provisional``, DESIGN §3)."""
     tz = ZoneInfo(settings.calendar.timezone)
     now = now or wf.clock.now()
     today = deadlines.local_today(now, tz)
@@ -24,6 +26,7 @@ def overdue(
     sql = wf.raw.sql
     ladder = {i + 1: s.step for i, s in enumerate(settings.escalation.ladder)}
     with wf.raw.read() as cur:
+        calendar_years.refresh(wf.calendar, cur, sql)  # a notice recorded since: recompute
         yesterday = today - timedelta(days=1)
         found = deadlines.collect_open(cur, sql, settings, wf.calendar, today, yesterday)
         late = [
@@ -35,18 +38,17 @@ def overdue(
             cur, "SELECT deadline, level, at, step, id FROM deadline_step", "deadline",
             [d.key for d in late],
         )  # fmt: skip
+        as_of = format_utc(now)
         for key, level, step_at, step, _ in sorted(found_steps, key=lambda r: (r[2], r[4])):
+            if step_at > as_of:  # as of a past moment (--now): not yet taken then
+                continue
             prev = steps.get(key)
             steps[key] = (max(level, prev[0] if prev else 0), step_at, step)
     rows = []
     for d in late:
-        try:
-            days = at.late(d.due)
-        except deadlines.CalendarNotCovered as e:
-            found.uncovered(e)
-            continue
+        days = at.late(d.due)
         head = settings.offices.get(d.office)
-        people = "、".join(p.name for p in inspectors.get(d.key, []))
+        people = "、".join(refs.inspector_label(p.cert, p.name) for p in inspectors.get(d.key, []))
         level, last_at, last_step = steps.get(d.key, (0, None, None))
         rows.append(
             {
@@ -59,6 +61,10 @@ def overdue(
                 "responsible": people or (head.head if head else ""),
                 "due": d.due.isoformat(),
                 "working_days_late": days,
+                # 暂定: the due date (due_provisional) or the count of working days late
+                # rests on a year whose holidays are not yet confirmed.
+                "provisional": d.provisional or at.provisional(d.due),
+                "due_provisional": d.provisional,
                 "escalation_level": level,
                 "escalation_step": ladder.get(level),
                 "last_notice_at": last_at,

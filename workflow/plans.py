@@ -15,17 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import states
-from workflow import audit, draw
+from workflow import audit, directories, draw, normalize
 from workflow.config import DrawSettings
 from workflow.directories import TARGET_TYPES, Col, ImportRejected, Kind, parse_file
 from workflow.errors import InvalidInput, NotFound
+from workflow.refs import local_time
 
 if TYPE_CHECKING:
     from workflow.engine import Workflow
 
-TASK_TYPES = {"directed": "定向", "undirected": "不定向"}
+TASK_TYPES = normalize.TASK_TYPES
 PLAN_NO = re.compile(r"^(\d{4})(\d{3})$")  # seed 004: 2024001
-TASK_NO = re.compile(r"^\d{3}号$")  # seed 004: 001号
+TASK_NO = re.compile(r"^\d{3}号$")  # seed 004: 001号 (normalize.task_no writes it)
 
 # Directed-task conditions (seed 004: credit-risk grade, type, size, region …) and their
 # Chinese names in the plan table's 定向条件 column.
@@ -38,10 +39,13 @@ FILTER_KEYS = {
     "tags": "标签",
 }
 _FILTER_BY_LABEL = {v: k for k, v in FILTER_KEYS.items()}
-_GRADES = ("A", "B", "C", "D")
-_SIZES = ("大型", "中型", "小型", "微型")
-_TYPE_ALIASES = {"社保经办机构": "社会保险经办机构", "培训机构": "职业培训机构"}
-UNGRADED = "未评级"  # the stratum of targets without a credit-risk grade
+# Directed-task conditions whose values are a closed set, in the wording clerks may use.
+_FILTER_CHOICES = {
+    "grade": normalize.GRADE,
+    "type": normalize.TARGET_TYPE,
+    "size": normalize.SIZE,
+}
+UNGRADED = normalize.UNGRADED  # the stratum of targets without a credit-risk grade
 
 
 def percent(ratio: str) -> str:
@@ -52,7 +56,7 @@ def normalize_ratio(ratio: str) -> str:
     """'10%' or '0.10' → '0.1': the exact decimal the draw will use."""
     from decimal import InvalidOperation
 
-    text = ratio.strip()
+    text = normalize.ratio_text(ratio)
     try:
         value = Decimal(text.removesuffix("%")) / (100 if text.endswith("%") else 1)
     except InvalidOperation:
@@ -66,7 +70,7 @@ def normalize_ratio(ratio: str) -> str:
 
 def normalize_months(text: str, year: int | None = None) -> str:
     """'2024年4月' → '2024-04'; '2022年6-7月' or '2022-06..2022-07' → '2022-06..2022-07'."""
-    t = text.strip().replace(" ", "")
+    t = "".join(normalize.nfkc(text).split())
     if not t:
         return ""
     m = re.fullmatch(r"(\d{4})年(\d{1,2})月?(?:[-－—~至到](?:(\d{4})年)?(\d{1,2})月)?", t)
@@ -131,29 +135,52 @@ class TaskSpec:
 
 def check_task(spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]) -> TaskSpec:
     """Validate and normalize; ``categories`` maps item code → 重点/一般 from the item list."""
-    if not spec.name.strip():
+    spec.name = normalize.text(spec.name)
+    if not spec.name:
         raise InvalidInput("任务名称不能为空")
-    if spec.task_type not in TASK_TYPES:
+    task_type = normalize.TASK_TYPE.get(spec.task_type)
+    if task_type is None:
         raise InvalidInput(
             f"抽查类型 {spec.task_type!r} 无效：应为 directed（定向）或 undirected（不定向）"
         )
-    if spec.task_no is not None and not TASK_NO.match(spec.task_no):
-        raise InvalidInput(f"抽查任务编号 {spec.task_no!r} 无效：应为三位数字加“号”，如 001号")
+    spec.task_type = task_type
+    if spec.task_no is not None:
+        try:
+            spec.task_no = normalize.task_no(spec.task_no)
+        except ValueError:
+            raise InvalidInput(
+                f"抽查任务编号 {spec.task_no!r} 无效：应为三位数字加“号”，如 001号"
+            ) from None
     spec.ratio = normalize_ratio(spec.ratio)
+    spec.item_codes = list(dict.fromkeys(normalize.code(c) for c in spec.item_codes))
+    retired = [c for c in spec.item_codes if c in categories and categories[c] == RETIRED]
+    if retired:
+        raise InvalidInput(f"抽查事项 {'、'.join(retired)} 已停用，不能用于新任务")
     unknown = [c for c in spec.item_codes if c not in categories]
     if unknown:
         raise InvalidInput(
             f"抽查事项 {'、'.join(unknown)} 不在抽查事项清单中：请先 ssj import items 导入清单"
         )
-    for key, values in spec.filters.items():
+    spec.inspector_field = normalize.word(spec.inspector_field)
+    spec.joining_offices = list(
+        dict.fromkeys(w for j in spec.joining_offices for w in normalize.split_list(j))
+    )
+    spec.initiating_office = normalize.word(spec.initiating_office)
+    spec.scope = normalize.text(spec.scope)
+    for key, values in list(spec.filters.items()):
         if key not in FILTER_KEYS:
             raise InvalidInput(f"定向条件 {key!r} 无效：应为 {'、'.join(FILTER_KEYS.values())}")
-        allowed = {"grade": _GRADES, "type": TARGET_TYPES, "size": _SIZES}.get(key)
-        bad = [v for v in values if allowed and v not in allowed]
+        choice = _FILTER_CHOICES.get(key)
+        if choice is None:
+            spec.filters[key] = list(dict.fromkeys(w for v in values if (w := normalize.word(v))))
+            continue
+        bad = [v for v in values if choice.get(v) is None]
         if bad:
             raise InvalidInput(
-                f"定向条件 {FILTER_KEYS[key]} 的值 {'、'.join(bad)} 无效：应为 {'/'.join(allowed or ())}"
+                f"定向条件 {FILTER_KEYS[key]} 的值 {'、'.join(bad)} 无效：应为 {'/'.join(choice.values)}"
             )
+        spec.filters[key] = list(dict.fromkeys(choice(v) for v in values))
+    spec.filters = scope_filters(spec.scope, spec.filters)
     # An undirected task sets no conditions (seed 004); its scope (target types) and the
     # bureau's own region bound the population and are not conditions.
     if spec.task_type == "undirected" and (
@@ -163,10 +190,15 @@ def check_task(spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]) 
             "不定向抽查不设抽取条件（来源文件 004），只可限定抽查对象范围（类型）与地区："
             "请改为定向抽查，或去掉定向条件和分层比例"
         )
-    for grade, ratio in list(spec.stratum_ratios.items()):
-        if grade not in (*_GRADES, UNGRADED):
-            raise InvalidInput(f"分层比例的分层 {grade!r} 无效：应为 A/B/C/D 或 {UNGRADED}")
-        spec.stratum_ratios[grade] = normalize_ratio(ratio)
+    strata: dict[str, str] = {}
+    for grade, ratio in spec.stratum_ratios.items():
+        try:
+            strata[normalize.stratum(grade)] = normalize_ratio(ratio)
+        except ValueError:
+            raise InvalidInput(
+                f"分层比例的分层 {grade!r} 无效：应为 A/B/C/D 或 {UNGRADED}"
+            ) from None
+    spec.stratum_ratios = strata
     # Ratio floor (seeds 000, 001, 003) for the task and every stratum it sets.
     floor = Decimal(rules.ratio_floor)
     level = "省级" if rules.level == "province" else "县级"
@@ -193,9 +225,34 @@ def check_task(spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]) 
     return spec
 
 
+def scope_filters(scope: str, filters: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The filters that bound a task's population: its conditions, plus its scope (抽查对象范围,
+    target types with their aliases) as the ``type`` filter. The one place a scope becomes a
+    filter, for the plan table and ``task create`` alike; the draw selects by these filters."""
+    try:
+        types = _scope_types(scope)
+    except ValueError as e:
+        raise InvalidInput(f"抽查对象范围 {scope!r} 无效：{e}") from None
+    if not types:
+        return filters
+    if "type" in filters:
+        extra = [t for t in filters["type"] if t not in types]
+        if extra:
+            raise InvalidInput(
+                f"定向条件中的类型 {'、'.join(extra)} 超出抽查对象范围（{'、'.join(types)}）"
+            )
+        return filters
+    return {**filters, "type": types}
+
+
+# The category of a retired item in ``item_categories``: known, but not for new tasks.
+RETIRED = "停用"
+
+
 def item_categories(cur: Any) -> dict[str, str]:
-    cur.execute("SELECT code, category FROM item")
-    return dict(cur.fetchall())
+    """Item code → 重点/一般, or ``RETIRED`` for an item no longer offered to new tasks."""
+    cur.execute("SELECT code, category, retired_at FROM item")
+    return {code: RETIRED if retired else cat for code, cat, retired in cur.fetchall()}
 
 
 # --- writing (inside the caller's transaction) -----------------------------------------------
@@ -205,6 +262,7 @@ def insert_plan(
     wf: Workflow, cur: Any, plan_no: str, *, unit: str, actor: str, role: str, name: str | None
 ) -> int:
     sql = wf.raw.sql
+    plan_no, unit = normalize.code(plan_no), normalize.word(unit)
     m = PLAN_NO.match(plan_no)
     if not m:
         raise InvalidInput(f"抽查计划编号 {plan_no!r} 无效：应为 年份+三位序号，如 2024001")
@@ -255,6 +313,7 @@ def insert_task(
     rules: DrawSettings,
 ) -> int:
     sql = wf.raw.sql
+    plan_no = normalize.code(plan_no)
     cur.execute(sql("SELECT id, year FROM plan WHERE plan_no = ?"), (plan_no,))
     row = cur.fetchone()
     if row is None:
@@ -335,6 +394,7 @@ def publish_plan(
     """Publish the plan: each planned task without a commitment gets a fresh secret (kept
     server-side) and its commitment logged; then the plan's publication event lists them all."""
     sql = wf.raw.sql
+    plan_no = normalize.code(plan_no)
     cur.execute(sql("SELECT id, published_at FROM plan WHERE plan_no = ?"), (plan_no,))
     row = cur.fetchone()
     if row is None:
@@ -350,7 +410,8 @@ def publish_plan(
     pending = cur.fetchall()
     if not pending:
         if published_at:
-            raise InvalidInput(f"抽查计划 {plan_no} 已于 {published_at} 公布，没有新增任务需要公布")
+            when = local_time(published_at, str(wf.timezone))
+            raise InvalidInput(f"抽查计划 {plan_no} 已于 {when} 公布，没有新增任务需要公布")
         raise InvalidInput(f"抽查计划 {plan_no} 没有任务：请先创建或导入任务")
     published: list[dict[str, Any]] = []
     for task_id, task_no in pending:
@@ -399,10 +460,10 @@ def publish_plan(
 
 
 def _type(v: str) -> str:
-    for key, label in TASK_TYPES.items():
-        if v in (key, label):
-            return key
-    raise ValueError("应为 定向 或 不定向")
+    hit = normalize.TASK_TYPE.get(v)
+    if hit is None:
+        raise ValueError("应为 定向 或 不定向")
+    return hit
 
 
 def _ratio(v: str) -> str:
@@ -413,7 +474,7 @@ def _ratio(v: str) -> str:
 
 
 def _words(v: str) -> list[str]:
-    return [p for p in re.split(r"[\s;；,，、/]+", v) if p]
+    return [w for p in normalize.split_list(v) for w in p.split("/") if w]
 
 
 def _conditions(v: str) -> dict[str, list[str]]:
@@ -422,13 +483,25 @@ def _conditions(v: str) -> dict[str, list[str]]:
     for part in (p.strip() for p in re.split(r"[;；\n]", v)):
         if not part:
             continue
-        label, sep, values = part.partition("=")
+        text = normalize.nfkc(part)  # ＝ and ： become = and :
+        label, sep, values = text.partition("=")
         if not sep:
-            label, sep, values = part.partition("：")
-        key = _FILTER_BY_LABEL.get(label.strip())
+            label, sep, values = text.partition(":")
+        label = normalize.word(label)
+        key = _FILTER_BY_LABEL.get(label) or (label if label in FILTER_KEYS else None)
         if key is None:
-            raise ValueError(f"条件 {label.strip()!r} 无效：应为 {'、'.join(FILTER_KEYS.values())}")
-        out[key] = [w for w in re.split(r"[,，、/\s]+", values) if w]
+            raise ValueError(f"条件 {label!r} 无效：应为 {'、'.join(FILTER_KEYS.values())}")
+        out[key] = _words(values)
+        if not out[key]:  # "地区" alone would filter on nothing: say what is missing
+            raise ValueError(f"条件 {label} 缺少取值：应写作 {label}=取值，如 信用风险等级=C,D")
+        choice = _FILTER_CHOICES.get(key)
+        bad = [w for w in out[key] if choice is not None and choice.get(w) is None]
+        if bad:
+            raise ValueError(
+                f"{FILTER_KEYS[key]} 的值 {'、'.join(bad)} 无效：{choice.allowed() if choice else ''}"
+            )
+        if choice is not None:
+            out[key] = list(dict.fromkeys(choice(w) for w in out[key]))
     return out
 
 
@@ -438,11 +511,23 @@ def _stratum_ratios(v: str) -> dict[str, str]:
     for part in (p.strip() for p in re.split(r"[;；,，\n]", v)):
         if not part:
             continue
-        grade, sep, ratio = part.partition("=")
+        grade, sep, ratio = normalize.nfkc(part).partition("=")
         if not sep:
             raise ValueError("应为 分层=比例，如 C=20%；D=30%")
-        out[grade.strip()] = _ratio(ratio.strip())
+        try:
+            stratum = normalize.stratum(grade)
+        except ValueError:
+            raise ValueError(f"分层 {grade.strip()!r} 无效：应为 A/B/C/D 或 {UNGRADED}") from None
+        out[stratum] = _ratio(ratio.strip())
     return out
+
+
+def _plan_no(v: str) -> str:
+    return normalize.code(v)
+
+
+def _task_no(v: str) -> str:
+    return normalize.task_no(v) if v else ""
 
 
 PLAN_TABLE = Kind(
@@ -451,21 +536,39 @@ PLAN_TABLE = Kind(
     "plan",
     (
         Col("serial", "序号", required=True),
-        Col("unit", "单位", required=True),
-        Col("plan_no", "抽查计划编号", required=True, note="年份+三位序号，如 2024001"),
+        Col("unit", "单位", directories._word, required=True),
+        Col("plan_no", "抽查计划编号", _plan_no, required=True, note="年份+三位序号，如 2024001"),
         Col("plan_name", "抽查计划名称", note="年度+部门+随机抽查+序号（来源文件 004）"),
-        Col("task_no", "抽查任务编号", note="如 001号；留空则顺延"),
+        Col("task_no", "抽查任务编号", _task_no, note="如 001号；留空则顺延"),
         Col("name", "抽查任务名称", required=True),
-        Col("task_type", "抽查类型", _type, required=True, note="定向 或 不定向"),
+        Col(
+            "task_type",
+            "抽查类型",
+            _type,
+            required=True,
+            note="定向 或 不定向",
+            choices=normalize.Choice(
+                "抽查类型", ("定向", "不定向"), {"定向抽查": "定向", "不定向抽查": "不定向"}
+            ),
+        ),
         Col("ratio", "抽查比例", _ratio, required=True, note="如 10% 或 0.1"),
         Col("items", "抽查事项", note="事项编码或名称，顿号分隔；或“按照……事项清单”表示清单全覆盖"),
-        Col("scope", "抽查对象范围", note="检查对象类型，如 人力资源服务机构 社保经办机构"),
-        Col("office", "发起处室"),
+        Col(
+            "scope",
+            "抽查对象范围",
+            note=f"检查对象类型，多个用顿号或空格分隔；{normalize.TARGET_TYPE.allowed()}；留空为全部",
+        ),
+        Col("office", "发起处室", directories._word),
         Col("joining", "联合处室", _words, note="空格或顿号分隔"),
         Col("months", "抽查时间", note="如 2024年4月 或 2022年6-7月"),
-        Col("conditions", "定向条件", _conditions, note="如 信用风险等级=C,D；规模=大型"),
+        Col(
+            "conditions",
+            "定向条件",
+            _conditions,
+            note="如 信用风险等级=C,D；规模=大型（等级可写 C级，规模可写 小型企业）",
+        ),
         Col("stratum_ratios", "分层比例", _stratum_ratios, note="如 C=20%；D=30%"),
-        Col("field", "执法领域", note="检查组人员须具备的执法领域（留空不限）"),
+        Col("field", "执法领域", directories._word, note="检查组人员须具备的执法领域（留空不限）"),
     ),
 )
 
@@ -476,6 +579,7 @@ def _column_of(message: str) -> str:
         ("不定向抽查不设", "task_type"),
         ("分层", "stratum_ratios"),
         ("定向条件", "conditions"),
+        ("抽查对象范围", "scope"),
         ("抽查事项", "items"),
         ("比例", "ratio"),
         ("任务名称", "name"),
@@ -486,29 +590,35 @@ def _column_of(message: str) -> str:
 
 
 def _scope_types(scope: str) -> list[str]:
-    words = [_TYPE_ALIASES.get(w, w) for w in _words(scope)]
+    words = _words(scope)
     if not words or words in (["全部"], ["所有"], ["全部对象"]):
         return []
-    bad = [w for w in words if w not in TARGET_TYPES]
+    bad = [w for w in words if normalize.TARGET_TYPE.get(w) is None]
     if bad:
         raise ValueError(f"{'、'.join(bad)} 不是检查对象类型：应为 {'、'.join(TARGET_TYPES)}")
-    return list(dict.fromkeys(words))
+    return list(dict.fromkeys(normalize.TARGET_TYPE(w) for w in words))
 
 
-def _item_codes(text: str, items: dict[str, str]) -> list[str]:
+def _item_codes(
+    text: str, items: dict[str, str], retired: frozenset[str] = frozenset()
+) -> list[str]:
     """Item codes named by the 抽查事项 cell: codes or names, or the whole list (清单全覆盖)."""
     if not text:
         return []
     if "事项清单" in text or "清单全覆盖" in text:
-        if not items:
+        active = {c for c in items.values() if c not in retired}
+        if not active:
             raise ValueError("事项清单为空：请先 ssj import items 导入抽查事项清单")
-        return sorted(set(items.values()))
+        return sorted(active)
     out, bad = [], []
     for word in _words(text):
-        code = items.get(word)
+        code = items.get(word) or items.get(normalize.fold(word))
         (out if code else bad).append(code or word)
     if bad:
         raise ValueError(f"{'、'.join(bad)} 不在抽查事项清单中（应为事项编码或名称）")
+    gone = [c for c in out if c in retired]
+    if gone:
+        raise ValueError(f"{'、'.join(dict.fromkeys(gone))} 已停用，不能用于新任务")
     return list(dict.fromkeys(out))
 
 
@@ -518,6 +628,7 @@ class PlanImport:
     tasks_created: int
     tasks_unchanged: int
     dry_run: bool
+    warnings: list[str] = field(default_factory=list)  # printed, not refused
 
 
 def import_plan_table(
@@ -535,11 +646,14 @@ def import_plan_table(
 
     summary = PlanImport([], 0, 0, dry_run)
     with wf.raw.write() as cur:
-        cur.execute("SELECT code, name, category FROM item")
-        items, categories = {}, {}
-        for code, name, category in cur.fetchall():
-            items[code] = items[name] = code
-            categories[code] = category
+        cur.execute("SELECT code, name, category, retired_at FROM item")
+        # Codes and names as written, and folded (NFKC, no spaces, upper case) as clerks type.
+        items, categories, retired = {}, {}, set()
+        for code, name, category, retired_at in cur.fetchall():
+            items[code] = items[name] = items[normalize.fold(name)] = code
+            categories[code] = RETIRED if retired_at else category
+            if retired_at:
+                retired.add(code)
         plans: dict[str, dict[str, Any]] = {}
         specs: list[tuple[str, str, TaskSpec]] = []
         seen_task_no: dict[tuple[str, str], str] = {}
@@ -566,26 +680,10 @@ def import_plan_table(
                 stratum_ratios=rec["stratum_ratios"],
                 inspector_field=rec["field"],
             )
-            for key in ("items", "scope"):
-                try:
-                    if key == "items":
-                        value = _item_codes(rec["items"], items)
-                    else:
-                        value = _scope_types(rec["scope"])
-                except ValueError as e:
-                    bad(serial, key, str(e), rec[key])
-                    continue
-                if key == "items":
-                    spec.item_codes = value
-                elif value:
-                    if "type" in spec.filters and set(spec.filters["type"]) - set(value):
-                        bad(
-                            serial,
-                            "conditions",
-                            "定向条件中的类型超出抽查对象范围",
-                            rec["conditions"],
-                        )
-                    spec.filters.setdefault("type", value)
+            try:
+                spec.item_codes = _item_codes(rec["items"], items, frozenset(retired))
+            except ValueError as e:
+                bad(serial, "items", str(e), rec["items"])
             try:
                 spec.months = normalize_months(rec["months"], int(m.group(1)))
             except InvalidInput as e:
@@ -686,9 +784,26 @@ def import_plan_table(
             summary.tasks_created += 1
         if problems:
             raise ImportRejected(str(path), problems)
+        summary.warnings = _field_warnings(cur, specs, rows)
         if dry_run:
             wf.raw.dbapi.rollback()
     return summary
+
+
+def _field_warnings(
+    cur: Any, specs: list[tuple[str, str, TaskSpec]], rows: dict[str, int]
+) -> list[str]:
+    """A task's 执法领域 that no inspector has: its draw would find no group."""
+    cur.execute("SELECT fields FROM inspector")
+    have = {f for (fields,) in cur.fetchall() for f in json.loads(fields)}
+    out = []
+    for serial, _, spec in specs:
+        if spec.inspector_field and spec.inspector_field not in have:
+            out.append(
+                f"第 {rows[serial]} 行的执法领域“{spec.inspector_field}”没有任何执法人员具备"
+                f"（名录中的执法领域：{'、'.join(sorted(have)) or '无'}）；抽取时将无法组成检查组"
+            )
+    return out
 
 
 def write_plan_template(path: Path) -> None:

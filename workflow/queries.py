@@ -12,7 +12,15 @@ from sqlmodel import Session, select
 import states
 from states._facts import RESULTS
 from workflow.errors import NotFound
-from workflow.models import Event, FollowUp, InspectionRecord, Plan, Task
+from workflow.models import (
+    DeadlineStep,
+    Event,
+    FollowUp,
+    InspectionRecord,
+    Plan,
+    ResultCorrection,
+    Task,
+)
 
 
 def list_plans(engine: Engine) -> list[dict[str, Any]]:
@@ -106,6 +114,22 @@ def show_task(engine: Engine, task_id: int) -> dict[str, Any]:
             fus.setdefault(f.record_id, []).append(
                 {"outcome": f.outcome, "date": f.outcome_date, "note": f.note, "actor": f.actor}
             )
+        joint = _joint_visits(s, task_id)
+        from workflow.engine import CORRECTION_CATEGORIES
+
+        corrections: dict[int, list[dict[str, Any]]] = {}
+        for c in s.exec(
+            select(ResultCorrection)
+            .join(InspectionRecord, InspectionRecord.id == ResultCorrection.record_id)
+            .where(InspectionRecord.task_id == task_id)
+            .order_by(ResultCorrection.id)
+        ).all():
+            corrections.setdefault(c.record_id, []).append(
+                {
+                    **c.model_dump(exclude={"id", "record_id"}),
+                    "category_label": CORRECTION_CATEGORIES.get(c.category, c.category),
+                }
+            )
         return {
             "id": t.id,
             "plan_no": plan.plan_no,
@@ -141,28 +165,92 @@ def show_task(engine: Engine, task_id: int) -> dict[str, Any]:
                     "result_note": r.result_note,
                     "result_at": r.result_at,
                     "published_at": r.published_at,
+                    "published_on": r.published_on,
                     "published_place": r.published_place,
                     "followups": fus.get(r.id or 0, []),
+                    "joined": json.loads(r.joined),
+                    "rectify_by": r.rectify_by,
+                    "correction_count": r.correction_count,
+                    "corrections": corrections.get(r.id or 0, []),
                 }
                 for r in recs
             ],
+            "joint_visits": joint,
         }
+
+
+def _joint_visits(s: Session, task_id: int) -> list[dict[str, Any]]:
+    """Targets this task's draw merged into another task's visit (it has no record of its own
+    for them): that visit, with its result once recorded."""
+    # ``joined`` is canonical JSON (sorted keys, no spaces): the pattern narrows, json decides.
+    pattern = f'%"task_id":{int(task_id)},%'
+    rows = s.exec(
+        select(InspectionRecord, Task, Plan)
+        .join(Task, Task.id == InspectionRecord.task_id)
+        .join(Plan, Plan.id == Task.plan_id)
+        .where(InspectionRecord.joined.like(pattern))  # type: ignore[attr-defined]
+        .order_by(InspectionRecord.target_code, Task.id)
+    ).all()
+    return [
+        {
+            "target_code": r.target_code,
+            "target_name": r.target_name,
+            "task_id": t.id,
+            "plan_no": p.plan_no,
+            "task_no": t.task_no,
+            "office": t.initiating_office,
+            "item_codes": j["item_codes"],
+            "inspectors": json.loads(r.inspectors),
+            "result": r.result,
+            "result_label": RESULTS.get(r.result or ""),
+            "published_at": r.published_at,
+        }
+        for r, t, p in rows
+        for j in json.loads(r.joined)
+        if j["task_id"] == task_id
+    ]
+
+
+# Deadline events (workflow/sweep.py) have task_id null, so a reminder never bumps a task's
+# version; each is one deadline_step row, which names the task and the event's seq.
+DEADLINE_EVENT_KINDS = ("deadline_reminder", "deadline_overdue", "deadline_escalated")
 
 
 def list_events(
     engine: Engine, task_id: int | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
+    """Events in seq order: all, or one task's (its deadline events included); ``limit``: the
+    newest that many."""
     with Session(engine) as s:
-        q = select(Event).order_by(Event.seq)
-        if task_id is not None:
-            q = q.where(Event.task_id == task_id)
-        if limit:
-            q = q.limit(limit)
+        if task_id is None:
+            events = _newest(s, select(Event), limit)
+        else:
+            own = _newest(s, select(Event).where(Event.task_id == task_id), limit)
+            steps = (
+                select(DeadlineStep.event_seq)
+                .where(DeadlineStep.task_id == task_id)
+                .order_by(DeadlineStep.event_seq.desc())  # type: ignore[union-attr]
+            )
+            if limit:
+                steps = steps.limit(limit)
+            seqs = list(s.exec(steps).all())
+            deadline = list(s.exec(select(Event).where(Event.seq.in_(seqs))).all()) if seqs else []  # type: ignore[attr-defined]
+            events = sorted([*own, *deadline], key=lambda e: e.seq)
+            if limit:
+                events = events[-limit:]
         return [
             {
                 **e.model_dump(exclude={"at", "payload"}),
                 "time": e.at,
                 "payload": json.loads(e.payload),
             }
-            for e in s.exec(q).all()
+            for e in events
         ]
+
+
+def _newest(s: Session, q: Any, limit: int | None) -> list[Event]:
+    """``q``'s events in seq order, or its newest ``limit`` in seq order."""
+    if not limit:
+        return list(s.exec(q.order_by(Event.seq)).all())
+    newest = s.exec(q.order_by(Event.seq.desc()).limit(limit)).all()  # type: ignore[attr-defined]
+    return list(reversed(newest))

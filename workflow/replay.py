@@ -21,6 +21,27 @@ class _Record:
     result: str | None = None
     published: bool = False
     followups: int = 0
+    rectify_by: str | None = None
+    corrections: int = 0
+    joined: list[dict[str, Any]] = field(default_factory=list)  # joint visits merged in
+    # What ``audit replay --task N --at T`` shows of the record as of T.
+    group: list[str] = field(default_factory=list)
+    note: str | None = None
+    published_at: str | None = None
+    place: str | None = None
+    followup_list: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self, code: str) -> dict[str, Any]:
+        return {
+            "target_code": code,
+            "group": list(self.group),
+            "result": self.result,
+            "result_note": self.note,
+            "published_at": self.published_at,
+            "published_place": self.place,
+            "followups": list(self.followup_list),
+            "joined": list(self.joined),
+        }
 
 
 @dataclass(slots=True)
@@ -38,9 +59,12 @@ class ReplayResult:
     mismatches: list[dict[str, Any]]
     as_of: str | None = None
     compared: bool = True
+    # One task's replay: its records as of the moment (target, group, result, publication,
+    # follow-ups), in target order.
+    records: list[dict[str, Any]] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "ok": self.ok,
             "events": self.events,
             "as_of": self.as_of,
@@ -48,6 +72,9 @@ class ReplayResult:
             "tasks": {str(k): v for k, v in sorted(self.tasks.items())},
             "mismatches": self.mismatches,
         }
+        if self.records is not None:
+            out["records"] = self.records
+        return out
 
 
 def _bad(task: int | None, what: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -88,7 +115,7 @@ def rebuild(rows: Any) -> tuple[dict[int, _Task], list[dict[str, Any]], int]:
             trigger = p.get("trigger")
             if trigger == "draw":  # the draw event carries the drawn targets and their groups
                 for code, group in p.get("data", {}).get("targets", ()):
-                    t.records[code] = _Record(len(group))
+                    t.records[code] = _Record(len(group), group=list(group))
             if to not in states.destination(t.state, trigger):
                 problems.append(
                     _bad(
@@ -108,14 +135,50 @@ def rebuild(rows: Any) -> tuple[dict[int, _Task], list[dict[str, Any]], int]:
                 )
             else:
                 rec.result = p["after"]["result"]
+                rec.note = p["after"].get("note")
+                rec.rectify_by = p.get("rectify_by")
+        elif kind in ("result_corrected", "rectify_by_changed"):
+            p = json.loads(payload)
+            rec = t.records.get(p["target_code"])
+            if rec is None:
+                problems.append(
+                    _bad(task_id, "log", f"事件 {seq}：检查对象 {p['target_code']} 不存在", seq=seq)
+                )
+            elif kind == "result_corrected":
+                rec.result = p["after"]["result"]
+                rec.note = p["after"].get("note")
+                rec.rectify_by = p.get("rectify_by")
+                rec.corrections += 1
+            else:
+                rec.rectify_by = p["after"]
         elif kind == "results_published":
-            for code in json.loads(payload)["targets"]:
+            p = json.loads(payload)
+            for code in p["targets"]:
                 if code in t.records:
-                    t.records[code].published = True
+                    r = t.records[code]
+                    r.published = True
+                    r.published_at, r.place = p.get("published_at"), p.get("place")
+        elif kind == "joint_visit_joined":
+            p = json.loads(payload)
+            rec = t.records.get(p["target_code"])
+            if rec is None:
+                problems.append(
+                    _bad(task_id, "log", f"事件 {seq}：检查对象 {p['target_code']} 不存在", seq=seq)
+                )
+            else:
+                rec.joined.append(p["joined"])
         elif kind == "followup_added":
-            code = json.loads(payload)["target_code"]
+            p = json.loads(payload)
+            code = p["target_code"]
             if code in t.records:
                 t.records[code].followups += 1
+                t.records[code].followup_list.append(
+                    {"outcome": p.get("outcome"), "date": p.get("date"), "note": p.get("note")}
+                )
+        elif kind == "inspector_substituted":
+            p = json.loads(payload)
+            if p.get("target_code") in t.records and "after" in p:
+                t.records[p["target_code"]].group = list(p["after"])
     return tasks, problems, n
 
 
@@ -130,8 +193,8 @@ def _compare(
         table_tasks = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
         cur.execute(
             raw.sql(
-                "SELECT task_id, target_code, group_size, result, published_at, followup_count"
-                f" FROM inspection_record {rwhere}"
+                "SELECT task_id, target_code, group_size, result, published_at, followup_count,"
+                f" rectify_by, correction_count, joined FROM inspection_record {rwhere}"
             ),
             params,
         )
@@ -176,8 +239,13 @@ def _compare(
                 _bad(tid, "record", f"任务 {tid} 检查对象 {code} 在{where_}中缺失", target=code)
             )
             continue
-        table_view = (row[0], row[1], row[2] is not None, row[3])
-        log_view = (r.group_size, r.result, r.published, r.followups)
+        table_view = (
+            row[0], row[1], row[2] is not None, row[3], row[4], row[5], json.loads(row[6])
+        )
+        log_view = (
+            r.group_size, r.result, r.published, r.followups, r.rectify_by, r.corrections,
+            r.joined,
+        )
         if table_view != log_view:
             out.append(
                 _bad(
@@ -193,13 +261,17 @@ def _compare(
 
 
 def replay(raw: RawConnection, task_id: int | None = None, at: str | None = None) -> ReplayResult:
-    """Replay the log (up to ``at``, a stored UTC text time, inclusive); compare when ``at`` is None."""
+    """Replay the log (as of ``at``, a stored UTC text time: the prefix up to the last event
+    stamped at or before it); compare with the tables when ``at`` is None."""
     clauses, params = [], []
     if task_id is not None:
         clauses.append("task_id = ?")
         params.append(task_id)
     if at is not None:
-        clauses.append("at <= ?")
+        # The prefix of the log up to the last event stamped at or before ``at``: seq is the
+        # order of commits, and a prefix is always a possible history even where times are
+        # not monotonic (a demo's --now, a host's clock stepping back, an event dated ahead).
+        clauses.append("seq <= (SELECT coalesce(max(seq), 0) FROM event WHERE at <= ?)")
         params.append(at)
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     cur = raw.dbapi.cursor(name="ssj_replay") if raw.postgres else raw.dbapi.cursor()
@@ -224,6 +296,28 @@ def replay(raw: RawConnection, task_id: int | None = None, at: str | None = None
     compared = at is None
     if compared:
         problems.extend(_compare(raw, tasks, task_id))
-    return ReplayResult(
+    result = ReplayResult(
         not problems, n, {k: v.state for k, v in tasks.items()}, problems, at, compared
     )
+    if task_id is not None:
+        t = tasks.get(task_id)
+        result.records = (
+            [r.as_json(code) for code, r in sorted(t.records.items())] if t is not None else []
+        )
+    return result
+
+
+def name_records(raw: RawConnection, task_id: int, records: list[dict[str, Any]]) -> None:
+    """Add the target's and the inspectors' names (from today's tables, for people) to the
+    replayed ``records`` in place."""
+    certs = sorted({c for r in records for c in r["group"]})
+    with raw.read() as cur:
+        cur.execute(
+            raw.sql("SELECT target_code, target_name FROM inspection_record WHERE task_id = ?"),
+            (task_id,),
+        )
+        targets = dict(cur.fetchall())
+        people = dict(raw.select_in(cur, "SELECT cert, name FROM inspector", "cert", certs))
+    for r in records:
+        r["target_name"] = targets.get(r["target_code"], "")
+        r["group_names"] = [people.get(c, "") for c in r["group"]]

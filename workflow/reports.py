@@ -22,7 +22,7 @@ def submit(
     """Record that ``office`` submitted its ``kind`` report for ``period``; one event."""
     if not actor.strip():
         raise InvalidInput("必须用 --actor 指明报送人")
-    due = deadlines.parse_period(kind, period, settings.deadlines)
+    due = deadlines.parse_period(kind, period, settings.deadlines, wf.calendar)
     known = [o for o, c in settings.offices.items() if c.reports]
     if office not in known:
         listed = "、".join(known) if known else "（config.yaml 的 offices 中尚未配置任何科室）"

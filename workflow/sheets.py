@@ -12,11 +12,14 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import states
 from states._facts import RESULTS
+from workflow import spreadsheet
 from workflow.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -29,6 +32,7 @@ def _write_sheet(
     target: dict[str, Any],
     items: list[tuple[Any, ...]],
     inspectors: list[tuple[Any, ...]],
+    joined: Sequence[tuple[str, list[tuple[Any, ...]]]] = (),
 ) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -36,48 +40,67 @@ def _write_sheet(
     wb = Workbook()
     ws = wb.active
     ws.title = "检查表"
-    ws.append([f"{task['unit']}“双随机”抽查检查表（一企一表）"])
+    # Every value below may be user text (names, addresses, items): ``spreadsheet.append``
+    # stores it as text, never as a formula.
+    append = partial(spreadsheet.append, ws)
+    append([f"{task['unit']}“双随机”抽查检查表（一企一表）"])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([])
+    append([])
     for label, value in (
         ("抽查计划", f"{task['plan_no']} {task['plan_name']}"),
         ("抽查任务", f"{task['task_no']} {task['name']}"),
         ("抽查时间", task["months"] or ""),
         ("检查对象", target["name"]),
         ("统一社会信用代码", target["code"]),
+        ("住所", target["address"]),
+        ("法定代表人", target["legal_rep"]),
+        ("联系电话", target["phone"]),
         ("类型", target["type"]),
         ("地区", target["region"]),
         ("行业", target["industry"]),
     ):
-        ws.append([label, value])
-    ws.append([])
-    ws.append(["抽查事项"])
+        append([label, value])
+    append([])
+    append(["抽查事项"])
     ws.cell(ws.max_row, 1).font = Font(bold=True)
-    ws.append(["事项编码", "事项名称", "法律依据", "检查内容", "检查方式"])
+    append(["事项编码", "事项名称", "法律依据", "检查内容", "检查方式"])
     for row in items:
-        ws.append(list(row))
+        append(list(row))
     if not items:
-        ws.append(["", task["items"] or "（未指定抽查事项）"])
-    ws.append([])
-    ws.append(["检查组"])
+        append(["", task["items"] or "（未指定抽查事项）"])
+    for label, joined_items in joined:  # joint visit: the joining task's items, checked too
+        append([label])
+        ws.cell(ws.max_row, 1).font = Font(bold=True)
+        for row in joined_items:
+            append(list(row))
+    append([])
+    append(["检查组"])
     ws.cell(ws.max_row, 1).font = Font(bold=True)
-    ws.append(["姓名", "执法证号", "处室", "签名"])
+    append(["姓名", "执法证号", "处室", "签名"])
     for name, cert, office in inspectors:
-        ws.append([name, cert, office, ""])
-    ws.append([])
-    ws.append(["检查结果（勾选一项）"])
+        append([name, cert, office, ""])
+    append([])
+    append(["检查结果（勾选一项）"])
     ws.cell(ws.max_row, 1).font = Font(bold=True)
     for label in RESULTS.values():
-        ws.append(["□", label])
-    ws.append([])
-    ws.append(["检查情况说明", ""])
-    ws.append(["检查对象负责人签字", "", "日期", ""])
+        append(["□", label])
+    append([])
+    append(["检查情况说明", ""])
+    append(["检查对象负责人签字", "", "日期", ""])
     for col, width in zip("ABCDE", (20, 40, 40, 40, 10), strict=True):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows():
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+    # A4, fitted to the width, the title repeated on every page.
+    spreadsheet.print_a4(ws, title_rows="1:1")
     wb.save(path)
+
+
+def sheet_file_name(task: dict[str, Any], code: str, name: str) -> str:
+    """``2024001-001号-<code>-<target name>.xlsx``, sanitised and bounded in length."""
+    stem = spreadsheet.safe_filename(f"{task['plan_no']}-{task['task_no']}-{code}-{name}")
+    return f"{stem}.xlsx"
 
 
 def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> list[dict[str, str]]:
@@ -104,21 +127,29 @@ def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> lis
             # The record's target name is the fallback should the directory row be gone.
             for code, group, *found in tx.execute(
                 "SELECT r.target_code, r.inspectors, t.name, t.type, t.region, t.industry,"
-                " r.target_name FROM inspection_record r LEFT JOIN target t ON t.code = r.target_code"
+                " t.address, t.legal_rep, t.phone, r.target_name, r.joined"
+                " FROM inspection_record r LEFT JOIN target t ON t.code = r.target_code"
                 " WHERE r.task_id = ? ORDER BY r.target_code",
                 (task_id,),
             ).fetchall():
-                name, kind, region, industry, recorded_name = found
+                name, kind, region, industry, address, legal_rep, phone, recorded_name, joined = (
+                    found
+                )
                 target = {
                     "code": code,
                     "name": name or recorded_name,
                     "type": kind or "",
                     "region": region or "",
                     "industry": industry or "",
+                    "address": address or "",
+                    "legal_rep": legal_rep or "",
+                    "phone": phone or "",
                 }
                 people = [inspectors.get(c, ("", c, "")) for c in json.loads(group)]
-                name = f"{task['plan_no']}-{task['task_no']}-{code}.xlsx"
-                _write_sheet(scratch / name, task, target, items, people)
+                name = sheet_file_name(task, code, target["name"])
+                _write_sheet(
+                    scratch / name, task, target, items, people, _joined(tx, json.loads(joined))
+                )
                 digest = hashlib.sha256((scratch / name).read_bytes()).hexdigest()
                 files.append({"target_code": code, "file": name, "sha256": digest})
             payload["files"] = files
@@ -164,6 +195,21 @@ def _task(tx: _TaskTx) -> dict[str, Any]:
         "confirmed_at",
     ]
     return dict(zip(keys, row, strict=True))
+
+
+def _joined(tx: _TaskTx, joined: list[dict[str, Any]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """For each task joined into this visit: a heading naming it, and its items (its plan
+    wording when it lists no item codes)."""
+    out = []
+    for j in joined:
+        plan_no, items_text = tx.execute(
+            "SELECT p.plan_no, t.items FROM task t JOIN plan p ON p.id = t.plan_id WHERE t.id = ?",
+            (j["task_id"],),
+        ).fetchone()
+        label = f"联合检查：任务 {plan_no} {j['task_no']}（{j['office'] or '—'}）的抽查事项"
+        rows = _items(tx, j["item_codes"]) or [("", items_text or "（未指定抽查事项）")]
+        out.append((label, rows))
+    return out
 
 
 def _items(tx: _TaskTx, codes: list[str]) -> list[tuple[Any, ...]]:

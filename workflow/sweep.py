@@ -17,9 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import notifications
-from workflow import audit, deadlines, mail
+from workflow import audit, calendar_years, deadlines, mail
 from workflow.clock import format_utc
-from workflow.config import Settings
+from workflow.config import LadderStep, Settings
 from workflow.deadlines import Deadline, Person, Step
 from workflow.engine import Workflow
 from workflow.logging import get_logger
@@ -49,6 +49,12 @@ class SweepResult:
     without_recipient: list[str] = field(default_factory=list)  # steps nobody could be told
     problems: list[str] = field(default_factory=list)
     delivery: dict[str, Any] | None = None
+    dry_run: bool = False  # a rehearsal: decided, nothing written
+    planned: list[dict[str, Any]] = field(default_factory=list)  # each new step, for people
+    provisional: int = 0  # open deadlines due in a year not yet confirmed (暂定)
+    # While a year is provisional (DESIGN §3): the warning, and whether today's was sent now.
+    calendar_warning: str | None = None
+    calendar_warning_sent: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +81,61 @@ def _recipients(
     return to, responsible
 
 
+PENDING_SHOWN = 50  # targets listed by name in one mail; the rest are counted
+
+
+def _told_before(
+    cur: Any,
+    raw: Any,
+    new: list[Step],
+    plan: dict[str, tuple[list[Person], str]],
+    ladder: list[LadderStep],
+) -> dict[str, set[str]]:
+    """Deadline key → addresses an earlier sweep already sent a ladder step of it (an overdue
+    notice or an escalation), read from the outbox's keys (``step key|address``)."""
+    taken_now = {s.key for s in new}
+    keys: list[str] = []
+    for s in new:
+        if s.level < 2:
+            continue
+        for earlier in ladder[: s.level - 1]:
+            step_key = f"{s.deadline.key}|{earlier.step}"
+            if step_key not in taken_now:
+                keys.extend(f"{step_key}|{p.email}" for p in plan[s.key][0])
+    out: dict[str, set[str]] = {}
+    for (key,) in raw.select_in(cur, "SELECT key FROM outbox", "key", sorted(set(keys))):
+        deadline, _, rest = key.partition("|")
+        out.setdefault(deadline, set()).add(rest.partition("|")[2])
+    return out
+
+
+def _dedupe(
+    new: list[Step],
+    plan: dict[str, tuple[list[Person], str]],
+    told_before: dict[str, set[str]],
+) -> dict[str, list[str]]:
+    """One person, one mail per deadline's ladder: when a sweep takes several steps of one
+    deadline at once (catching up), each person gets the highest step that reaches them; and
+    nobody already sent an overdue notice or escalation of the deadline is sent another (an
+    office head who is also in the late group, a head answering for the office's own deadline).
+    Rewrites ``plan`` in place; returns step key → the addresses left out."""
+    skipped: dict[str, list[str]] = {}
+    by_deadline: dict[str, list[Step]] = {}
+    for s in new:
+        if s.level >= 1:
+            by_deadline.setdefault(s.deadline.key, []).append(s)
+    for key, steps in by_deadline.items():
+        taken = set(told_before.get(key, ()))
+        for s in sorted(steps, key=lambda x: x.level, reverse=True):
+            to, responsible = plan[s.key]
+            keep = [p for p in to if p.email not in taken]
+            if len(keep) < len(to):
+                skipped[s.key] = sorted({p.email for p in to} - {p.email for p in keep})
+            plan[s.key] = (keep, responsible)
+            taken.update(p.email for p in keep)
+    return skipped
+
+
 def _todo(d: Deadline) -> str:
     todo = deadlines.RULES[d.rule].todo
     if d.task_id is not None:
@@ -98,27 +159,35 @@ def _digest_time(now: datetime, settings: Settings) -> str:
     return format_utc(at)
 
 
-def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> SweepResult:
-    """The sweep's decisions, in one transaction: new steps → events, step rows, outbox rows."""
+def decide_and_enqueue(
+    wf: Workflow, settings: Settings, now: datetime, *, dry_run: bool = False
+) -> SweepResult:
+    """The sweep's decisions, in one transaction: new steps → events, step rows, outbox rows.
+    ``dry_run``: decide in a read transaction and write nothing (a rehearsal, ``--now`` on a
+    live database); ``result.planned`` lists what a real sweep would do."""
     tz = ZoneInfo(settings.calendar.timezone)
     today = deadlines.local_today(now, tz)
-    result = SweepResult(as_of=format_utc(now), today=today.isoformat())
+    result = SweepResult(as_of=format_utc(now), today=today.isoformat(), dry_run=dry_run)
     at_cal = deadlines.Calendar(wf.calendar, today)
     remind = settings.deadlines.remind_before_working_days
     ladder = settings.escalation.ladder
     sql = wf.raw.sql
-    with wf.raw.write() as cur:
+    with wf.raw.read() if dry_run else wf.raw.write() as cur:
+        calendar_years.refresh(wf.calendar, cur, sql)  # a notice recorded by another process
+        # The daily warning while a year is provisional; a rehearsal writes nothing.
+        warned = None if dry_run else calendar_years.warn(cur, sql, wf, settings, today, now)
+        if warned is not None:
+            result.calendar_warning = warned.message
+            result.calendar_warning_sent = warned.new
+            result.messages += warned.messages
         horizon = deadlines.reminder_horizon(today, remind)
         found = deadlines.collect_open(cur, sql, settings, wf.calendar, today, horizon)
         result.problems = found.problems
         result.open_deadlines = len(found.deadlines)
+        result.provisional = sum(d.provisional for d in found.deadlines)
         candidates: list[Step] = []
         for d in found.deadlines:
-            try:
-                steps = deadlines.steps_due(d, at_cal, remind, ladder)
-            except deadlines.CalendarNotCovered as e:
-                found.uncovered(e)
-                continue
+            steps = deadlines.steps_due(d, at_cal, remind, ladder)
             if steps:
                 if steps[0].level == 0:
                     result.due_soon += 1
@@ -132,8 +201,12 @@ def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> Sweep
         if not new:
             return result
         inspectors = deadlines.responsible_inspectors(cur, wf.raw, [s.deadline for s in new])
+        pending = deadlines.pending_targets(cur, wf.raw, [s.deadline for s in new])
+        plan = {s.key: _recipients(s, inspectors, settings) for s in new}
+        told_before = _told_before(cur, wf.raw, new, plan, ladder)
+        skipped = _dedupe(new, plan, told_before)
         head = audit.read_head(cur, sql)
-        at = head.stamp(format_utc(now))
+        at = format_utc(now) if dry_run else head.stamp(wf._now(now))
         as_of = now.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         not_before = _digest_time(now, settings) if settings.mail.digest else None
         events: list[tuple[str, str, int | None, str | None, str | None, dict[str, Any]]] = []
@@ -143,7 +216,7 @@ def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> Sweep
         for s in new:
             seq += 1
             d = s.deadline
-            to, responsible = _recipients(s, inspectors, settings)
+            to, responsible = plan[s.key]
             payload = {
                 "deadline": d.key,
                 "rule": d.rule,
@@ -161,15 +234,26 @@ def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> Sweep
                 payload["working_days_late"] = s.working_days_late
             if d.target:
                 payload["target"] = d.target
+            if skipped.get(s.key):
+                # Told already, by an earlier step of this deadline or a higher one now.
+                payload["not_again"] = skipped[s.key]
+            if d.provisional:
+                payload["provisional"] = True
             events.append((ACTOR, EVENT_KIND[s.kind], None, None, None, payload))
             rows.append(
                 (s.key, d.key, d.rule, d.task_id, d.office, d.due.isoformat(), s.step, s.level,
                  at, seq)
             )  # fmt: skip
             result.steps[s.kind] += 1
+            result.planned.append(
+                {"step": s.key, "kind": s.kind, "label": d.label, "due": d.due.isoformat(),
+                 "to": [p.email for p in to], "not_again": skipped.get(s.key, [])}
+            )  # fmt: skip
             if not to:
-                result.without_recipient.append(s.key)
+                if not skipped.get(s.key):
+                    result.without_recipient.append(s.key)
                 continue
+            waiting = pending.get(d.key, [])
             context = {
                 "kind": s.kind,
                 "step": s.step,
@@ -182,12 +266,17 @@ def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> Sweep
                 "responsible": responsible,
                 "due": d.due.isoformat(),
                 "due_weekday": deadlines.weekday_cn(d.due),
+                # 暂定: the date, or the working days counted to it, rest on a year whose
+                # holidays are not yet confirmed (DESIGN §3).
+                "provisional": d.provisional or at_cal.provisional(d.due),
                 "basis": d.basis,
                 "todo": _todo(d),
                 "working_days_left": s.working_days_left,
                 "late_working_days": s.working_days_late,
                 "as_of": as_of,
                 "event_seq": seq,
+                "pending": [{"code": c, "name": n} for c, n in waiting[:PENDING_SHOWN]],
+                "pending_count": len(waiting),
             }
             for p in to:
                 messages.append(
@@ -201,6 +290,9 @@ def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> Sweep
                         not_before=not_before,
                     )
                 )
+        if dry_run:
+            result.messages = len(messages)  # would be enqueued
+            return result
         audit.append_many(cur, sql, head, events, at=at, role="system")
         cur.executemany(
             sql(
@@ -209,7 +301,7 @@ def decide_and_enqueue(wf: Workflow, settings: Settings, now: datetime) -> Sweep
             ),
             rows,
         )
-        result.messages = notifications.enqueue(cur, wf.raw, messages, at)
+        result.messages += notifications.enqueue(cur, wf.raw, messages, at)
     return result
 
 
@@ -220,11 +312,16 @@ def run(
     *,
     deliver: bool = True,
     transport: notifications.Transport | None = None,
+    dry_run: bool = False,
 ) -> SweepResult:
-    """One sweep as of ``now`` (default: the workflow's clock), then delivery of the outbox."""
+    """One sweep as of ``now`` (default: the workflow's clock), then delivery of the outbox.
+    ``dry_run``: decide only; nothing is written or sent. On a live database only the real
+    time may write (``Workflow.check_time``)."""
     now = now or wf.clock.now()
-    result = decide_and_enqueue(wf, settings, now)
-    if deliver:
+    if not dry_run:
+        wf.check_time(now)
+    result = decide_and_enqueue(wf, settings, now, dry_run=dry_run)
+    if deliver and not dry_run:
         sent = notifications.deliver(
             wf.raw, transport or mail.transport(settings), mail.policy(settings), now
         )
@@ -241,5 +338,8 @@ def run(
         enqueued=result.messages,
         delivered=(result.delivery or {}).get("mails"),
         problems=len(result.problems),
+        dry_run=dry_run,
+        provisional=result.provisional,
+        calendar_warning=result.calendar_warning_sent,
     )
     return result

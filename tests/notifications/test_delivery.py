@@ -184,3 +184,33 @@ def test_maildir_transport_writes_real_messages(raw, tmp_path) -> None:
         for k in box.iterkeys()
     )
     assert len(subjects) == 2 and all("公示检查结果" in s for s in subjects)
+
+
+def test_pending_targets_are_listed_in_both_bodies_and_the_digest() -> None:
+    from notifications.render import render
+
+    ctx = {
+        **_ctx(1),
+        "what": "完成检查并录入全部检查结果",
+        "pending": [{"code": f"91130227MA0000000{i}", "name": f"对象{i}"} for i in range(2)],
+        "pending_count": 3,
+    }
+    _, text, html = render("deadline", {**ctx, "recipient_name": "王"})
+    assert "尚未录入检查结果的检查对象（3 户）" in text
+    assert "1. 对象0（91130227MA00000000）" in text and "2. 对象1（91130227MA00000001）" in text
+    assert "另有 1 户未列出" in text and "另有 1 户未列出" in html
+    assert "对象1（91130227MA00000001）" in html
+    _, text, html = render("digest", {"recipient_name": "王", "day": "2024-10-08", "items": [ctx]})
+    assert (
+        "尚未录入结果（3 户）：对象0（91130227MA00000000）、对象1（91130227MA00000001） 等" in text
+    )
+    assert "尚未录入结果（3 户）" in html
+
+
+def test_a_context_queued_before_pending_targets_existed_still_renders() -> None:
+    from notifications.render import render
+
+    subject, text, html = render(
+        "deadline", {**_ctx(1), "recipient_name": "王"}
+    )  # no "pending" key (an older outbox row)
+    assert subject.startswith("【逾期】") and "尚未录入" not in text and "尚未录入" not in html

@@ -13,7 +13,7 @@ from workflow.engine import Workflow
 
 def main(url: str, seed: int) -> None:
     rng = random.Random(seed)
-    wf = Workflow(make_engine(DbSettings(), url))
+    wf = Workflow(make_engine(DbSettings(), url), clerks=("worker",))
     n = 0
     while True:
         # The whole path: directory import, plan publication, the draw (several transactions).

@@ -18,8 +18,8 @@ def _populate(wf, tasks: int = 3) -> None:
     for _ in range(tasks):
         t, codes = drawn_task(wf, 2)
         for c in codes:
-            wf.set_result(t, c, "no_problem", actor="检查员")
-        wf.fire(t, "inspect", actor="检查员", reason="检查完毕")
+            wf.set_result(t, c, "no_problem", actor="甲")
+        wf.fire(t, "inspect", actor="甲", reason="检查完毕")
 
 
 def _drop_append_only(engine) -> None:

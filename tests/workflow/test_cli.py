@@ -25,7 +25,7 @@ def ssj(db_url: str, *args: str, code: int = 0) -> str:
 @pytest.fixture
 def demo_db(db_url: str) -> str:
     ssj(db_url, "init")
-    ssj(db_url, "demo")
+    ssj(db_url, "demo", "--now", "2026-03-10T10:00")
     return db_url
 
 
@@ -50,8 +50,8 @@ def test_demo_has_tasks_in_every_state_with_seed_004_numbering(demo_db):
         "closed",
     }
     first = json.loads(ssj(demo_db, "task", "show", str(tasks[0]["id"]), "--json"))
-    assert (first["plan_no"], first["task_no"], first["ratio"]) == ("2024001", "001号", "0.1")
-    assert first["plan_name"] == "2024年迁西县人力资源和社会保障局内部联合随机抽查001"
+    assert (first["plan_no"], first["task_no"], first["ratio"]) == ("2026001", "001号", "0.1")
+    assert first["plan_name"] == "2026年迁西县人力资源和社会保障局内部联合随机抽查001"
     assert {"id", "state", "version"} <= set(first)
     assert "跳过" in ssj(demo_db, "demo", "--if-empty")
 
@@ -114,7 +114,7 @@ def test_create_move_and_audit_a_task_through_the_cli(db_url, tmp_path):
     refused = ssj(db_url, "task", "fire", tid, "close", "--actor", "张三", code=2)
     assert f"任务 {tid}" in refused and "drawn" in refused and "inspect" in refused
     ssj(
-        db_url, "result", "set", tid, "91350100M000100Y43", "--result", "problem", "--actor", "李四"
+        db_url, "result", "set", tid, "91350100M000100Y43", "--result", "problem", "--actor", "甲"
     )
     ssj(
         db_url,
@@ -125,7 +125,7 @@ def test_create_move_and_audit_a_task_through_the_cli(db_url, tmp_path):
         "--result",
         "refused",
         "--actor",
-        "李四",
+        "甲",
         "--reason",
         "更正：企业拒绝提供材料",
     )
@@ -238,8 +238,12 @@ def test_bad_input_is_named(demo_db):
     )
     assert "未知状态" in ssj(demo_db, "task", "list", "--state", "done", code=2)
     assert "任务 999 不存在" in ssj(demo_db, "task", "show", "999", code=2)
-    assert "检查结果 'ok' 无效" in ssj(
+    assert "任务 1 的检查对象中没有 'X'" in ssj(
         demo_db, "result", "set", "1", "X", "--result", "ok", "--actor", "x", code=2
+    )
+    code = json.loads(ssj(demo_db, "task", "show", "1", "--json"))["records"][0]["target_code"]
+    assert "检查结果 'ok' 无效" in ssj(
+        demo_db, "result", "set", "1", code, "--result", "ok", "--actor", "x", code=2
     )
 
 
@@ -398,7 +402,7 @@ def test_plan_table_publication_draw_verification_and_sheets_through_the_cli(db_
         "--actor",
         "张三",
     )
-    assert f"{first['group'][0]} → " in out
+    assert f"（{first['group'][0]}） → " in out  # 姓名（证号）
     out = ssj(db_url, "sheet", tid, "--out", str(tmp_path / "s"), "--actor", "张三")
     assert f"已生成 {len(record['targets'])} 张检查表" in out
     assert len(list((tmp_path / "s").glob("*.xlsx"))) == len(record["targets"])
@@ -410,3 +414,218 @@ def test_the_walkthrough_can_run_again_and_again(demo_db):
     outs = [ssj(demo_db, "walkthrough") for _ in range(3)]
     assert all("完整" in o and "与数据表一致" in o for o in outs)
     assert "当前没有满足条件的转换" in outs[-1]
+
+
+def test_a_year_typed_the_way_clerks_type_it(db_url, tmp_path):
+    """Issue #9 §3 through the command line: one normaliser for files and options alike."""
+    from openpyxl import load_workbook
+
+    from workflow.credit_code import make
+
+    ssj(db_url, "init")
+    items = tmp_path / "items.csv"
+    items.write_text(
+        "事项编码,事项名称,法律依据,检查方式,事项类别\n"
+        "ｑｘ-ld-007,工资支付,《保障农民工工资支付条例》,现场检查、书面检查,重点事项\n"
+        "qx-ld-008,劳动合同,《劳动合同法》,书面检查,一般事项\n",
+        encoding="utf-8",
+    )
+    ssj(db_url, "import", "items", str(items))
+    codes = [make("130227", i) for i in range(4)]
+    targets = tmp_path / "targets.csv"
+    names = ['=HYPERLINK("http://example.invalid","点此")', "乙/公司", "丙公司", "丁公司"]
+    targets.write_text(
+        "统一社会信用代码,名称,类型,信用风险等级,规模,住所,法定代表人,联系电话\n"
+        + "\n".join(
+            f'{c.lower()},"{n.replace(chr(34), chr(34) * 2)}",社保经办机构,c级,小型企业,'
+            f"迁西县某路{i}号,法人{i},0315-561234{i}"
+            for i, (c, n) in enumerate(zip(codes, names, strict=True))
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    ssj(db_url, "import", "targets", str(targets))
+    inspectors = tmp_path / "inspectors.csv"
+    inspectors.write_text(
+        "执法证号,姓名,执法领域\n"
+        + "\n".join(f"j{i},人员{i},劳动保障监察 社会保险" for i in range(4))
+        + "\n",
+        encoding="utf-8",
+    )
+    ssj(
+        db_url,
+        "plan",
+        "create",
+        "--no",
+        "２０２４００１",
+        "--unit",
+        "迁西县人社局",
+        "--actor",
+        "张三",
+    )
+    created = json.loads(
+        ssj(
+            db_url,
+            "task",
+            "create",
+            "--plan",
+            "2024001",
+            "--name",
+            "专项",
+            "--type",
+            "定向",
+            "--ratio",
+            "１００％",
+            "--item",
+            "ｑｘ-ld-007",
+            "--condition",
+            "信用风险等级=c级；类型=社保经办机构",
+            "--field",
+            "劳动保障监察",
+            "--actor",
+            "张三",
+            "--json",
+        )
+    )
+    assert (created["task_type"], created["ratio"], created["item_codes"]) == (
+        "directed",
+        "1",
+        ["QX-LD-007"],
+    )
+    assert created["filters"] == {"grade": ["C"], "type": ["社会保险经办机构"]}
+    # a task field no inspector has is a warning too (no inspector is imported yet)
+    r = runner.invoke(
+        app,
+        [
+            "--db",
+            db_url,
+            "task",
+            "create",
+            "--plan",
+            "2024001",
+            "--name",
+            "另一项",
+            "--field",
+            "劳动监察",
+            "--actor",
+            "张三",
+        ],
+    )
+    assert r.exit_code == 0 and "警告：执法领域“劳动监察”没有任何执法人员具备" in r.stderr
+    # an inspector field no task uses is a warning on stderr, and the import goes on
+    r = runner.invoke(app, ["--db", db_url, "import", "inspectors", str(inspectors)])
+    assert r.exit_code == 0 and "新增 4" in r.stdout
+    assert "警告：执法领域“社会保险”" in r.stderr
+    # retire: the item cannot be named in a new task; the target is not drawn
+    out = ssj(db_url, "retire", "items", "qx-ld-008", "--reason", "清单调整", "--actor", "张三")
+    assert "已停用 1 项：QX-LD-008" in out
+    out = ssj(
+        db_url,
+        "task",
+        "create",
+        "--plan",
+        "2024001",
+        "--name",
+        "x",
+        "--item",
+        "QX-LD-008",
+        "--actor",
+        "张三",
+        code=2,
+    )
+    assert "QX-LD-008 已停用" in out
+    ssj(db_url, "retire", "targets", codes[3], "--reason", "注销", "--actor", "张三")
+    assert "本来就已停用" in ssj(
+        db_url, "retire", "targets", codes[3], "--reason", "注销", "--actor", "张三"
+    )
+    tid = str(created["id"])
+    ssj(db_url, "plan", "publish", "2024001", "--actor", "张三")
+    record = json.loads(ssj(db_url, "draw", tid, "--actor", "张三", "--json"))
+    assert sorted(t["code"] for t in record["targets"]) == sorted(codes[:3])
+    ssj(db_url, "draw", "confirm", tid, "--actor", "张三", "--reason", "补录")
+    ssj(db_url, "sheet", tid, "--out", str(tmp_path / "s"), "--actor", "张三")
+    files = sorted(p.name for p in (tmp_path / "s").glob("*.xlsx"))
+    assert len(files) == 3 and all(f.startswith("2024001-001号-") for f in files)
+    assert any(f.endswith("-乙_公司.xlsx") for f in files)  # no path separator from the name
+    assert any("HYPERLINK" in f for f in files) and not any("/" in f or '"' in f for f in files)
+    sheet = next(p for p in (tmp_path / "s").glob("*HYPERLINK*"))
+    ws = load_workbook(sheet).worksheets[0]
+    cells = {c.value: c for row in ws.iter_rows() for c in row if c.value is not None}
+    assert cells[names[0]].data_type == "s"  # the name is text, not a live formula
+    assert "迁西县某路0号" in cells and "法人0" in cells and "0315-5612340" in cells
+    assert ws.page_setup.paperSize == 9 and ws.page_setup.fitToWidth == 1  # 9: A4
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$1:$1"
+    # results and follow-ups by their Chinese labels, codes as clerks type them
+    labels = ["未发现问题", "发现问题", "未发现开展相关经营活动"]
+    for t, label in zip(sorted(codes[:3]), labels, strict=True):
+        # 演示数据 is the clerk config.yaml lists (a clerk may record any target's result)
+        out = ssj(db_url, "result", "set", tid, t.lower(), "--result", label, "--actor", "演示数据")
+        assert f"（{t}）：已录入结果" in out
+    shown = {
+        r["target_code"]: r["result"]
+        for r in json.loads(ssj(db_url, "task", "show", tid, "--json"))["records"]
+    }
+    assert sorted(shown.values()) == ["no_problem", "not_operating", "problem"]
+    problem = next(c for c, v in shown.items() if v == "problem")
+    ssj(db_url, "task", "fire", tid, "inspect", "--actor", "张三")
+    out = ssj(
+        db_url,
+        "followup",
+        "add",
+        tid,
+        problem,
+        "--outcome",
+        "移送有关部门",
+        "--date",
+        "2024年4月2日",
+        "--actor",
+        "李四",
+    )
+    assert "已登记后续处置 transferred" in out
+    out = ssj(
+        db_url, "followup", "add", tid, problem, "--outcome", "罚款", "--actor", "李四", code=2
+    )
+    assert "后续处置 '罚款' 无效（--outcome）：应为 rectified（已整改）" in out
+    out = ssj(
+        db_url,
+        "followup",
+        "add",
+        tid,
+        problem,
+        "--outcome",
+        "立案查处",
+        "--date",
+        "2024-04-021",
+        "--actor",
+        "李四",
+        code=2,
+    )
+    assert "--date 的日期 '2024-04-021' 无效" in out
+    # the export of the hostile name is text, not a formula
+    exported = tmp_path / "out.xlsx"
+    ssj(db_url, "export", "targets", str(exported))
+    import zipfile
+
+    with zipfile.ZipFile(exported) as z:
+        assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_task_create_scope_becomes_the_type_filter_the_draw_selects_by(db_url):
+    """Issue #9: ``task create --scope`` was stored as text and ignored by the draw."""
+    ssj(db_url, "init")
+    ssj(
+        db_url,
+        "plan",
+        "create",
+        "--no",
+        "2024001",
+        "--unit",
+        "迁西县人力资源和社会保障局",
+        "--actor",
+        "张三",
+    )
+    base = ("task", "create", "--plan", "2024001", "--name", "任务", "--actor", "张三")
+    created = json.loads(ssj(db_url, *base, "--scope", "用人单位、社保经办机构", "--json"))
+    assert created["filters"] == {"type": ["用人单位", "社会保险经办机构"]}
+    out = ssj(db_url, *base, "--scope", "火星企业", code=2)
+    assert "抽查对象范围 '火星企业' 无效" in out and "Traceback" not in out

@@ -30,6 +30,7 @@ offices:
   {OFFICE}: {{head: 王队长, email: head@bureau.test}}
 escalation: {{supervisor_name: 李局长, supervisor_email: sup@bureau.test}}
 mail: {{transport: maildir, maildir: {tmp_path / "mail"}}}
+clerks: [x]
 """,
         encoding="utf-8",
     )
@@ -53,13 +54,14 @@ def test_sweep_now_json_is_idempotent_and_mail_lands_in_the_maildir(db_url, cfg,
     first = json.loads(ssj(db_url, cfg, "sweep", "--now", "2024-04-08T09:00", "--json"))
     assert first["today"] == "2024-04-08"
     # The confirmation (2 working days late: notice + office head) and the Q1 progress report
-    # (due by 04-07, 1 working day late: notice).
+    # (due by 04-07, 1 working day late: notice). The confirmation's two steps are both the
+    # head's: one mail.
     assert first["steps"] == {"reminder": 0, "overdue": 2, "escalation": 1}
-    assert first["delivery"]["mails"] == 3
+    assert first["delivery"]["mails"] == 2
     second = json.loads(ssj(db_url, cfg, "sweep", "--now", "2024-04-08T09:00", "--json"))
     assert sum(second["steps"].values()) == 0 and second["delivery"]["mails"] == 0
     box = mailbox.Maildir(cfg.parent / "mail", create=False)
-    assert len(list(box.iterkeys())) == 3
+    assert len(list(box.iterkeys())) == 2
     text = ssj(db_url, cfg, "sweep", "--now", "2024-04-09T09:00")
     assert "巡检（截至 2024-04-09）" in text
 
@@ -83,11 +85,11 @@ def test_overdue_lists_what_who_due_late_and_escalation(db_url, cfg, drawn) -> N
 def test_outbox_list_and_retry(db_url, cfg, drawn) -> None:
     ssj(db_url, cfg, "sweep", "--now", "2024-04-08T09:00", "--no-deliver")
     listed = json.loads(ssj(db_url, cfg, "outbox", "list", "--status", "pending", "--json"))
-    assert len(listed) == 3 and {r["recipient"] for r in listed} == {"head@bureau.test"}
+    assert len(listed) == 2 and {r["recipient"] for r in listed} == {"head@bureau.test"}
     out = ssj(db_url, cfg, "outbox", "retry", str(listed[0]["id"]), "--now", "2024-04-08T09:01")
     assert "已放回发送队列" in out
     ssj(db_url, cfg, "sweep", "--now", "2024-04-08T09:05")
-    assert "已发 3" in ssj(db_url, cfg, "outbox", "list")
+    assert "已发 2" in ssj(db_url, cfg, "outbox", "list")
     assert "已发送" in ssj(db_url, cfg, "outbox", "retry", str(listed[0]["id"]), code=2)
     assert "不存在" in ssj(db_url, cfg, "outbox", "retry", "999999", code=2)
     assert "--status" in ssj(db_url, cfg, "outbox", "list", "--status", "lost", code=2)
@@ -118,22 +120,26 @@ def test_result_set_takes_a_rectification_date(db_url, cfg, drawn, wf) -> None:
     bad = ssj(db_url, cfg, "result", "set", str(drawn), code, "--result", "problem",
               "--actor", "x", "--rectify-by", "2024-02-30", code=2)  # fmt: skip
     assert "--rectify-by 的日期 '2024-02-30' 无效" in bad
+    # The command runs on the real clock: a date after any machine's today.
     out = ssj(db_url, cfg, "result", "set", str(drawn), code, "--result", "problem",
-              "--actor", "x", "--rectify-by", "2030-05-20")  # fmt: skip
-    assert "整改期限：2030-05-20" in out
+              "--actor", "x", "--rectify-by", "2099-05-20")  # fmt: skip
+    assert "整改期限：2099-05-20" in out
 
 
 def test_scheduler_sweeps_at_start_and_stops_cleanly_on_sigterm(db_url, cfg, drawn) -> None:
     env = {**os.environ, "SSJ_LOG_FORMAT": "json"}
+    # The service as `ssj scheduler` runs it, with its clock fixed (tests never read the
+    # machine's date): two months after the 2024 task's April window, so it is overdue.
+    worker = [sys.executable, "-m", "tests.workflow.scheduler_worker"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "workflow.cli", "--db", db_url, "--config", str(cfg), "scheduler"],
+        [*worker, db_url, str(cfg), "2024-06-03T09:00"],
+        cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
-    # The start-up sweep runs as of now (years after the 2024 task): read the service's log
-    # until its sweep line, then stop it.
+    # Read the service's log until its start-up sweep's line, then stop it.
     assert proc.stderr is not None
     head: list[str] = []
     for raw in proc.stderr:
@@ -150,4 +156,5 @@ def test_scheduler_sweeps_at_start_and_stops_cleanly_on_sigterm(db_url, cfg, dra
     lines = [json.loads(x) for x in err.splitlines() if x.startswith("{")]
     sweeps = [x for x in lines if x.get("event") == "sweep"]
     assert sweeps and sweeps[0]["overdue_notices"] >= 1
+    assert sweeps[0]["as_of"].startswith("2024-06-03T01:00")
     assert any(x.get("event") == "stopping" and x.get("signal") == "SIGTERM" for x in lines)

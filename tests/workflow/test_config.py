@@ -54,3 +54,80 @@ def test_broken_yaml_and_missing_file_are_clear(tmp_path):
         load_settings(p, env={})
     with pytest.raises(ConfigError, match="无法读取配置文件"):
         load_settings(tmp_path / "missing.yaml", env={})
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers: the packaged defaults, a configuration file, the environment; ``ssj config show``
+
+
+def test_a_config_file_overrides_the_packaged_defaults_key_by_key(tmp_path):
+    from workflow.config import DEFAULTS, load_with_sources
+
+    p = tmp_path / "config.yaml"
+    p.write_text(
+        "db:\n  busy_timeout_ms: 5\noffices:\n  财务科: {head: 赵科长, email: cw@x.cn}\n",
+        encoding="utf-8",
+    )
+    s, sources = load_with_sources(p, env={"SSJ_LOG_LEVEL": "DEBUG"})
+    assert s.db.busy_timeout_ms == 5 and s.db.sqlite_synchronous == "FULL"  # the rest kept
+    assert list(s.offices) == ["财务科"]  # the bureau's offices replace the demo's
+    assert s.log.level == "DEBUG"
+    assert sources["db.busy_timeout_ms"] == f"配置文件 {p}"
+    assert sources["db.sqlite_synchronous"] == f"默认配置 {DEFAULTS}"
+    assert sources["offices.财务科"] == f"配置文件 {p}" and "offices.社会保险中心" not in sources
+    assert sources["log.level"] == "环境变量 SSJ_LOG_LEVEL"
+
+
+def test_config_yaml_is_read_from_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(env={}).db.busy_timeout_ms == 30000  # no file: the packaged defaults
+    (tmp_path / "config.yaml").write_text("db: {busy_timeout_ms: 7}\n", encoding="utf-8")
+    assert load_settings(env={}).db.busy_timeout_ms == 7
+    other = tmp_path / "other.yaml"
+    other.write_text("db: {busy_timeout_ms: 9}\n", encoding="utf-8")
+    assert load_settings(env={"SSJ_CONFIG": str(other)}).db.busy_timeout_ms == 9
+
+
+def test_the_repo_config_yaml_changes_nothing_of_the_packaged_defaults():
+    from pathlib import Path
+
+    from workflow.config import DEFAULTS
+
+    root = Path(__file__).resolve().parents[2] / "config.yaml"
+    assert load_settings(root, env={}) == load_settings(DEFAULTS, env={})
+
+
+def test_config_show_prints_values_and_sources_and_never_a_secret(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from workflow.cli import app
+    from workflow.config import DEFAULTS
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text("mail: {digest: true}\n", encoding="utf-8")
+    monkeypatch.setenv("SSJ_SMTP_PASSWORD", "s3cret-pw")
+    monkeypatch.setenv("SSJ_SMTP_HOST", "mail.bureau.test")
+    monkeypatch.setenv("SSJ_DB_URL", "postgresql://ssj:dbpass@db.bureau.test/ssj")
+    runner = CliRunner()
+    r = runner.invoke(app, ["config", "show", "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    rows = {x["key"]: x for x in json.loads(r.stdout)}
+    assert rows["mail.digest"] == {
+        "key": "mail.digest",
+        "value": True,
+        "source": f"配置文件 {tmp_path / 'config.yaml'}",
+    }
+    assert rows["smtp.host"]["source"] == "环境变量 SSJ_SMTP_HOST"
+    assert rows["draw.group_size"]["source"] == f"默认配置 {DEFAULTS}"
+    assert rows["db.url"]["value"] == "postgresql://ssj:***@db.bureau.test/ssj"
+    assert rows["smtp.password"]["value"] == "（已设置，不显示）"
+    text = runner.invoke(app, ["config", "show"], catch_exceptions=False).stdout
+    assert "s3cret-pw" not in r.stdout + text and "dbpass" not in r.stdout + text
+    assert f"# 配置文件：{tmp_path / 'config.yaml'}" in text
+    line = next(x for x in text.splitlines() if x.startswith("smtp.host"))
+    assert "mail.bureau.test" in line and "# 环境变量 SSJ_SMTP_HOST" in line
+    over = runner.invoke(app, ["--db", "sqlite:///x.db", "config", "show", "--json"])
+    db = next(x for x in json.loads(over.stdout) if x["key"] == "db.url")
+    assert db == {"key": "db.url", "value": "sqlite:///x.db", "source": "命令行 --db"}

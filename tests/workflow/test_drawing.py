@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import code, inspector_row, load_directory, target_row
-from workflow import audit, draw, drawing, queries, sheets
+from workflow import audit, draw, drawing, plans, queries, sheets
 from workflow.config import DrawSettings
 from workflow.engine import Workflow
 from workflow.errors import InvalidInput, NotFound, TransitionRefused
@@ -269,3 +269,195 @@ def test_inspection_sheets_one_per_target(wf, tmp_path):
         assert all(cert in cells for cert in records[f["target_code"]]["inspectors"])
     event = queries.list_events(wf.engine, t)[-1]
     assert event["kind"] == "sheets_made" and event["payload"]["files"] == files
+
+
+def test_a_created_tasks_scope_bounds_its_population_as_the_plan_table_does(wf, tmp_path):
+    """Issue #9: ``task create --scope 用人单位`` drew from the whole directory, and excluded
+    other tasks' dispatch firms as joint visits."""
+    employers = [code(i) for i in range(3)]
+    dispatch = [code(10 + i) for i in range(2)]
+    agency = code(20)
+    load_directory(
+        wf,
+        [target_row(c) for c in employers]
+        + [target_row(c, type="劳务派遣单位") for c in dispatch]
+        + [target_row(agency, type="人力资源服务机构")],
+        _pool(),
+    )
+    other = _task(
+        wf, ratio="1", initiating_office="社会保险科", months="2024-04", scope="劳务派遣单位"
+    )
+    assert sorted(drawing.draw_task(wf, other, actor="x")["strata"][0]["drawn"]) == sorted(dispatch)
+    t = _task(
+        wf, ratio="1", initiating_office="劳动保障监察大队", months="2024-04", scope="用人单位"
+    )
+    assert queries.show_task(wf.engine, t)["filters"] == {"type": ["用人单位"]}
+    (stratum,) = drawing.draw_task(wf, t, actor="x")["strata"]
+    assert sorted(stratum["population"]) == sorted(employers)
+    assert stratum["exclusions"] == []  # the other task's firms are outside this population
+    # The same scope in a plan table gives the same filters: one code path.
+    table = tmp_path / "plan.csv"
+    header = [c.header for c in plans.PLAN_TABLE.cols[:13]]
+    row = [
+        "1",
+        UNIT,
+        "2024002",
+        "",
+        "001号",
+        "任务",
+        "不定向",
+        "5%",
+        "",
+        "社保经办机构",
+        "",
+        "",
+        "",
+    ]
+    table.write_text(",".join(header) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    plans.import_plan_table(wf, table, actor="x", rules=wf.rules, dry_run=False)
+    imported = queries.show_plan(wf.engine, "2024002")["tasks"][0]["id"]
+    created = wf.create_task("2024002", name="任务", actor="x", scope="社保经办机构")
+    assert (
+        queries.show_task(wf.engine, imported)["filters"]
+        == queries.show_task(wf.engine, created)["filters"]
+        == {"type": ["社会保险经办机构"]}
+    )
+    # A scope that names no target type, or conditions outside it, are refused.
+    with pytest.raises(InvalidInput, match="抽查对象范围 '火星企业' 无效"):
+        wf.create_task("2024002", name="任务", actor="x", scope="火星企业")
+    with pytest.raises(InvalidInput, match="类型 劳务派遣单位 超出抽查对象范围"):
+        wf.create_task(
+            "2024002",
+            name="任务",
+            actor="x",
+            task_type="directed",
+            scope="用人单位",
+            filters={"type": ["劳务派遣单位"]},
+        )
+
+
+def test_substitution_is_refused_once_the_target_has_a_result(wf):
+    """Issue #9: a substitution after the result silently kept it under another group."""
+    target = code(1)
+    load_directory(wf, [target_row(target)], _pool(6))
+    t = _task(wf, ratio="1")
+    (drawn,) = drawing.draw_task(wf, t, actor="x")["targets"]
+    wf.set_result(t, target, "problem", actor=drawn["group"][0])
+    before = (wf.head(), queries.show_task(wf.engine, t)["records"])
+    with pytest.raises(InvalidInput) as e:
+        drawing.substitute(wf, t, target, drawn["group"][0], reason="病假", actor="x")
+    message = str(e.value)
+    assert f"任务 {t}（2024001 001号）" in message and target in message
+    assert "已录入检查结果“发现问题”（problem）" in message and "不能递补" in message
+    assert (wf.head(), queries.show_task(wf.engine, t)["records"]) == before
+
+
+def test_a_joint_visit_carries_both_tasks_items_and_counts_once(wf, db_url, tmp_path):
+    """Issue #9: a target merged into another office's visit lost the joining task's items."""
+    from openpyxl import load_workbook
+    from sqlalchemy import text
+    from typer.testing import CliRunner
+
+    from workflow.cli import app
+
+    items = [
+        *ITEMS,
+        [
+            "JC-2",
+            "农民工工资支付",
+            "《保障农民工工资支付条例》第五十四条",
+            "按月足额",
+            "现场",
+            "重点",
+        ],
+    ]
+    shared = sorted(code(i) for i in range(3))
+    own = code(9)
+    load_directory(wf, [target_row(c) for c in shared], _pool(), items)
+    x = _task(wf, ratio="1", initiating_office="社会保险科", months="2024-04", item_codes=["JC-1"])
+    drawing.draw_task(wf, x, actor="x")
+    load_directory(wf, [target_row(own)])
+    y = _task(
+        wf,
+        ratio="1",
+        initiating_office="劳动保障监察大队",
+        months="2024-04..2024-05",
+        item_codes=["JC-2"],
+    )
+    x_version = wf.task_state(x)[1]
+    record = drawing.draw_task(wf, y, actor="抽取人")
+    # Y's record: the shared targets are excluded with a reason naming X's task; Y draws only
+    # its own target and has no record of its own for the shared ones (counts once).
+    (stratum,) = record["strata"]
+    assert stratum["drawn"] == [own]
+    reasons = {e["code"]: e["reason"] for e in stratum["exclusions"]}
+    assert sorted(reasons) == shared
+    assert all(f"任务 2024001 001号（ID {x}）" in r and "联合检查" in r for r in reasons.values())
+    shown_y = queries.show_task(wf.engine, y)
+    assert [r["target_code"] for r in shown_y["records"]] == [own]
+    entry = {"task_id": y, "task_no": "002号", "office": "劳动保障监察大队", "item_codes": ["JC-2"]}
+    # X's records carry Y's items, each through an event of X in Y's draw transaction.
+    shown_x = queries.show_task(wf.engine, x)
+    assert {r["target_code"]: r["joined"] for r in shown_x["records"]} == {
+        c: [entry] for c in shared
+    }
+    assert wf.task_state(x)[1] == x_version + 3
+    events = queries.list_events(wf.engine)
+    draw_seq = next(e["seq"] for e in events if e["task_id"] == y and e["to_state"] == "drawn")
+    joins = [e for e in events if e["kind"] == "joint_visit_joined"]
+    assert [e["seq"] for e in joins] == [draw_seq + 1, draw_seq + 2, draw_seq + 3]
+    assert [(e["task_id"], e["payload"]) for e in joins] == [
+        (x, {"target_code": c, "joined": entry}) for c in shared
+    ]
+    # Y lists the shared targets as inspected within X's visit, with X's result once recorded.
+    assert [(v["target_code"], v["task_id"], v["result"]) for v in shown_y["joint_visits"]] == [
+        (c, x, None) for c in shared
+    ]
+    group = shown_x["records"][0]["inspectors"]
+    wf.set_result(x, shared[0], "no_problem", actor=group[0])
+    first = queries.show_task(wf.engine, y)["joint_visits"][0]
+    assert (first["result"], first["result_label"]) == ("no_problem", "未发现问题")
+    assert queries.show_task(wf.engine, x)["joint_visits"] == []
+    # The inspection sheet of a shared target lists both tasks' items.
+    drawing.confirm(wf, x, actor="x")
+    out = tmp_path / "sheets"
+    files = sheets.make_sheets(wf, x, out, actor="x")
+    ws = load_workbook(out / files[1]["file"]).worksheets[0]
+    cells = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "《劳动合同法》第七十四条" in cells and "《保障农民工工资支付条例》第五十四条" in cells
+    assert any("联合检查：任务 2024001 002号（劳动保障监察大队）" in c for c in cells)
+    # The command line shows it on both sides.
+    runner = CliRunner()
+    out_x = runner.invoke(app, ["--db", db_url, "task", "show", str(x)]).stdout
+    assert f"联合检查：并入任务 {y}（002号，劳动保障监察大队），一并检查事项 JC-2" in out_x
+    out_y = runner.invoke(app, ["--db", db_url, "task", "show", str(y)]).stdout
+    assert f"（{shared[0]}）" in out_y and f"在任务 {x}（2024001 001号，社会保险科）" in out_y
+    assert "结果 未发现问题" in out_y
+    record_x = runner.invoke(app, ["--db", db_url, "draw", "record", str(x)]).stdout
+    assert f"任务 {y}（002号，劳动保障监察大队）抽取时并入本次检查" in record_x
+    # Replay rebuilds ``joined`` from the log, and catches a write that bypassed it.
+    assert replay(wf.raw).ok and replay(wf.raw, task_id=x).ok
+    assert drawing.verify_task(wf, x) == [] and drawing.verify_task(wf, y) == []
+    with wf.engine.begin() as c:
+        c.execute(
+            text("UPDATE inspection_record SET joined = '[]' WHERE target_code = :c"),
+            {"c": shared[1]},
+        )
+    bad = replay(wf.raw)
+    assert not bad.ok and [m["target"] for m in bad.mismatches] == [shared[1]]
+
+
+def test_a_visit_with_a_result_is_not_joined(wf):
+    codes = [code(i) for i in range(2)]
+    load_directory(wf, [target_row(c) for c in codes], _pool())
+    x = _task(wf, ratio="1", initiating_office="社会保险科", months="2024-04")
+    drawing.draw_task(wf, x, actor="x")
+    group = queries.show_task(wf.engine, x)["records"][0]["inspectors"]
+    done = queries.show_task(wf.engine, x)["records"][0]["target_code"]
+    wf.set_result(x, done, "problem", actor=group[0])
+    y = _task(wf, ratio="1", initiating_office="劳动保障监察大队", months="2024-04")
+    (stratum,) = drawing.draw_task(wf, y, actor="x")["strata"]
+    # the visit already made is no visit to join: the target stays in Y's population
+    assert stratum["drawn"] == [done]
+    assert [e["code"] for e in stratum["exclusions"]] == [c for c in codes if c != done]
+    assert replay(wf.raw).ok

@@ -286,3 +286,129 @@ def test_month_windows(text, year, expected):
 def test_bad_month_windows_are_named(text):
     with pytest.raises(InvalidInput, match="抽查时间"):
         plans.normalize_months(text, 2024)
+
+
+# --- what clerks type (issue #9 §3) -------------------------------------------------------------
+
+CLERK_ITEMS = [
+    ["ｑｘ-ld-007", "工资支付", "《条例》", "台账", "现场检查、书面检查", "重点事项"],
+    ["QX-LD-008", "劳动合同制度", "《劳动合同法》", "合同", "现场", "一般"],
+]
+
+
+def test_the_plan_table_as_clerks_type_it(wf, tmp_path):
+    load_directory(wf, items=CLERK_ITEMS)
+    row = [
+        "1",
+        UNIT,
+        "２０２４００１",  # full-width digits
+        "",
+        "1",  # the task number without padding or 号
+        "专项抽查",
+        "定向抽查",
+        "１０％",
+        "qx-ld-007、劳动合同制度",  # a lower-case code and a name
+        "社保经办机构",
+        "劳动保障监察大队",
+        "社会保险科",
+        "２０２４年４月",
+        "信用风险等级＝c级,D；规模=小型企业",
+        "c级=20％",
+        "劳动保障监察",
+    ]
+    _import(wf, _table(tmp_path / "plan.csv", [row], [c.header for c in plans.PLAN_TABLE.cols]))
+    p = queries.show_plan(wf.engine, "2024001")
+    t = queries.show_task(wf.engine, p["tasks"][0]["id"])
+    assert (t["task_no"], t["task_type"], t["ratio"], t["months"]) == (
+        "001号",
+        "directed",
+        "0.1",
+        "2024-04",
+    )
+    assert t["item_codes"] == ["QX-LD-007", "QX-LD-008"]
+    assert t["filters"] == {"grade": ["C", "D"], "size": ["小型"], "type": ["社会保险经办机构"]}
+    assert t["stratum_ratios"] == {"C": "0.2"}
+
+
+def test_task_creation_normalises_types_codes_conditions_and_strata(wf):
+    load_directory(wf, items=CLERK_ITEMS)
+    wf.create_plan("２０２４００１", unit=UNIT, actor="x")
+    t = wf.create_task(
+        "2024001",
+        name="专项",
+        actor="x",
+        task_type="定向",
+        task_no="２号",
+        ratio="10 ％",
+        item_codes=["qx-ld-007", "ＱＸ－ＬＤ－００８"],
+        filters={"grade": ["c级", "Ｄ"], "type": ["社保经办机构"], "size": ["小型企业"]},
+        stratum_ratios={"未评级": "30%", "d": "40%"},
+        inspector_field=" 劳动保障监察 ",
+    )
+    task = queries.show_task(wf.engine, t)
+    assert (task["task_type"], task["task_no"], task["ratio"]) == ("directed", "002号", "0.1")
+    assert task["item_codes"] == ["QX-LD-007", "QX-LD-008"]
+    assert task["filters"] == {
+        "grade": ["C", "D"],
+        "type": ["社会保险经办机构"],
+        "size": ["小型"],
+    }
+    assert task["stratum_ratios"] == {"未评级": "0.3", "D": "0.4"}
+    assert task["inspector_field"] == "劳动保障监察"
+    with pytest.raises(InvalidInput, match="定向条件 信用风险等级 的值 E级 无效"):
+        wf.create_task("2024001", name="x", actor="x", task_type="定向", filters={"grade": ["E级"]})
+
+
+def test_retired_items_cannot_be_named_in_new_tasks(wf, tmp_path):
+    from workflow import directories
+
+    load_directory(wf, items=CLERK_ITEMS)
+    wf.create_plan("2024001", unit=UNIT, actor="x")
+    kept = wf.create_task("2024001", name="在先", actor="x", item_codes=["QX-LD-008"])
+    s = directories.retire(
+        wf.raw, "items", ["qx-ld-008"], reason="清单调整", actor="x", now=wf._now()
+    )
+    assert s.changed == ["QX-LD-008"]
+    # history kept: the earlier task still names it
+    assert queries.show_task(wf.engine, kept)["item_codes"] == ["QX-LD-008"]
+    with pytest.raises(InvalidInput, match="QX-LD-008 已停用，不能用于新任务"):
+        wf.create_task("2024001", name="在后", actor="x", item_codes=["QX-LD-008"])
+    header = [c.header for c in plans.PLAN_TABLE.cols[:13]]
+    row = [*SEED_ROW[:4], "", "新任务", "不定向", "10%", "劳动合同制度", "", "", "", ""]
+    with pytest.raises(ImportRejected, match="抽查事项: QX-LD-008 已停用"):
+        _import(wf, _table(tmp_path / "p.csv", [row], header))
+    # "the whole list" means the items in use
+    whole = [*row[:5], "全覆盖", *row[6:8], "按照事项清单", *row[9:]]
+    _import(wf, _table(tmp_path / "w.csv", [whole], header))
+    task = [t for t in queries.show_plan(wf.engine, "2024001")["tasks"] if t["name"] == "全覆盖"]
+    assert queries.show_task(wf.engine, task[0]["id"])["item_codes"] == ["QX-LD-007"]
+
+
+def test_the_plan_template_offers_the_task_types_as_a_drop_down(tmp_path):
+    from openpyxl import load_workbook
+
+    path = tmp_path / "plan.xlsx"
+    plans.write_plan_template(path)
+    wb = load_workbook(path)
+    (dv,) = wb.worksheets[0].data_validations.dataValidation
+    assert dv.formula1 == '"定向,不定向"' and str(dv.sqref).startswith("G2:")
+    notes = {r[0]: r for r in wb["填写说明"].iter_rows(min_row=2, values_only=True)}
+    assert notes["抽查类型"][2] == "定向/不定向（也接受：定向抽查、不定向抽查）"
+    assert "社保经办机构" in notes["抽查对象范围"][3]
+
+
+def test_a_plan_field_no_inspector_has_is_a_warning(wf, tmp_path):
+    from tests.conftest import inspector_row
+
+    load_directory(wf, items=ITEMS, inspectors=[inspector_row("C1", fields="劳动保障监察")])
+    header = [c.header for c in plans.PLAN_TABLE.cols]
+    rows = [
+        [*SEED_ROW, "", "", "劳动监察"],
+        ["2", *SEED_ROW[1:4], "002号", *SEED_ROW[5:], "", "", "劳动保障监察"],
+    ]
+    s = _import(wf, _table(tmp_path / "p.csv", rows, header))
+    assert s.tasks_created == 2
+    assert s.warnings == [
+        "第 2 行的执法领域“劳动监察”没有任何执法人员具备（名录中的执法领域：劳动保障监察）；"
+        "抽取时将无法组成检查组"
+    ]

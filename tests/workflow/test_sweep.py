@@ -92,13 +92,15 @@ def test_a_task_lifecycle_gets_each_step_once(wf, clock, task, smtp_server: Smtp
     assert steps(wf)[-1] == ("confirm", "remind_1")
 
     # Down over the holiday; back on Monday 04-08, two working days late (Sunday 04-07
-    # counts): the overdue notice and the office head's escalation, both at once.
+    # counts): the overdue notice and the office head's escalation, both at once. Both are
+    # the head's (confirming is the office's): one mail, the escalation, not two.
+    before = len(inbox(smtp_server))
     r = sweep.run(wf, s, at(2024, 4, 8))
     assert r.steps == {"reminder": 0, "overdue": 1, "escalation": 1}
     assert steps(wf)[-2:] == [("confirm", "overdue"), ("confirm", "office_head")]
-    subjects = [subj for _, subj in inbox(smtp_server)[-2:]]
-    assert subjects[0].startswith("【逾期】") and "已逾期 2 个工作日" in subjects[0]
-    assert subjects[1].startswith("【督办·科室负责人】")
+    ((rcpt, subject),) = inbox(smtp_server)[before:]
+    assert rcpt == "head@bureau.test"
+    assert subject.startswith("【督办·科室负责人】") and "已逾期 2 个工作日" in subject
 
     clock.set(at(2024, 4, 8, 10))
     drawing.confirm(wf, t, actor="王队长", reason="清明假期")
@@ -112,9 +114,9 @@ def test_a_task_lifecycle_gets_each_step_once(wf, clock, task, smtp_server: Smtp
     assert to and all(r.endswith("@bureau.test") and r.startswith("J") for r in to)
 
     clock.set(at(2024, 4, 29))
-    wf.set_result(t, codes[0], "no_problem", actor="人员J000")
-    wf.set_result(t, codes[1], "problem", actor="人员J000", note="未签劳动合同")
-    wf.fire(t, "inspect", actor="人员J000")
+    wf.set_result(t, codes[0], "no_problem", actor="甲")
+    wf.set_result(t, codes[1], "problem", actor="甲", note="未签劳动合同")
+    wf.fire(t, "inspect", actor="甲")
 
     # Publication due 20 working days after 04-29 (May Day off, Saturday 05-11 worked).
     # Down until six working days past it: all three ladder steps, the supervisor's too.
@@ -147,13 +149,18 @@ def test_a_task_lifecycle_gets_each_step_once(wf, clock, task, smtp_server: Smtp
 def test_server_down_during_a_sweep_then_up_delivers_each_message_once(wf, clock, task) -> None:
     server = SmtpServer(free_port())
     s = make_settings(server.port)
-    r = sweep.run(wf, s, at(2024, 4, 8))  # overdue + escalation: 2 messages to the head
-    assert r.messages == 2 and r.delivery and r.delivery["mails"] == 0 and r.delivery["error"]
+    # Two working days late at once: the overdue notice and the escalation are both the
+    # head's, so one message.
+    r = sweep.run(wf, s, at(2024, 4, 8))
+    assert r.messages == 1 and r.delivery and r.delivery["mails"] == 0 and r.delivery["error"]
     server.start()
     try:
         r = sweep.run(wf, s, at(2024, 4, 8, 10))
-        assert r.messages == 0 and r.delivery and r.delivery["mails"] == 2
+        assert r.messages == 0 and r.delivery and r.delivery["mails"] == 1
         sweep.run(wf, s, at(2024, 4, 8, 11))
+        r = sweep.run(wf, s, at(2024, 4, 12))  # the supervisor's step: a new mail, once
+        assert r.messages == 1 and r.delivery and r.delivery["mails"] == 1
+        sweep.run(wf, s, at(2024, 4, 12, 10))
         ids = [m["Message-ID"] for m in server.sink.messages()]
         assert len(ids) == 2 and len(set(ids)) == 2
     finally:
@@ -190,7 +197,7 @@ def test_two_concurrent_sweeps_take_every_step_once(engine, clock, task) -> None
         assert len(logged(w)) == 2
         with w.raw.read() as cur:
             cur.execute("SELECT count(*) FROM outbox")
-            assert cur.fetchone()[0] == 2
+            assert cur.fetchone()[0] == 1  # both steps are the head's: one mail
     finally:
         w.close()
 
@@ -256,7 +263,9 @@ def test_rectification_due_on_the_date_set_with_the_result(wf, clock, task, smtp
 def test_daily_digest_sends_one_mail_per_recipient_at_its_hour(
     wf, clock, task, smtp_server
 ) -> None:
-    s = make_settings(smtp_server.port, digest=True, digest_time="08:30")
+    # The head's: the late confirmation (one mail for its notice and escalation) and the Q1
+    # progress report due 04-07.
+    s = make_settings(smtp_server.port, reports=True, digest=True, digest_time="08:30")
     r = sweep.run(wf, s, at(2024, 4, 8, 10))  # after today's digest hour: wait for tomorrow
     assert r.messages == 2 and r.delivery and r.delivery["mails"] == 0
     r = sweep.run(wf, s, datetime(2024, 4, 9, 8, 31, tzinfo=SH))
@@ -267,7 +276,7 @@ def test_daily_digest_sends_one_mail_per_recipient_at_its_hour(
     )
 
 
-def test_an_uncovered_year_is_reported_and_the_rest_still_swept(
+def test_a_year_nothing_covers_is_swept_provisionally_not_refused(
     wf, clock, task, smtp_server
 ) -> None:
     from workflow.calendar import package_years
@@ -275,4 +284,147 @@ def test_an_uncovered_year_is_reported_and_the_rest_still_swept(
     s = make_settings(smtp_server.port)
     late_year = package_years()[1] + 1
     r = sweep.run(wf, s, datetime(late_year, 1, 5, 9, tzinfo=SH))
-    assert any(f"{late_year} 年" in p for p in r.problems)
+    assert r.problems == [] and r.overdue >= 1 and r.steps["overdue"] >= 1
+    assert r.calendar_warning and f"{late_year} 年" in r.calendar_warning
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is told what: the targets still missing, one mail per person, the office's own deadlines
+
+
+def _bodies(server: SmtpServer) -> list[tuple[str, str, str]]:
+    """(recipient, subject, plain-text body) of every mail the server received."""
+    out = []
+    for e, m in zip(server.sink.envelopes, server.sink.messages(), strict=True):
+        text = m.get_body(preferencelist=("plain",)).get_content()
+        out.append((e.rcpt_tos[0], str(m["Subject"]), text))
+    return out
+
+
+def _groups(wf: Workflow, t: int) -> dict[str, tuple[str, list[str]]]:
+    import json
+
+    with wf.raw.read() as cur:
+        cur.execute(
+            wf.raw.sql(
+                "SELECT target_code, target_name, inspectors FROM inspection_record"
+                " WHERE task_id = ?"
+            ),
+            (t,),
+        )
+        return {c: (n, json.loads(i)) for c, n, i in cur.fetchall()}
+
+
+def _payloads(wf: Workflow, rule: str) -> list[dict[str, Any]]:
+    import json
+
+    with wf.raw.read() as cur:
+        cur.execute("SELECT payload FROM event WHERE kind LIKE 'deadline_%' ORDER BY seq")
+        return [p for (text,) in cur.fetchall() if (p := json.loads(text))["rule"] == rule]
+
+
+def test_inspection_overdue_notice_names_the_targets_still_missing(wf, clock, smtp_server) -> None:
+    clock.set(at(2024, 4, 1))
+    t, codes = drawn_task(wf, 3, email=True, initiating_office=OFFICE, months="2024-04")
+    clock.set(at(2024, 4, 2))
+    drawing.confirm(wf, t, actor="王队长")
+    clock.set(at(2024, 4, 29))
+    wf.set_result(t, codes[0], "no_problem", actor="x")
+    groups = _groups(wf, t)
+    s = make_settings(smtp_server.port)
+    sweep.run(wf, s, at(2024, 5, 6))  # due 04-30; May Day off: 1 working day late
+    late = [
+        (r, subj, body) for r, subj, body in _bodies(smtp_server) if subj.startswith("【逾期】")
+    ]
+    assert late and all("完成检查并录入全部检查结果" in subj for _, subj, _ in late)
+    # Each notice goes to the groups of the two unfinished records and lists them by name
+    # and code; the finished one is not listed.
+    wanted = {f"{c}@bureau.test" for code in codes[1:] for c in groups[code][1]}
+    assert {r for r, _, _ in late} == wanted
+    for _, _, body in late:
+        assert "尚未录入检查结果的检查对象（2 户）" in body
+        for code in codes[1:]:
+            assert f"{groups[code][0]}（{code}）" in body
+        assert codes[0] not in body
+
+
+def test_one_person_gets_one_mail_per_deadline_when_head_is_also_in_the_group(
+    wf, clock, smtp_server
+) -> None:
+    clock.set(at(2024, 4, 1))
+    t, codes = drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
+    clock.set(at(2024, 4, 2))
+    drawing.confirm(wf, t, actor="王队长")
+    groups = _groups(wf, t)
+    head_cert = groups[codes[0]][1][0]  # the office head inspects too
+    head = f"{head_cert}@bureau.test"
+    s = Settings.model_validate(
+        {
+            **make_settings(smtp_server.port).model_dump(),
+            "offices": {OFFICE: {"head": "王队长", "email": head, "reports": False}},
+        }
+    )
+    # 05-06 is 1 working day late: the overdue notice to the groups, the head among them.
+    sweep.run(wf, s, at(2024, 5, 6))
+    first = [r for r, subj, _ in _bodies(smtp_server) if "完成检查" in subj]
+    assert first.count(head) == 1
+    # 05-08 is 3 working days late: the office head's step — the head was told already.
+    before = len(smtp_server.sink.envelopes)
+    r = sweep.run(wf, s, at(2024, 5, 8))
+    assert r.steps["escalation"] == 1 and r.without_recipient == []
+    assert [x for x in _bodies(smtp_server)[before:] if "完成检查" in x[1]] == []
+    step = next(p for p in _payloads(wf, "inspect") if p["step"] == "office_head")
+    assert step["to"] == [] and step["not_again"] == [head]
+
+
+def test_a_catch_up_sweep_sends_each_person_the_highest_step_only(wf, clock, smtp_server) -> None:
+    clock.set(at(2024, 4, 1))
+    t, codes = drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
+    clock.set(at(2024, 4, 2))
+    drawing.confirm(wf, t, actor="王队长")
+    groups = _groups(wf, t)
+    head = f"{groups[codes[0]][1][0]}@bureau.test"
+    s = Settings.model_validate(
+        {
+            **make_settings(smtp_server.port).model_dump(),
+            "offices": {OFFICE: {"head": "王队长", "email": head, "reports": False}},
+            "escalation": {"supervisor_name": "李局长", "supervisor_email": head},
+        }
+    )
+    # Down until 6 working days late: all three steps at once, and the head is in the group
+    # and is the supervisor too: one mail, the supervisor's.
+    r = sweep.run(wf, s, at(2024, 5, 13))
+    assert r.steps == {"reminder": 0, "overdue": 1, "escalation": 2}
+    to_head = [subj for rcpt, subj, _ in _bodies(smtp_server) if rcpt == head]
+    assert len(to_head) == 1 and to_head[0].startswith("【督办·上级督办人】")
+    others = {f"{c}@bureau.test" for code in codes for c in groups[code][1]} - {head}
+    got = [rcpt for rcpt, subj, _ in _bodies(smtp_server) if rcpt != head]
+    assert sorted(got) == sorted(others)  # each other inspector: the overdue notice, once
+
+
+def test_publication_overdue_goes_to_the_office_not_the_inspectors(wf, clock, tmp_path) -> None:
+    import mailbox
+    from email import message_from_bytes, policy
+
+    clock.set(at(2024, 4, 1))
+    t, codes = drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
+    clock.set(at(2024, 4, 2))
+    drawing.confirm(wf, t, actor="王队长")
+    clock.set(at(2024, 4, 29))
+    for c in codes:
+        wf.set_result(t, c, "no_problem", actor="x")
+    wf.fire(t, "inspect", actor="x")
+    s = Settings.model_validate(
+        {
+            **make_settings(1).model_dump(),
+            "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
+        }
+    )
+    sweep.run(wf, s, at(2024, 5, 30))  # publication due 05-28 (20 working days): 2 late
+    box = mailbox.Maildir(tmp_path / "mail", create=False)
+    mails = [message_from_bytes(box.get_bytes(k), policy=policy.default) for k in box.iterkeys()]
+    publish = [m for m in mails if "公示检查结果" in str(m["Subject"])]
+    assert [str(m["To"]) for m in publish] == ["王队长 <head@bureau.test>"]
+    body = publish[0].get_body(preferencelist=("plain",)).get_content()
+    assert "责任人：王队长" in body and "尚未录入" not in body
+    assert all("J0" not in str(m["To"]) for m in publish)
