@@ -123,6 +123,9 @@ class MaildirTransport:
 
     def open(self) -> None:
         try:
+            # Maildir(create=True) makes only the last directory (and its new/cur/tmp only
+            # when it makes that one): data/mail on a fresh clone needs data/ too.
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._box = mailbox.Maildir(self.path, create=True)
         except OSError as e:
             raise TransportDown(f"无法打开邮件目录 {self.path}：{e.strerror}") from e

@@ -1102,7 +1102,9 @@ def followup_add(
     note: Annotated[str, typer.Option("--note")] = "",
     on: Annotated[
         str | None,
-        typer.Option("--date", help="处置日期，如 2024-04-02 或 2024年4月2日（默认今天，不得晚于今天）"),
+        typer.Option(
+            "--date", help="处置日期，如 2024-04-02 或 2024年4月2日（默认今天，不得晚于今天）"
+        ),
     ] = None,
     role: Annotated[str, typer.Option("--role")] = "inspector",
 ) -> None:
@@ -1122,6 +1124,15 @@ def followup_add(
 
 # ---------------------------------------------------------------------------------------------
 # The draw (DESIGN §6) and what follows it (seed 003)
+
+
+# DESIGN §6 step 3: without a public input fixed after the commitment, the result depends on
+# the bureau's secret alone; allowed (the design says "empty if none"), but said.
+NO_PUBLIC_INPUT = (
+    "注意：未提供 --public-input（承诺值公布之后才确定的公开信息，如当日公开数字）。"
+    "本次抽取结果仅由事先承诺的密钥决定，公众只能核对结果未被改动，无法确认密钥未被挑选；"
+    "正式抽取建议使用公开输入。"
+)
 
 
 @draw_app.command("run", hidden=True)
@@ -1148,6 +1159,8 @@ def draw_run(
             public_input=public_input,
             expected_version=expect_version,
         )
+        if not public_input.strip():
+            typer.echo(NO_PUBLIC_INPUT, err=as_json)
         if as_json:
             _print_json(record)
             return
@@ -1191,7 +1204,8 @@ def draw_record(
         )
         typer.echo(f"  算法 {record['algorithm']}，抽取时间 {_local(a, record.get('drawn_at'))}")
         typer.echo(f"  承诺值 {record['commitment']}")
-        typer.echo(f"  公开输入 {record['public_input']!r}，密钥 {record['secret']}")
+        shown = repr(record["public_input"]) if record["public_input"] else "（无）"
+        typer.echo(f"  公开输入 {shown}，密钥 {record['secret']}")
         typer.echo(
             f"  每组 {record['group_size']} 人，每人上限 {record['cap']} 户，执法领域 {record['field'] or '不限'}"
         )
@@ -1545,7 +1559,10 @@ def audit_checkpoint(
 def audit_log(
     ctx: typer.Context,
     task_ref: Annotated[
-        str | None, typer.Option("--task", help="只看这个任务（ID 或 2026001-001号；含其期限提醒、逾期与督办）")
+        str | None,
+        typer.Option(
+            "--task", help="只看这个任务（ID 或 2026001-001号；含其期限提醒、逾期与督办）"
+        ),
     ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", help="只列最新的 N 个事件（仍按序号排列）")

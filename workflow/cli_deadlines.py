@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from workflow import deadlines
 from workflow.calendar_notice import weekday_cn
 from workflow.cli import _App, _parse_date, _print_json, _run, app
 from workflow.clock import parse_time
@@ -187,13 +188,23 @@ def report_submit(
 
     def go(a: _App) -> None:
         r = reports.submit(a.wf, a.settings, kind=kind, period=period, office=office, actor=actor)
-        late = "（逾期报送）" if r["late"] else ""
+        late = "，逾期报送" if r["late"] else ""
+        name = deadlines.REPORT_KINDS[r["kind"]]
         typer.echo(
-            f"已登记：{office} {period} {kind} 报告，应于 {r['due']} 前报送{late}；"
+            f"已登记：{office} {period} {name}（截止 {r['due']}，含当日{late}）；"
             f"审计日志第 {r['event_seq']} 号事件。"
         )
 
     _run(ctx, go)
+
+
+def _calendar_warning_sent(r: Any) -> str:
+    """What became of today's warning to the administrators (sent once a day)."""
+    if not r.calendar_warning_sent:
+        return ""
+    if r.calendar_warning_mails:
+        return f"今日提醒已发给管理员（{r.calendar_warning_mails} 封）。"
+    return "未配置管理员邮箱（config.yaml 的 calendar.admin_emails），今日提醒未发邮件。"
 
 
 @app.command("sweep")
@@ -239,8 +250,7 @@ def sweep_cmd(
             if r.provisional:
                 typer.echo(f"其中 {r.provisional} 项期限所在年份的节假日安排尚未确认，为暂定。")
             if r.calendar_warning:
-                sent = "（今日提醒已发给管理员）" if r.calendar_warning_sent else ""
-                typer.echo(f"注意：{r.calendar_warning}。{sent}")
+                typer.echo(f"注意：{r.calendar_warning}。{_calendar_warning_sent(r)}")
             for key in r.without_recipient:
                 typer.echo(
                     f"警告：{key} 无人可通知（请在 config.yaml 配置科室负责人或上级督办人邮箱）"

@@ -240,10 +240,21 @@ def _compare(
             )
             continue
         table_view = (
-            row[0], row[1], row[2] is not None, row[3], row[4], row[5], json.loads(row[6])
+            row[0],
+            row[1],
+            row[2] is not None,
+            row[3],
+            row[4],
+            row[5],
+            json.loads(row[6]),
         )
         log_view = (
-            r.group_size, r.result, r.published, r.followups, r.rectify_by, r.corrections,
+            r.group_size,
+            r.result,
+            r.published,
+            r.followups,
+            r.rectify_by,
+            r.corrections,
             r.joined,
         )
         if table_view != log_view:

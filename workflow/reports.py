@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from workflow import audit, deadlines
 from workflow.errors import InvalidInput
+from workflow.refs import local_time
 
 if TYPE_CHECKING:
     from workflow.config import Settings
@@ -47,7 +48,8 @@ def submit(
         done = cur.fetchone()
         if done:
             raise InvalidInput(
-                f"{office} 的 {period} {deadlines.REPORT_KINDS[kind]}已由 {done[0]} 于 {done[1]} 报送"
+                f"{office} 的 {period} {deadlines.REPORT_KINDS[kind]}已由 {done[0]} 于"
+                f" {local_time(done[1], settings.calendar.timezone)} 报送，不能重复登记"
             )
         head = audit.read_head(cur, sql)
         at = head.stamp(wf._now())

@@ -55,6 +55,7 @@ class SweepResult:
     # While a year is provisional (DESIGN §3): the warning, and whether today's was sent now.
     calendar_warning: str | None = None
     calendar_warning_sent: bool = False
+    calendar_warning_mails: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,6 +180,7 @@ def decide_and_enqueue(
         if warned is not None:
             result.calendar_warning = warned.message
             result.calendar_warning_sent = warned.new
+            result.calendar_warning_mails = warned.messages if warned.new else 0
             result.messages += warned.messages
         horizon = deadlines.reminder_horizon(today, remind)
         found = deadlines.collect_open(cur, sql, settings, wf.calendar, today, horizon)

@@ -186,6 +186,21 @@ def test_maildir_transport_writes_real_messages(raw, tmp_path) -> None:
     assert len(subjects) == 2 and all("公示检查结果" in s for s in subjects)
 
 
+def test_maildir_transport_creates_missing_parent_directories(raw, tmp_path) -> None:
+    _enqueue(raw, 1)
+    where = tmp_path / "fresh-clone" / "data" / "mail"  # none of it there yet
+    assert deliver(raw, MaildirTransport(where), POLICY, NOW).mails == 1
+    assert len(list(mailbox.Maildir(where, create=False).iterkeys())) == 1
+
+
+def test_maildir_transport_says_which_directory_it_cannot_open(raw, tmp_path) -> None:
+    _enqueue(raw, 1)
+    (tmp_path / "data").write_text("a file, not a directory")
+    result = deliver(raw, MaildirTransport(tmp_path / "data" / "mail"), POLICY, NOW)
+    assert result.mails == 0 and result.error is not None
+    assert f"无法打开邮件目录 {tmp_path / 'data' / 'mail'}" in result.error
+
+
 def test_pending_targets_are_listed_in_both_bodies_and_the_digest() -> None:
     from notifications.render import render
 

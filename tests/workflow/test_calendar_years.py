@@ -90,7 +90,10 @@ def late_task(wf: Workflow, clock) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_a_provisional_deadline_is_marked_and_recomputed_once_the_notice_is_recorded(
-    wf: Workflow, engine, clock, late_task: int  # type: ignore[no-untyped-def]
+    wf: Workflow,
+    engine,
+    clock,
+    late_task: int,  # type: ignore[no-untyped-def]
 ) -> None:
     text, monday, sunday = made_up_notice(Y)
     s = make_settings()
@@ -107,7 +110,9 @@ def test_a_provisional_deadline_is_marked_and_recomputed_once_the_notice_is_reco
     assert not r.already and r.note == ""
     ((task_id, payload),) = events(wf, calendar_years.RECORDED)
     assert task_id is None and payload["year"] == Y and payload["was"].startswith("holidays ")
-    assert payload["workdays"] == sorted([sunday.isoformat(), (monday + timedelta(days=12)).isoformat()])
+    assert payload["workdays"] == sorted(
+        [sunday.isoformat(), (monday + timedelta(days=12)).isoformat()]
+    )
     assert audit.verify_db(wf.raw).ok
 
     # Another process (a fresh workflow on the same database) sees the recorded year: the
@@ -143,7 +148,9 @@ def test_recording_a_year_twice_or_against_the_package(wf: Workflow) -> None:
     # A year the package covers: recorded only if it agrees day by day.
     real = (NOTICES / "2026.txt").read_text(encoding="utf-8")
     tampered = real.replace("5月9日（周六）上班", "5月10日（周日）上班")
-    with pytest.raises(InvalidInput, match="2026-05-09（周六）通知为休息；2026-05-10（周日）通知为上班"):
+    with pytest.raises(
+        InvalidInput, match="2026-05-09（周六）通知为休息；2026-05-10（周日）通知为上班"
+    ):
         calendar_years.record(wf, parse(tampered), tampered, "王文书")
     ok = calendar_years.record(wf, parse(real), real, "王文书")
     assert ok.note.startswith("与 chinesecalendar ") and ok.event_seq is not None
@@ -152,7 +159,9 @@ def test_recording_a_year_twice_or_against_the_package(wf: Workflow) -> None:
 
 
 def test_the_sweep_marks_provisional_mail_and_warns_the_administrators_once_a_day(
-    wf: Workflow, clock, smtp_server: SmtpServer  # type: ignore[no-untyped-def]
+    wf: Workflow,
+    clock,
+    smtp_server: SmtpServer,  # type: ignore[no-untyped-def]
 ) -> None:
     s = make_settings(smtp_server.port, ["admin@bureau.test", "it@bureau.test"])
     # October: next year is not due yet.
@@ -162,11 +171,15 @@ def test_the_sweep_marks_provisional_mail_and_warns_the_administrators_once_a_da
     r = sweep.run(wf, s, at(Y - 1, 11, 2))
     assert r.calendar_warning_sent and f"{Y} 年的节假日安排尚未确认" in (r.calendar_warning or "")
     assert r.messages == 2 and r.delivery and r.delivery["mails"] == 2
+    assert r.calendar_warning_mails == 2
     r = sweep.run(wf, s, at(Y - 1, 11, 2, 15))
     assert r.calendar_warning and not r.calendar_warning_sent and r.messages == 0
     sweep.run(wf, s, at(Y - 1, 11, 3))
     mails = smtp_server.sink.messages()
-    assert [m["To"] for m in mails] == ["张管理员 <admin@bureau.test>", "张管理员 <it@bureau.test>"] * 2
+    assert [m["To"] for m in mails] == [
+        "张管理员 <admin@bureau.test>",
+        "张管理员 <it@bureau.test>",
+    ] * 2
     subject = str(mails[0]["Subject"])
     assert subject == f"【工作日历】{Y} 年节假日安排尚未确认，相关期限暂定：请录入国务院办公厅通知"
     body = mails[0].get_body(preferencelist=("plain",)).get_content()
@@ -185,13 +198,16 @@ def test_the_sweep_marks_provisional_mail_and_warns_the_administrators_once_a_da
 def test_a_year_still_uncovered_in_january_keeps_being_warned(wf: Workflow) -> None:
     s = make_settings()  # no administrator configured: logged, nobody mailed
     r = sweep.run(wf, s, at(Y, 1, 5), deliver=False)
-    assert r.calendar_warning_sent and r.messages == 0
+    assert r.calendar_warning_sent and r.messages == 0 and r.calendar_warning_mails == 0
     ((_, payload),) = events(wf, calendar_years.WARNING)
     assert payload["years"] == [Y] and payload["to"] == []
 
 
 def test_reminders_of_a_provisional_deadline_say_so(
-    wf: Workflow, clock, late_task: int, smtp_server: SmtpServer  # type: ignore[no-untyped-def]
+    wf: Workflow,
+    clock,
+    late_task: int,
+    smtp_server: SmtpServer,  # type: ignore[no-untyped-def]
 ) -> None:
     _, monday, _ = made_up_notice(Y)
     s = make_settings(smtp_server.port)
@@ -237,7 +253,10 @@ def test_cli_calendar_notice_dry_run_record_and_check(
     f.write_text(text, encoding="gb18030")  # as saved on a Windows desktop
     out = ssj(db_url, cfg, "calendar", "notice", str(f), "--dry-run").stdout
     assert f"国务院办公厅关于{Y}年部分节假日安排的通知：" in out
-    assert f"放假 测试节：{monday.isoformat()}（周一） 至 {(monday + timedelta(days=4)).isoformat()}（周五），共 5 天" in out
+    assert (
+        f"放假 测试节：{monday.isoformat()}（周一） 至 {(monday + timedelta(days=4)).isoformat()}（周五），共 5 天"
+        in out
+    )
     assert f"上班 测试节：{sunday.isoformat()}（周日）" in out and "未录入" in out
     assert events(wf, calendar_years.RECORDED) == []
     ssj(db_url, cfg, "calendar", "check", str(Y), code=1)

@@ -113,9 +113,7 @@ def test_create_move_and_audit_a_task_through_the_cli(db_url, tmp_path):
     assert json.loads(out)["state"] == "drawn"
     refused = ssj(db_url, "task", "fire", tid, "close", "--actor", "张三", code=2)
     assert f"任务 {tid}" in refused and "drawn" in refused and "inspect" in refused
-    ssj(
-        db_url, "result", "set", tid, "91350100M000100Y43", "--result", "problem", "--actor", "甲"
-    )
+    ssj(db_url, "result", "set", tid, "91350100M000100Y43", "--result", "problem", "--actor", "甲")
     ssj(
         db_url,
         "result",
@@ -366,6 +364,7 @@ def test_plan_table_publication_draw_verification_and_sheets_through_the_cli(db_
     assert task["commitment"] in ssj(db_url, "plan", "show", "2024001")
     out = ssj(db_url, "draw", tid, "--actor", "张三", "--public-input", "3D 517")
     assert "planned → drawn" in out and "密钥已公开" in out
+    assert "未提供 --public-input" not in out
     record = json.loads(ssj(db_url, "draw", "record", tid, "--json"))
     assert record["commitment"] == task["commitment"] and record["public_input"] == "3D 517"
     assert [s["name"] for s in record["strata"]] == ["A", "B", "C", "D"]
@@ -629,3 +628,15 @@ def test_task_create_scope_becomes_the_type_filter_the_draw_selects_by(db_url):
     assert created["filters"] == {"type": ["用人单位", "社会保险经办机构"]}
     out = ssj(db_url, *base, "--scope", "火星企业", code=2)
     assert "抽查对象范围 '火星企业' 无效" in out and "Traceback" not in out
+
+
+def test_a_draw_without_public_input_says_what_that_means(demo_db):
+    tasks = json.loads(ssj(demo_db, "task", "list", "--json"))
+    planned = [t for t in tasks if t["state"] == "planned"]
+    assert planned, "the demo keeps one task planned"
+    tid = str(planned[0]["id"])
+    r = runner.invoke(app, ["--db", demo_db, "draw", tid, "--actor", "张三", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["public_input"] == ""  # stdout stays JSON for scripts
+    assert "未提供 --public-input" in r.stderr and "仅由事先承诺的密钥决定" in r.stderr
+    assert "公开输入 （无）" in ssj(demo_db, "draw", "record", tid)

@@ -100,7 +100,16 @@ def test_report_submit_from_the_command_line(db_url, cfg, drawn) -> None:
         db_url, cfg, "report", "submit", "--kind", "monthly", "--period", "2024-04",
         "--office", OFFICE, "--actor", "王队长",
     )  # fmt: skip
-    assert "应于 2024-04-22 前报送" in out
+    # Submitted on the real clock, long after 2024: late.
+    assert "劳动保障监察大队 2024-04 月报表（截止 2024-04-22，含当日，逾期报送）" in out
+    assert "monthly" not in out
+    again = ssj(
+        db_url, cfg, "report", "submit", "--kind", "monthly", "--period", "2024-04",
+        "--office", OFFICE, "--actor", "李文书", code=2,
+    )  # fmt: skip
+    # Who and when (Beijing time, as people read it), not a stored UTC stamp.
+    assert "已由 王队长 于 " in again and "不能重复登记" in again
+    assert "Z " not in again and "T" not in again.split("于 ")[1][:20]
     bad = ssj(
         db_url, cfg, "report", "submit", "--kind", "weekly", "--period", "2024-04",
         "--office", OFFICE, "--actor", "王队长", code=2,
@@ -158,3 +167,25 @@ def test_scheduler_sweeps_at_start_and_stops_cleanly_on_sigterm(db_url, cfg, dra
     assert sweeps and sweeps[0]["overdue_notices"] >= 1
     assert sweeps[0]["as_of"].startswith("2024-06-03T01:00")
     assert any(x.get("event") == "stopping" and x.get("signal") == "SIGTERM" for x in lines)
+
+
+def test_sweep_says_whether_the_administrators_were_mailed_about_the_calendar(
+    db_url, cfg, drawn, tmp_path
+) -> None:
+    from workflow.calendar import package_years
+
+    # From November the year after the package's last is provisional: warned once a day.
+    last = package_years()[1]
+    out = ssj(db_url, cfg, "sweep", "--now", f"{last}-11-02T09:00")
+    assert f"{last + 1} 年的节假日安排尚未确认" in out
+    assert "未配置管理员邮箱（config.yaml 的 calendar.admin_emails），今日提醒未发邮件。" in out
+    assert "已发给管理员" not in out
+    with_admin = tmp_path / "admin.yaml"
+    with_admin.write_text(
+        cfg.read_text(encoding="utf-8") + "calendar: {admin_emails: [it@bureau.test]}\n",
+        encoding="utf-8",
+    )
+    out = ssj(db_url, with_admin, "sweep", "--now", f"{last}-11-03T09:00")
+    assert "今日提醒已发给管理员（1 封）。" in out
+    again = ssj(db_url, with_admin, "sweep", "--now", f"{last}-11-03T10:00")
+    assert f"{last + 1} 年的节假日安排尚未确认" in again and "今日提醒" not in again

@@ -36,13 +36,20 @@ def upgrade() -> None:
         b.add_column(
             sa.Column("correction_count", sa.Integer(), nullable=False, server_default="0")
         )
-    op.execute("UPDATE inspection_record SET published_on = substr(published_at, 1, 10)"
-               " WHERE published_at IS NOT NULL")
+    op.execute(
+        "UPDATE inspection_record SET published_on = substr(published_at, 1, 10)"
+        " WHERE published_at IS NOT NULL"
+    )
     op.create_table(
         "result_correction",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("record_id", sa.Integer(), sa.ForeignKey("inspection_record.id"), index=True,
-                  nullable=False),
+        sa.Column(
+            "record_id",
+            sa.Integer(),
+            sa.ForeignKey("inspection_record.id"),
+            index=True,
+            nullable=False,
+        ),
         sa.Column("before_result", sa.String(16), nullable=True),
         sa.Column("before_note", sa.Text(), nullable=True),
         sa.Column("after_result", sa.String(16), nullable=False),
