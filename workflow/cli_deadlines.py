@@ -203,7 +203,7 @@ def _calendar_warning_sent(r: Any) -> str:
     if not r.calendar_warning_sent:
         return ""
     if r.calendar_warning_mails:
-        return f"今日提醒已发给管理员（{r.calendar_warning_mails} 封）。"
+        return f"今日提醒邮件已为管理员入队 {r.calendar_warning_mails} 封。"
     return "未配置管理员邮箱（config.yaml 的 calendar.admin_emails），今日提醒未发邮件。"
 
 

@@ -324,8 +324,11 @@ def run(
         wf.check_time(now)
     result = decide_and_enqueue(wf, settings, now, dry_run=dry_run)
     if deliver and not dry_run:
+        # On a live database the mail just enqueued is stamped with the real time, a moment
+        # after ``now``: deliver as of the real time too, or it would wait for the next sweep.
+        send_at = max(now, wf.real_clock.now()) if wf.purpose == "live" else now
         sent = notifications.deliver(
-            wf.raw, transport or mail.transport(settings), mail.policy(settings), now
+            wf.raw, transport or mail.transport(settings), mail.policy(settings), send_at
         )
         result.delivery = sent.as_json()
     log.info(

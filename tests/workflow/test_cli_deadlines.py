@@ -179,13 +179,13 @@ def test_sweep_says_whether_the_administrators_were_mailed_about_the_calendar(
     out = ssj(db_url, cfg, "sweep", "--now", f"{last}-11-02T09:00")
     assert f"{last + 1} 年的节假日安排尚未确认" in out
     assert "未配置管理员邮箱（config.yaml 的 calendar.admin_emails），今日提醒未发邮件。" in out
-    assert "已发给管理员" not in out
+    assert "入队" not in out.split("注意：")[1]
     with_admin = tmp_path / "admin.yaml"
     with_admin.write_text(
         cfg.read_text(encoding="utf-8") + "calendar: {admin_emails: [it@bureau.test]}\n",
         encoding="utf-8",
     )
     out = ssj(db_url, with_admin, "sweep", "--now", f"{last}-11-03T09:00")
-    assert "今日提醒已发给管理员（1 封）。" in out
+    assert "今日提醒邮件已为管理员入队 1 封。" in out and "发送：1 封" in out
     again = ssj(db_url, with_admin, "sweep", "--now", f"{last}-11-03T10:00")
     assert f"{last + 1} 年的节假日安排尚未确认" in again and "今日提醒" not in again

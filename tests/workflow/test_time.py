@@ -5,7 +5,7 @@ are stored beside the real event time and never lie in the future."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -115,6 +115,32 @@ def test_on_a_live_database_events_carry_the_real_time(wf, clock, drawn) -> None
     finally:
         live.close()
     assert queries.list_events(wf.engine, t)[-1]["time"] == format_utc(at(2024, 4, 2, 10))
+
+
+class TickingClock:
+    """The real clock as a live database sees it: a little later at every reading."""
+
+    def __init__(self, start: datetime) -> None:
+        self.t = start
+
+    def now(self) -> datetime:
+        self.t += timedelta(milliseconds=3)
+        return self.t
+
+
+def test_a_live_sweep_delivers_the_mail_it_has_just_enqueued(wf, clock, drawn, tmp_path) -> None:
+    make_live(wf)
+    real = TickingClock(at(2024, 4, 8))  # the confirmation is overdue by then
+    live = Workflow(wf.engine, clock=real, real_clock=real, clerks=CLERKS)  # type: ignore[arg-type]
+    try:
+        r = sweep.run(live, settings(tmp_path))
+    finally:
+        live.close()
+    assert r.messages >= 1 and r.delivery is not None
+    assert r.delivery["messages"] == r.messages and r.delivery["failed"] == 0
+    with wf.raw.read() as cur:
+        cur.execute("SELECT status, count(*) FROM outbox GROUP BY status")
+        assert dict(cur.fetchall()) == {"sent": r.messages}
 
 
 def test_a_fixed_clock_cannot_write_to_a_live_database(wf, clock, drawn, tmp_path) -> None:
