@@ -19,6 +19,7 @@ from states._lifecycle import (
     build_machine,
     decide,
     destination,
+    failed_guards,
 )
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "build_machine",
     "decide",
     "destination",
+    "failed_guards",
 ]

@@ -185,3 +185,16 @@ def decide(state: str, trigger: str, facts: TaskFacts) -> Decision:
             return Decision(state, trigger, dest)
         reasons.extend(failed)
     raise IllegalTransition(state, trigger, "；".join(dict.fromkeys(reasons)))
+
+
+def failed_guards(state: str, trigger: str, facts: TaskFacts) -> list[str]:
+    """The names of the guards that keep ``trigger`` from moving a task in ``state`` now
+    (empty when it may fire): of its candidate transitions, those of the first that is
+    closest to passing. The trigger must be allowed in ``state``."""
+    candidates = _TABLE[(state, trigger)]
+    best: list[str] | None = None
+    for _dest, guards in candidates:
+        failed = [g for g in guards if GUARDS[g](facts) is not None]
+        if best is None or len(failed) < len(best):
+            best = failed
+    return best or []

@@ -767,7 +767,7 @@ def task_show(
     ctx: typer.Context, task: TaskArg, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """查看一个任务及其检查记录（含结果更正）。"""
-    from workflow.errors import next_steps
+    from workflow.errors import next_actions
 
     def go(a: _App) -> None:
         task_id = _task(a, task)
@@ -781,8 +781,10 @@ def task_show(
         typer.echo(
             f"  状态：{t['state']}（{states._lifecycle.STATE_LABELS[t['state']]}），版本 {t['version']}"
         )
-        typer.echo(f"  下一步：{next_steps(t['id'], t['state'])}")
-        typer.echo(f"  类型 {t['task_type']}，比例 {t['ratio']}，时间 {t['months'] or '—'}")
+        state, facts = a.wf.facts(task_id)
+        typer.echo(f"  下一步：{next_actions(t['id'], state, facts)}")
+        kind = normalize.TASK_TYPES.get(t["task_type"], t["task_type"])
+        typer.echo(f"  类型 {kind}，比例 {t['ratio']}，时间 {t['months'] or '—'}")
         typer.echo(
             f"  发起处室 {t['initiating_office'] or '—'}，联合处室 {'、'.join(t['joining_offices']) or '—'}"
         )
@@ -793,17 +795,23 @@ def task_show(
                 if r["published_at"]
                 else "未公示"
             )
-            fu = "、".join(f["outcome"] for f in r["followups"]) or "—"
+            fu = (
+                "、".join(
+                    normalize.OUTCOME.labels.get(f["outcome"], f["outcome"]) for f in r["followups"]
+                )
+                or "—"
+            )
             due = f"  整改期限 {r['rectify_by']}" if r.get("rectify_by") else ""
             typer.echo(
                 f"  - {names.target(r['target_code'], r['target_name'])}"
                 f"  检查组 {names.group(r['inspectors'])}"
-                f"  结果 {r['result'] or '未录入'}{due}  {pub}  后续处置 {fu}"
+                f"  结果 {_result_label(r['result'])}{due}  {pub}  后续处置 {fu}"
             )
             for c in r.get("corrections", []):
                 typer.echo(
                     f"      更正 {_local(a, c['corrected_at'])}（{c['category_label']}）："
-                    f"{c['before_result']} → {c['after_result']}；原因：{c['reason']}；"
+                    f"{_result_label(c['before_result'])} → {_result_label(c['after_result'])}"
+                    f"；原因：{c['reason']}；"
                     f"{c['actor']}；公示于 {c['published_on']} {c['published_place'] or ''}".rstrip()
                 )
             for j in r["joined"]:
@@ -878,7 +886,12 @@ def result_set(
         ),
     ],
     actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
-    role: Annotated[str, typer.Option("--role")] = "inspector",
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role", help="角色（默认按操作人：检查组成员为 inspector，经办人员为 clerk）"
+        ),
+    ] = None,
     note: Annotated[str | None, typer.Option("--note", help="检查情况说明")] = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="更正已有（未公示）结果时必填")
@@ -906,9 +919,9 @@ def result_set(
             rectify_by=due,
         )
         before = p["before"]["result"]
-        verb = "录入" if before is None else f"更正（原为 {before}）"
+        verb = "录入" if before is None else f"更正（原为 {_result_label(before)}）"
         who = refs.Names(a.engine).target(code)
-        typer.echo(f"任务 {task_id} 检查对象 {who}：已{verb}结果 {value}。")
+        typer.echo(f"任务 {task_id} 检查对象 {who}：已{verb}结果 {_result_label(value)}。")
         if "rectify_by" in p:
             typer.echo(f"整改期限：{p['rectify_by']}（到期前提醒，逾期督办）。")
             if due is None and a.calendar.is_provisional(date.fromisoformat(p["rectify_by"]).year):
@@ -944,16 +957,16 @@ def result_publish(
         when = None
         if at is not None:
             tz = a.settings.calendar.timezone
-            try:
-                when = (
-                    date.fromisoformat(at.strip())
-                    if len(at.strip()) == 10
-                    else parse_time(at, tz).astimezone(ZoneInfo(tz)).date()
-                )
-            except ValueError as e:
-                raise InvalidInput(
-                    f"--at {at!r} 无效：应为 YYYY-MM-DD 或 ISO 8601 时刻（{e}）"
-                ) from None
+            try:  # a date as clerks write it, or a moment (2024-04-02T15:00, Beijing time)
+                when = normalize.parse_date(at)
+            except ValueError:
+                try:
+                    when = parse_time(at, tz).astimezone(ZoneInfo(tz)).date()
+                except ValueError:
+                    raise InvalidInput(
+                        f"公示日期 {at!r} 无效：应为日期（如 2024-04-02、2024/4/2、2024年4月2日）"
+                        "或北京时间时刻（如 2024-04-02T15:00）"
+                    ) from None
         task_id = _task(a, task)
         codes = [_target(a, task_id, t) for t in target] if target else None
         done = a.wf.publish(
@@ -997,12 +1010,13 @@ def result_correct(
 
     def go(a: _App) -> None:
         due = _parse_date(rectify_by, "--rectify-by") if rectify_by else None
+        value = normalize.option(result, normalize.RESULT, "--result")
         task_id = _task(a, task)
         code = _target(a, task_id, target)
         p = a.wf.correct_result(
             task_id,
             code,
-            result,
+            value,
             actor=actor,
             reason=reason,
             category=category,
@@ -1013,7 +1027,8 @@ def result_correct(
         )
         who = refs.Names(a.engine).target(code)
         typer.echo(
-            f"任务 {task_id} 检查对象 {who}：结果已更正 {p['before']['result']} → {result}"
+            f"任务 {task_id} 检查对象 {who}：结果已更正 {_result_label(p['before']['result'])}"
+            f" → {_result_label(value)}"
             f"（{CORRECTION_CATEGORIES[p['category']]}），更正公示于 {p['published_on']}"
             f" {p['place'] or ''}".rstrip()
         )
@@ -1065,7 +1080,12 @@ def result_import(
         str | None, typer.Option("--reason", help="文件改动已有（未公示）结果时必填")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验，不写入")] = False,
-    role: Annotated[str, typer.Option("--role")] = "inspector",
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role", help="角色（默认按操作人：检查组成员为 inspector，经办人员为 clerk）"
+        ),
+    ] = None,
 ) -> None:
     """从一张表导入一个任务的全部检查结果：整表校验，任一行有误则整表拒绝，一次事务写入。"""
     from workflow import results
@@ -1106,7 +1126,12 @@ def followup_add(
             "--date", help="处置日期，如 2024-04-02 或 2024年4月2日（默认今天，不得晚于今天）"
         ),
     ] = None,
-    role: Annotated[str, typer.Option("--role")] = "inspector",
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role", help="角色（默认按操作人：检查组成员为 inspector，经办人员为 clerk）"
+        ),
+    ] = None,
 ) -> None:
     """为发现问题或不配合检查的检查对象登记后续处置。"""
 
@@ -1117,7 +1142,9 @@ def followup_add(
         value = normalize.option(outcome, normalize.OUTCOME, "--outcome")
         a.wf.add_followup(task_id, code, value, actor=actor, role=role, on=day, note=note)
         who = refs.Names(a.engine).target(code)
-        typer.echo(f"任务 {task_id} 检查对象 {who}：已登记后续处置 {value}。")
+        typer.echo(
+            f"任务 {task_id} 检查对象 {who}：已登记后续处置 {normalize.OUTCOME.labels[value]}。"
+        )
 
     _run(ctx, go)
 
@@ -1598,6 +1625,11 @@ def _parse_date(text: str, option: str) -> date:
         return normalize.parse_date(text)
     except ValueError as e:
         raise InvalidInput(f"{option} 的日期 {text!r} 无效：{e}，如 2024-09-27") from None
+
+
+def _result_label(code: str | None) -> str:
+    """A result as people read it (the code stays in JSON)."""
+    return "未录入" if code is None else normalize.RESULT.labels.get(code, code)
 
 
 def _code_arg(text: str) -> str:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from workflow import deadlines
+from workflow import deadlines, normalize
 from workflow.calendar_notice import weekday_cn
 from workflow.cli import _App, _parse_date, _print_json, _run, app
 from workflow.clock import parse_time
@@ -175,10 +175,32 @@ def _day(d: date) -> str:
     return f"{d.isoformat()}（{weekday_cn(d)}）"
 
 
+# The report kinds by code or by the name the seeds give them.
+REPORT_KIND = normalize.Choice(
+    "报告类别",
+    tuple(deadlines.REPORT_KINDS),
+    {
+        **{label: k for k, label in deadlines.REPORT_KINDS.items()},
+        "月报": "monthly",
+        "监管工作月报表": "monthly",
+        "落实情况": "progress",
+        "一单两库动态调整": "review",
+        "动态调整": "review",
+    },
+    labels=deadlines.REPORT_KINDS,
+)
+
+
 @report_app.command("submit")
 def report_submit(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Option("--kind", help="monthly / progress / review")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="monthly（月报表）/ progress（落实情况报告）/ review（“一单两库”动态调整）",
+        ),
+    ],
     period: Annotated[str, typer.Option("--period", help="如 2024-03、2024-Q2、2024")],
     office: Annotated[str, typer.Option("--office", help="报送科室")],
     actor: Annotated[str, typer.Option("--actor", help="报送人", envvar="SSJ_ACTOR")],
@@ -187,7 +209,8 @@ def report_submit(
     from workflow import reports
 
     def go(a: _App) -> None:
-        r = reports.submit(a.wf, a.settings, kind=kind, period=period, office=office, actor=actor)
+        code = normalize.option(kind, REPORT_KIND, "--kind")
+        r = reports.submit(a.wf, a.settings, kind=code, period=period, office=office, actor=actor)
         late = "，逾期报送" if r["late"] else ""
         name = deadlines.REPORT_KINDS[r["kind"]]
         typer.echo(
@@ -269,7 +292,7 @@ def overdue_cmd(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """逾期清单：每项逾期任务与报告的责任人、截止日期、逾期工作日、督办级别、最近通知。"""
-    from workflow.overdue import overdue
+    from workflow.overdue import overdue, step_label
 
     def go(a: _App) -> None:
         a.at(now)
@@ -283,14 +306,15 @@ def overdue_cmd(
             typer.echo(f"逾期事项 {len(rows)} 项（逾期天数按工作日计）：")
             for r in rows:
                 level = (
-                    f"督办 {r['escalation_level']} 级（{r['escalation_step']}）"
+                    f"督办进度：第 {r['escalation_level']} 级"
+                    f" {step_label(r['escalation_step'], a.settings)}"
                     if r["escalation_level"]
-                    else "尚未通知"
+                    else "尚未发出逾期通知"
                 )
                 last = ""
                 if r["last_notice_at"]:
                     when = parse_time(r["last_notice_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-                    last = f"，最近通知 {when}（{r['last_notice_step']}）"
+                    last = f"，最近通知 {when}（{step_label(r['last_notice_step'], a.settings)}）"
                 typer.echo(
                     f"- {r['subject']}：{r['what']}"
                     + (f"（{r['detail']}）" if r["detail"] and r["task_id"] else "")

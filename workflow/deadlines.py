@@ -37,11 +37,11 @@ class Rule:
 RULES: dict[str, Rule] = {
     "confirm": Rule(
         "确认抽取结果、匹配检查人员并生成检查表",
-        "核对抽取结果后运行 ssj draw confirm 任务号，再用 ssj sheet 任务号 生成检查表",
+        "核对抽取结果后运行 ssj draw confirm 任务号，再用 ssj sheet 任务号 --out 检查表目录 生成检查表",
     ),
     "inspect": Rule(
         "完成检查并录入全部检查结果",
-        "检查后用 ssj result set 录入每户结果；全部录入后运行 ssj task fire 任务号 inspect",
+        "检查后逐户录入结果（ssj result set 任务号 信用代码 --result 结果），或按检查结果表导入（ssj result import 文件）；全部录入后运行 ssj task fire 任务号 inspect",
     ),
     "publish": Rule(
         "公示检查结果",
@@ -213,19 +213,23 @@ _OPEN_TASKS = (
     "SELECT t.id, t.state, t.months, t.initiating_office, t.confirmed_at, t.drawn_at,"
     " p.year, p.plan_no, t.task_no, t.name,"
     " CASE WHEN t.state = 'inspected' THEN"
-    " (SELECT max(r.result_at) FROM inspection_record r WHERE r.task_id = t.id) END"
+    " (SELECT max(r.result_at) FROM inspection_record r WHERE r.task_id = t.id) END,"
+    " CASE WHEN t.state = 'drawn' THEN (SELECT count(*) FROM inspection_record r"
+    " WHERE r.task_id = t.id AND r.result IS NULL) END"
     " FROM task t JOIN plan p ON p.id = t.plan_id WHERE t.state <> 'closed'"
 )
 _PROBLEMS = ", ".join(f"'{r}'" for r in sorted(PROBLEM_RESULTS))
 _OPEN_PROBLEMS = (
     "SELECT r.task_id, r.target_code, r.target_name, r.rectify_by, r.result_at, r.result"
     " FROM inspection_record r JOIN task t ON t.id = r.task_id"
-    f" WHERE t.state IN ('inspected', 'publicized') AND r.result IN ({_PROBLEMS})"
+    # From the result on, drawn included: the date was promised when the result was recorded.
+    f" WHERE t.state IN ('drawn', 'inspected', 'publicized') AND r.result IN ({_PROBLEMS})"
     " AND r.followup_count = 0"
 )
 
 
 STATED_RECTIFY_BASIS = "检查时确定的整改期限"
+ALL_RESULTS_IN = "检查结果已全部录入，尚未确认检查完成：请运行 ssj task fire {id} inspect"
 
 
 def task_label(plan_no: str, task_no: str, name: str) -> str:
@@ -261,7 +265,8 @@ def task_deadlines(
         return d
 
     for row in cur.fetchall():
-        tid, state, months, office, confirmed, drawn_at, year, plan_no, task_no, name, ended = row
+        (tid, state, months, office, confirmed, drawn_at, year, plan_no, task_no, name, ended,
+         missing) = row  # fmt: skip
         tasks[tid] = (plan_no, task_no, name, office)
         found: list[tuple[str, date, str]] = []
         known = archives.get(year)
@@ -297,7 +302,15 @@ def task_deadlines(
         if found:
             label = task_label(plan_no, task_no, name)
             for rule, due, basis in found:
-                add(Deadline(f"task:{tid}:{rule}:{due}", rule, due, office, basis, tid, label))
+                # Every result in but the task not moved on: say what is left, not the whole.
+                detail = (
+                    ALL_RESULTS_IN.format(id=tid) if rule == "inspect" and missing == 0 else ""
+                )
+                add(
+                    Deadline(
+                        f"task:{tid}:{rule}:{due}", rule, due, office, basis, tid, label, detail
+                    )
+                )
     cur.execute(sql(_OPEN_PROBLEMS))
     n = rules.rectify_within_working_days
     for tid, code, target_name, rectify_by, result_at, result in cur.fetchall():

@@ -837,7 +837,7 @@ def _warnings(cur: Any, kind: Kind, records: dict[str, dict[str, Any]]) -> list[
             shown = "、".join(retired[:5]) + (f" 等 {len(retired)} 个" if len(retired) > 5 else "")
             out.append(
                 f"{shown} 已停用：导入更新其内容，但仍为停用"
-                f"（恢复请用 ssj retire {kind.name} 编码 --restore）"
+                f"（恢复请用 ssj retire {kind.name} 编码 --restore --reason 原因）"
             )
     return out
 

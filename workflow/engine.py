@@ -55,6 +55,7 @@ class _TaskTx:
         self.new_state: str | None = None
         self.event: audit.Head | None = None  # the appended event, once committed
         self.facts: TaskFacts | None = None  # loaded for lifecycle triggers only
+        self.role: str | None = None  # set by a change that establishes the actor's role
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         self.cur.execute(self.wf.raw.sql(sql), params)
@@ -298,7 +299,7 @@ class Workflow:
             head,
             at=tx.at,
             actor=actor,
-            role=role,
+            role=tx.role or role,
             task_id=task_id,
             kind=kind,
             from_state=task.state,
@@ -418,7 +419,7 @@ class Workflow:
         result: str,
         *,
         actor: str,
-        role: str = "inspector",
+        role: str | None = None,
         note: str | None = None,
         reason: str | None = None,
         rectify_by: date | None = None,
@@ -437,12 +438,13 @@ class Workflow:
             note=note,
             reason=reason,
             rectify_by=rectify_by,
+            role=role,
         )
         self._task_write(
             task_id,
             expected_version,
             actor=actor,
-            role=role,
+            role=role or "inspector",  # the recorder check names the role found
             kind="result_set",
             reason=reason,
             payload=payload,
@@ -481,6 +483,7 @@ class Workflow:
         note: str | None = None,
         reason: str | None = None,
         rectify_by: date | None = None,
+        role: str | None = None,
     ) -> tuple[dict[str, Any], Callable[[_TaskTx], None]]:
         """The payload and the change of one ``result_set`` event (set_result, result import)."""
         due = self._due(result, rectify_by)
@@ -492,16 +495,16 @@ class Workflow:
             if not states.allows("set_result", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：只能在 drawn 或 inspected 状态"
-                    "录入或更正检查结果（已公示的结果须用 ssj result correct 更正）"
+                    "录入或更正检查结果（已公示的结果须经更正程序：ssj result correct）"
                 )
             rec_id, before, before_note, published_at, _ = self._record(tx, target_code)
             if published_at is not None:
                 raise InvalidInput(
                     f"任务 {task_id} 检查对象 {target_code} 的结果已公示，不得直接改动："
-                    f"请用 ssj result correct {task_id} {target_code} --result R --reason 原因"
+                    f"请用 ssj result correct {task_id} {target_code} --result 结果 --reason 原因"
                     " --category 类别 发布更正"
                 )
-            self._require_recorder(tx, target_code, actor)
+            self._require_recorder(tx, target_code, actor, role)
             if before is not None and reason is None:
                 raise InvalidInput(
                     f"任务 {task_id} 检查对象 {target_code} 已有结果 {before}：更正结果须用 --reason 说明原因"
@@ -518,12 +521,26 @@ class Workflow:
 
         return payload, change
 
-    def _require_recorder(self, tx: _TaskTx, target_code: str, actor: str) -> None:
+    def _require_recorder(
+        self, tx: _TaskTx, target_code: str, actor: str, role: str | None = None
+    ) -> None:
         """Results are recorded by an inspector of the target's group (by name or certificate)
-        or by one of the bureau's clerks (config.yaml ``clerks``); anyone else is refused."""
-        who = actor.strip()
-        if who in self.clerks:
+        or by one of the bureau's clerks (config.yaml ``clerks``); anyone else is refused.
+        Without an explicit ``role`` the event records the one found: inspector or clerk."""
+        found, members = self._recorder_role(tx, target_code, actor)
+        if found is not None:
+            if role is None:
+                tx.role = found
             return
+        raise InvalidInput(
+            f"{actor.strip()} 不是检查对象 {target_code} 的检查组成员（{members}），"
+            "也不是登记的经办人员（config.yaml 的 clerks）：不能录入或更正其检查结果"
+        )
+
+    def _recorder_role(self, tx: _TaskTx, target_code: str, actor: str) -> tuple[str | None, str]:
+        """``inspector`` (in the target's group, by name or certificate), ``clerk`` (a listed
+        clerk) or None; and the group as people read it."""
+        who = actor.strip()
         row = tx.execute(
             "SELECT inspectors FROM inspection_record WHERE task_id = ? AND target_code = ?",
             (tx.task.id, target_code),
@@ -539,13 +556,10 @@ class Workflow:
                     tuple(group),
                 ).fetchall()
             )
-        if who in group or who in names.values():
-            return
         members = "、".join(f"{names[c]}（{c}）" if c in names else c for c in group) or "无"
-        raise InvalidInput(
-            f"{who} 不是检查对象 {target_code} 的检查组成员（{members}），也不是登记的经办人员"
-            "（config.yaml 的 clerks）：不能录入或更正其检查结果"
-        )
+        if who in group or who in names.values():
+            return "inspector", members
+        return ("clerk" if who in self.clerks else None), members
 
     def correct_result(
         self,
@@ -585,7 +599,7 @@ class Workflow:
                     f"任务 {task_id} 当前状态为 {tx.task.state}：已公示的结果只能在"
                     f" {'、'.join(sorted(states.RECORD_ACTIONS['correct_result']))} 状态更正"
                 )
-            self._require_recorder(tx, target_code, actor)
+            self._require_recorder(tx, target_code, actor, role)
             if before == result and before_note == note:
                 raise InvalidInput(f"检查对象 {target_code} 的结果已经是 {result}，无需更正")
             row = tx.execute(
@@ -668,7 +682,7 @@ class Workflow:
                 raise InvalidInput(
                     f"检查对象 {target_code} 的结果为 {result or '未录入'}：只有 problem 或 refused 有整改期限"
                 )
-            self._require_recorder(tx, target_code, actor)
+            self._require_recorder(tx, target_code, actor, role)
             before = tx.execute(
                 "SELECT rectify_by FROM inspection_record WHERE id = ?", (rec_id,)
             ).fetchone()[0]
@@ -764,7 +778,7 @@ class Workflow:
         outcome: str,
         *,
         actor: str,
-        role: str = "inspector",
+        role: str | None = None,
         on: date | None = None,
         note: str = "",
         reason: str | None = None,
@@ -789,6 +803,8 @@ class Workflow:
                 raise InvalidInput(
                     f"检查对象 {target_code} 的结果为 {result or '未录入'}：只有 problem 或 refused 需要后续处置"
                 )
+            if role is None:  # who registers follow-ups is not restricted yet (accounts: #11)
+                tx.role = self._recorder_role(tx, target_code, actor)[0] or "clerk"
             outcome_date = _stated(on, self._today(tx.at), "处置日期")
             payload["date"] = outcome_date
             tx.execute(
@@ -805,7 +821,7 @@ class Workflow:
             task_id,
             expected_version,
             actor=actor,
-            role=role,
+            role=role or "clerk",  # the change names the role found
             kind="followup_added",
             reason=reason,
             payload=payload,
@@ -818,6 +834,15 @@ class Workflow:
     def head(self) -> audit.Head:
         with self.raw.read() as cur:
             return audit.read_head(cur, self.raw.sql)
+
+    def facts(self, task_id: int) -> tuple[str, TaskFacts]:
+        """A task's state and the facts its guards read (what may move it on now)."""
+        with self.raw.read() as cur:
+            cur.execute(self.raw.sql(self._LOAD_WITH_FACTS), (task_id,))
+            row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        return row[0], self._facts(row)
 
     def task_state(self, task_id: int) -> tuple[str, int]:
         with self.raw.read() as cur:

@@ -54,6 +54,45 @@ def next_steps(task_id: int, state: str) -> str:
     return "、".join(f"ssj task fire {task_id} {t}" for t in allowed)
 
 
+# What to do when a guard stands in the way, as a command people can run (``{id}``: the task).
+GUARD_TODO: dict[str, str] = {
+    "commitment_published": "先公布计划（ssj plan publish 计划编号 --actor 姓名）",
+    "all_results_recorded": (
+        "录入检查结果（ssj result set {id} 信用代码 --result 结果，或 ssj result import 文件）"
+    ),
+    "all_results_published": "公示检查结果（ssj result publish {id} --place 公示位置）",
+    "all_problems_followed_up": (
+        "登记后续处置（ssj followup add {id} 信用代码 --outcome 处置结果）"
+    ),
+}
+
+
+def next_actions(task_id: int, state: str, facts: object) -> str:
+    """Like ``next_steps``, but asking the guards with the task's facts: a trigger whose guard
+    passes is offered as its command; one that waits on missing work says what to do first
+    (a guard that rules a path out, e.g. close while problems are open, is left unsaid)."""
+    import states
+
+    if state not in states.STATES or state == "planned":
+        return next_steps(task_id, state)
+    offered: list[str] = []
+    todo: list[str] = []
+    for trigger in states.allowed_triggers(state):
+        failed = states.failed_guards(state, trigger, facts)  # type: ignore[arg-type]
+        if not failed:
+            offered.append(f"ssj task fire {task_id} {trigger}")
+            continue
+        for guard in failed:
+            if guard in GUARD_TODO:
+                todo.append(
+                    GUARD_TODO[guard].format(id=task_id)
+                    + f"，然后 ssj task fire {task_id} {trigger}"
+                )
+    if not offered and not todo:
+        return next_steps(task_id, state)
+    return "；".join(dict.fromkeys(offered + todo))
+
+
 class Conflict(SsjError):
     """Someone else changed the task first (optimistic lock) or the database stayed locked."""
 

@@ -74,3 +74,19 @@ def overdue(
         )
     rows.sort(key=lambda r: (-r["working_days_late"], r["due"], r["deadline"]))
     return rows, found.problems
+
+
+# Who a ladder step goes to, as the overdue list says it.
+STEP_AUDIENCE = {"responsible": "责任人", "office_head": "科室负责人", "supervisor": "上级督办人"}
+
+
+def step_label(step: str | None, settings: Settings) -> str:
+    """A deadline step as people read it: 到期前提醒, 逾期通知, 督办（科室负责人）…"""
+    if not step:
+        return ""
+    if step.startswith("remind_"):
+        return f"到期前 {step.removeprefix('remind_')} 个工作日提醒"
+    for i, s in enumerate(settings.escalation.ladder):
+        if s.step == step:
+            return f"{'逾期通知' if i == 0 else '督办'}（{STEP_AUDIENCE[s.to]}）"
+    return step

@@ -58,7 +58,7 @@ def import_results(
     actor: str,
     task: str | None = None,
     reason: str | None = None,
-    role: str = "inspector",
+    role: str | None = None,
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """Validate the whole file, then record every changed result in one transaction."""
@@ -80,7 +80,7 @@ def import_results(
     if not allows("set_result", state):
         problems.append(
             f"{path}: 任务 {task_id}（{task_label}）当前状态为 {state}：只能在 drawn 或 inspected"
-            " 状态录入检查结果（已公示的结果用 ssj result correct 更正）"
+            " 状态录入检查结果（已公示的结果须经更正程序：ssj result correct）"
         )
         raise ImportRejected(str(path), problems)
     clerk = actor.strip() in wf.clerks
@@ -121,7 +121,9 @@ def import_results(
             )
         if old["published"]:
             bad(
-                key, "result", f"结果已公示，不得导入改动：请用 ssj result correct {task_id} {code}"
+                key,
+                "result",
+                f"结果已公示，不得导入改动：请用 ssj result correct {task_id} {code} --result 结果 --reason 原因 --category 类别",
             )
         due = rec["rectify_by"]
         if due is not None and rec["result"] not in PROBLEM_RESULTS:
@@ -170,13 +172,14 @@ def import_results(
                 note=rec["note"] or None,
                 reason=why,
                 rectify_by=date.fromisoformat(rec["rectify_by"]) if rec["rectify_by"] else None,
+                role=role,
             )
             wf._apply(
                 cur,
                 task_id,
                 None,
                 actor=actor,
-                role=role,
+                role=role or "inspector",  # the recorder check names the role found
                 kind="result_set",
                 reason=why,
                 payload=payload,

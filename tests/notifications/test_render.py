@@ -48,3 +48,16 @@ def test_the_calendar_warning() -> None:
         "《关于2027年部分节假日安排的通知》" in text and "ssj calendar notice 通知全文.txt" in text
     )
     assert "张管理员" in html and "审计日志第 7 号事件" in html
+
+
+def test_the_due_date_and_the_days_late_are_separate_lines() -> None:
+    for provisional in (False, True):
+        ctx = {**_ctx(1), "recipient_name": "王", "provisional": provisional}
+        lines = render.render("deadline", ctx)[1].splitlines()
+        due = next(i for i, line in enumerate(lines) if line.startswith("截止日期："))
+        assert lines[due + 1] == "逾期：3 个工作日（按国家法定工作日计算）", lines[due : due + 2]
+    # A reminder has no days late: the line after the due date is not run into it either.
+    reminder = {**_ctx(1), "kind": "reminder", "working_days_left": 2, "recipient_name": "王"}
+    lines = render.render("deadline", reminder)[1].splitlines()
+    due = next(i for i, line in enumerate(lines) if line.startswith("截止日期："))
+    assert lines[due].endswith("）") and "逾期" not in lines[due]

@@ -120,3 +120,17 @@ def test_record_actions_follow_the_lifecycle():
     assert [s for s in states.STATES if states.allows("publish", s)] == ["inspected"]
     assert set(states.RECORD_ACTIONS["add_followup"]) == {"inspected", "publicized"}
     assert all(set(v) <= set(states.STATES) for v in states.RECORD_ACTIONS.values())
+
+
+def test_failed_guards_names_what_keeps_a_trigger_from_firing() -> None:
+    from states import TaskFacts, failed_guards
+
+    waiting = TaskFacts(records=2, smallest_group=2, with_result=1)
+    assert failed_guards("drawn", "inspect", waiting) == ["all_results_recorded"]
+    assert failed_guards("drawn", "inspect", waiting._replace(with_result=2)) == []
+    clean = TaskFacts(records=2, smallest_group=2, with_result=2, published=2)
+    assert failed_guards("publicized", "close", clean) == []
+    assert failed_guards("publicized", "rectify", clean) == ["has_problems"]
+    open_problem = clean._replace(problems=1)
+    assert failed_guards("publicized", "close", open_problem) == ["no_problems"]
+    assert failed_guards("publicized", "rectify", open_problem) == ["all_problems_followed_up"]

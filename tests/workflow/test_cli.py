@@ -580,7 +580,7 @@ def test_a_year_typed_the_way_clerks_type_it(db_url, tmp_path):
         "--actor",
         "李四",
     )
-    assert "已登记后续处置 transferred" in out
+    assert "已登记后续处置 移送有关部门" in out
     out = ssj(
         db_url, "followup", "add", tid, problem, "--outcome", "罚款", "--actor", "李四", code=2
     )

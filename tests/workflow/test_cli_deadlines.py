@@ -76,7 +76,8 @@ def test_overdue_lists_what_who_due_late_and_escalation(db_url, cfg, drawn) -> N
     assert row["working_days_late"] == 2 and row["escalation_level"] == 2
     assert row["last_notice_step"] == "office_head"
     text = ssj(db_url, cfg, "overdue", "--now", "2024-04-08T10:00", "--office", OFFICE)
-    assert "逾期 2 个工作日" in text and "督办 2 级（office_head）" in text
+    assert "逾期 2 个工作日" in text and "督办进度：第 2 级 督办（科室负责人）" in text
+    assert "office_head" not in text and "最近通知" in text
     assert "没有逾期事项" in ssj(
         db_url, cfg, "overdue", "--now", "2024-04-08T10:00", "--office", "财务科"
     )
@@ -189,3 +190,70 @@ def test_sweep_says_whether_the_administrators_were_mailed_about_the_calendar(
     assert "今日提醒邮件已为管理员入队 1 封。" in out and "发送：1 封" in out
     again = ssj(db_url, with_admin, "sweep", "--now", f"{last}-11-03T10:00")
     assert f"{last + 1} 年的节假日安排尚未确认" in again and "今日提醒" not in again
+
+
+def test_results_dates_and_report_kinds_as_clerks_type_them(db_url, cfg, drawn, wf) -> None:
+    codes = [
+        r["target_code"]
+        for r in json.loads(ssj(db_url, cfg, "task", "show", str(drawn), "--json"))["records"]
+    ]
+    out = ssj(db_url, cfg, "result", "set", str(drawn), codes[0], "--result", "发现问题", "--actor", "x",
+              "--rectify-by", "2099年5月20日")  # fmt: skip
+    assert "已录入结果 发现问题" in out and "problem" not in out
+    ssj(
+        db_url, cfg, "result", "set", str(drawn), codes[1], "--result", "未发现问题", "--actor", "x"
+    )
+    ssj(db_url, cfg, "task", "fire", str(drawn), "inspect", "--actor", "x")
+    for typed in ("2024/4/20", "2024.4.20", "２０２４年４月２０日"):
+        refused_or_ok = runner.invoke(
+            app, ["--db", db_url, "--config", str(cfg), "result", "publish", str(drawn),
+                  "--place", "局网站", "--actor", "x", "--date", typed, "--target", codes[0]],
+        )  # fmt: skip
+        if typed == "2024/4/20":
+            assert refused_or_ok.exit_code == 0, refused_or_ok.output
+        else:  # published already: refused for that reason, not for the date's form
+            assert "日期" not in refused_or_ok.output, refused_or_ok.output
+    bad = ssj(db_url, cfg, "result", "publish", str(drawn), "--place", "局网站", "--actor", "x",
+              "--date", "2024年4月31日", code=2)  # fmt: skip
+    assert "公示日期 '2024年4月31日' 无效" in bad and "--at" not in bad and "isoformat" not in bad
+    ssj(db_url, cfg, "result", "publish", str(drawn), "--place", "局网站", "--actor", "x",
+        "--date", "2024-04-21")  # fmt: skip
+    shown = json.loads(ssj(db_url, cfg, "task", "show", str(drawn), "--json"))
+    assert {r["target_code"]: r["published_on"] for r in shown["records"]} == {
+        codes[0]: "2024-04-20", codes[1]: "2024-04-21",
+    }  # fmt: skip
+    ssj(db_url, cfg, "task", "fire", str(drawn), "publicize", "--actor", "x")
+    out = ssj(db_url, cfg, "result", "correct", str(drawn), codes[1], "--result", "发现问题",
+              "--reason", "复核发现未签订劳动合同", "--category", "复核改变", "--actor", "x")  # fmt: skip
+    assert "结果已更正 未发现问题 → 发现问题" in out
+    out = ssj(
+        db_url, cfg, "followup", "add", str(drawn), codes[0], "--outcome", "已整改", "--actor", "x"
+    )
+    assert "已登记后续处置 已整改" in out
+    text = ssj(db_url, cfg, "task", "show", str(drawn))
+    assert "类型 不定向" in text and "结果 发现问题" in text and "后续处置 已整改" in text
+    assert "no_problem" not in text and "undirected" not in text
+    out = ssj(db_url, cfg, "report", "submit", "--kind", "月报表", "--period", "2024-04",
+              "--office", OFFICE, "--actor", "王队长")  # fmt: skip
+    assert "2024-04 月报表" in out
+
+
+def test_a_problem_is_chased_from_its_result_even_before_inspect_is_fired(
+    db_url, cfg, drawn, wf, clock
+) -> None:
+    from datetime import date
+
+    records = json.loads(ssj(db_url, cfg, "task", "show", str(drawn), "--json"))["records"]
+    codes = [r["target_code"] for r in records]
+    clock.set(datetime(2024, 4, 3, 2, tzinfo=UTC))
+    wf.set_result(drawn, codes[0], "problem", actor="x", rectify_by=date(2024, 4, 10))
+    wf.set_result(drawn, codes[1], "no_problem", actor="x")  # every result in; still drawn
+    rows = json.loads(ssj(db_url, cfg, "overdue", "--now", "2024-05-06T10:00", "--json"))
+    mine = {r["rule"]: r for r in rows if r["task_id"] == drawn}
+    assert mine["rectify"]["due"] == "2024-04-10" and codes[0] in mine["rectify"]["detail"]
+    # The inspection is late, but what is left is the last step, not the whole inspection.
+    assert (
+        mine["inspect"]["detail"]
+        == f"检查结果已全部录入，尚未确认检查完成：请运行 ssj task fire {drawn} inspect"
+    )
+    assert json.loads(ssj(db_url, cfg, "task", "show", str(drawn), "--json"))["state"] == "drawn"

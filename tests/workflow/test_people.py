@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import drawn_task, inspector_row, load_directory, target_row
-from workflow import refs
+from workflow import queries, refs
 from workflow.errors import InvalidInput, NotFound, TransitionRefused
 from workflow.replay import replay
 
@@ -248,7 +248,7 @@ def test_correct_and_rectify_by_from_the_command_line(db_url, wf):
     out = ssj(db_url, "result", "correct", f"2024001-{t:03d}号", c, "--result", "problem",
               "--reason", "录入时选错", "--category", "录入错误", "--rectify-by", "2099-06-30",
               "--actor", CLERK)  # fmt: skip
-    assert "no_problem → problem" in out and "录入错误" in out and "2099-06-30" in out
+    assert "未发现问题 → 发现问题" in out and "录入错误" in out and "2099-06-30" in out
     out = ssj(db_url, "result", "rectify-by", str(t), c, "2099-07-31", "--reason", "延期",
               "--actor", CLERK)  # fmt: skip
     assert "2099-06-30 → 2099-07-31" in out
@@ -338,7 +338,7 @@ def test_result_template_has_the_import_headers(tmp_path):
 
 
 def test_refusals_never_offer_the_trigger_they_refuse_nor_call_a_planned_task_final(db_url, wf):
-    t, _ = drawn_task(wf, 1)
+    t, codes = drawn_task(wf, 1)
     with pytest.raises(TransitionRefused) as e:
         wf.fire(t, "inspect", actor="x")
     msg = str(e.value)
@@ -355,8 +355,28 @@ def test_refusals_never_offer_the_trigger_they_refuse_nor_call_a_planned_task_fi
     assert "无（终态）" in str(TransitionRefused(p, "closed", "close", "x", []))
     shown = ssj(db_url, "task", "show", "2024002-001号")
     assert f"下一步：等待抽取（ssj draw {p}）" in shown
+    # The next step asks the guards: what is missing comes first, as a command to run.
     shown = ssj(db_url, "task", "show", str(t))
-    assert f"下一步：ssj task fire {t} inspect" in shown
+    assert (
+        f"下一步：录入检查结果（ssj result set {t} 信用代码 --result 结果，"
+        f"或 ssj result import 文件），然后 ssj task fire {t} inspect"
+    ) in shown
+    wf.set_result(t, codes[0], "problem", actor="x")
+    assert f"下一步：ssj task fire {t} inspect\n" in ssj(db_url, "task", "show", str(t))
+    wf.fire(t, "inspect", actor="x")
+    assert (
+        f"下一步：公示检查结果（ssj result publish {t} --place 公示位置），"
+        f"然后 ssj task fire {t} publicize"
+    ) in ssj(db_url, "task", "show", str(t))
+    wf.publish(t, place="网站", actor="x")
+    wf.fire(t, "publicize", actor="x")
+    # A problem: rectify waits on its follow-up; close is ruled out, not suggested.
+    shown = ssj(db_url, "task", "show", str(t))
+    assert (
+        f"下一步：登记后续处置（ssj followup add {t} 信用代码 --outcome 处置结果），"
+        f"然后 ssj task fire {t} rectify"
+    ) in shown
+    assert "close" not in shown.split("下一步：")[1].split("\n")[0]
 
 
 def test_inspector_row_helper_still_matches_the_directory():
@@ -408,3 +428,31 @@ def test_an_imported_note_change_keeps_the_rectification_date(db_url, wf, tmp_pa
     assert "更正 1" in out
     rec = _records(wf, t)[codes[0]]
     assert rec["result_note"] == "乙" and rec["rectify_by"] == "2099-06-28"
+
+
+def test_the_log_names_the_role_the_recorder_has(db_url, wf):
+    """A clerk's entry is logged as the clerk's, an inspector's as the inspector's: the role
+    comes from the group and the clerks list unless one is given."""
+    t, codes = drawn_task(wf, 2)
+    with wf.raw.read() as cur:
+        cur.execute(
+            wf.raw.sql(
+                "SELECT inspectors FROM inspection_record WHERE task_id = ? AND target_code = ?"
+            ),
+            (t, codes[1]),
+        )
+        member = json.loads(cur.fetchone()[0])[0]
+    wf.set_result(t, codes[0], "problem", actor="x")  # a listed clerk
+    wf.set_result(t, codes[1], "no_problem", actor=member)  # in the target's group
+    wf.fire(t, "inspect", actor="x")
+    wf.add_followup(t, codes[0], "rectified", actor="x")
+    events = [
+        e
+        for e in queries.list_events(wf.engine, t)
+        if e["kind"] in ("result_set", "followup_added")
+    ]
+    assert [(e["actor"], e["role"]) for e in events] == [
+        ("x", "clerk"), (member, "inspector"), ("x", "clerk"),
+    ]  # fmt: skip
+    wf.set_result(t, codes[1], "problem", actor=member, reason="复核", role="clerk")
+    assert queries.list_events(wf.engine, t)[-1]["role"] == "clerk"  # stated explicitly

@@ -120,6 +120,14 @@ def parse(line: str) -> None:
                 raise UsageError(f"{cmd.name} 多余的参数 {tok!r}")
             args.append("1" if CJK.search(tok) or "{" in tok or tok.isupper() else tok)
         i += 1
+    if i:  # a whole command, not a reference to one in prose: nothing required missing
+        given = set(args)
+        for p in cmd.params:
+            required = p.param_type_name == "option" and p.required and not p.envvar
+            if required and not given & set(p.opts):
+                raise UsageError(f"{cmd.name} 缺少必填选项 {p.opts[0]}")
+        if positional < sum(1 for p in arguments if p.required):
+            raise UsageError(f"{cmd.name} 缺少参数")
     cmd.make_context(cmd.name, args, parent=ctx, resilient_parsing=True)
 
 
@@ -148,6 +156,8 @@ def test_every_suggested_command_parses(source: str, line: str) -> None:
         "ssj draw confirm 1 --by 张三",
         "ssj task fire 1 inspect --who x",
         "ssj result sett 1 X",
+        "ssj sheet 1",  # --out is required
+        "ssj result set 1",  # and so is the target
     ],
 )
 def test_the_checker_refuses_wrong_commands(line: str) -> None:

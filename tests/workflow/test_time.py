@@ -332,7 +332,7 @@ def test_stated_dates_through_the_cli(wf, clock, drawn, db_url, cfg) -> None:
     out = ssj(db_url, cfg, "result", "publish", str(t), "--place", "网站", "--actor", "甲",
               "--date", "2099-01-01", code=2)  # fmt: skip
     assert "公示日期 2099-01-01 晚于今天" in out
-    assert "--at '2024-13-01' 无效" in ssj(
+    assert "公示日期 '2024-13-01' 无效" in ssj(
         db_url, cfg, "result", "publish", str(t), "--place", "网站", "--actor", "甲",
         "--at", "2024-13-01", code=2,
     )  # fmt: skip
