@@ -82,11 +82,12 @@ class _App:
         self._wf: Workflow | None = None
         self._calendar: WorkCalendar | None = None
         self.clock: Clock = SystemClock()
+        self.may_create = False  # only ssj init makes a new database file
 
     @property
     def engine(self) -> Any:
         if self._engine is None:
-            self._engine = make_engine(self.settings.db, self.db_url)
+            self._engine = make_engine(self.settings.db, self.db_url, create=self.may_create)
         return self._engine
 
     def require_schema(self) -> None:
@@ -142,8 +143,8 @@ class _App:
             if schema.current_revision(self.engine) != schema.head_revision():
                 return {}  # not initialised: nothing recorded (`ssj calendar add` needs no DB)
             conn = RawConnection(self.engine)
-        except sqlalchemy.exc.OperationalError:
-            return {}  # unreachable: the package and config.yaml still answer
+        except (sqlalchemy.exc.OperationalError, InvalidInput):
+            return {}  # unreachable or no file yet: the package and config.yaml still answer
         try:
             with conn.read() as cur:
                 return calendar_years.load(cur, conn.sql)
@@ -357,6 +358,7 @@ def init(
     def go(a: _App) -> None:
         if purpose_ is not None:
             purpose.check(purpose_)
+        a.may_create = True
         before, after = schema.upgrade(a.engine)
         if before == after:
             typer.echo(f"数据库 {a.safe_url()} 已是最新结构（{after}）。")

@@ -21,12 +21,20 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(settings: DbSettings, url: str | None = None) -> Engine:
+def make_engine(settings: DbSettings, url: str | None = None, *, create: bool = True) -> Engine:
+    """An engine for ``url``. ``create=False``: a SQLite file that is not there is an error
+    rather than a new empty file (a command that reads must not leave one behind)."""
     url = normalize_url(url or settings.url)
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     database = make_url(url).database
-    if database and database != ":memory:":
+    if database and database != ":memory:" and not database.startswith("file:"):
+        if not create and not Path(database).exists():
+            from workflow.errors import InvalidInput
+
+            raise InvalidInput(
+                f"数据库文件 {database} 不存在：请先运行 ssj init 创建，或用 --db 指明已有的数据库"
+            )
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": settings.busy_timeout_ms / 1000})
 

@@ -640,3 +640,12 @@ def test_a_draw_without_public_input_says_what_that_means(demo_db):
     assert json.loads(r.stdout)["public_input"] == ""  # stdout stays JSON for scripts
     assert "未提供 --public-input" in r.stderr and "仅由事先承诺的密钥决定" in r.stderr
     assert "公开输入 （无）" in ssj(demo_db, "draw", "record", tid)
+
+
+def test_a_read_command_on_a_missing_sqlite_file_leaves_no_file_behind(tmp_path):
+    missing = tmp_path / "nested" / "none.db"
+    out = ssj(f"sqlite:///{missing}", "task", "list", code=2)
+    assert f"数据库文件 {missing} 不存在" in out and "ssj init" in out
+    assert not missing.exists() and not missing.parent.exists()
+    assert "升级" in ssj(f"sqlite:///{missing}", "init")  # init creates it, folders included
+    assert missing.exists()

@@ -78,9 +78,8 @@ def test_overdue_lists_what_who_due_late_and_escalation(db_url, cfg, drawn) -> N
     text = ssj(db_url, cfg, "overdue", "--now", "2024-04-08T10:00", "--office", OFFICE)
     assert "逾期 2 个工作日" in text and "督办进度：第 2 级 督办（科室负责人）" in text
     assert "office_head" not in text and "最近通知" in text
-    assert "没有逾期事项" in ssj(
-        db_url, cfg, "overdue", "--now", "2024-04-08T10:00", "--office", "财务科"
-    )
+    typo = ssj(db_url, cfg, "overdue", "--now", "2024-04-08T10:00", "--office", "监察大队", code=2)
+    assert "科室 '监察大队' 既不在 config.yaml 的 offices 中" in typo and OFFICE in typo
 
 
 def test_outbox_list_and_retry(db_url, cfg, drawn) -> None:
