@@ -1246,13 +1246,24 @@ def draw_record(
             for e in s["exclusions"]:
                 typer.echo(f"    排除 {names.target(e['code'])}：{e['reason']}")
             typer.echo(f"    抽中：{'、'.join(names.target(c) for c in s['drawn']) or '—'}")
+        records = queries.show_task(a.engine, task_id)["records"]
+        now_groups = {r["target_code"]: r["inspectors"] for r in records}
         for t in record["targets"]:
             typer.echo(
                 f"  {names.target(t['code'])}：检查组 {names.group(t['group'])}；"
                 f"递补顺序 {names.group(t['substitutes']) or '—'}"
             )
+            # Substitutions since (the published record itself never changes; each is logged).
+            current = now_groups.get(t["code"], t["group"])
+            if sorted(current) != sorted(t["group"]):
+                out = [c for c in t["group"] if c not in current]
+                came = [c for c in current if c not in t["group"]]
+                typer.echo(
+                    f"    已递补：现检查组 {names.group(current)}（{names.group(out)} 由"
+                    f" {names.group(came)} 依递补顺序替换，见审计日志 inspector_substituted）"
+                )
         # Joint visits merged in after this draw (the published record itself never changes).
-        for r in queries.show_task(a.engine, task_id)["records"]:
+        for r in records:
             for j in r["joined"]:
                 typer.echo(
                     f"  {r['target_code']}：任务 {j['task_id']}（{j['task_no']}，{j['office'] or '—'}）"

@@ -412,6 +412,14 @@ def test_the_draw_takes_the_task_as_written_and_names_targets_and_inspectors(db_
     out = ssj(db_url, "draw", "substitute", "2024001-001号", "--target", f"对象{c[-4:]}",
               "--inspector", f"人员{group[0]}", "--reason", "回避", "--actor", "x")  # fmt: skip
     assert f"检查对象 对象{c[-4:]}（{c}）：人员{group[0]}（{group[0]}） → 人员J00" in out
+    now = _records(wf, t)[c]["inspectors"]
+    (came,) = set(now) - set(group)
+    record = ssj(db_url, "draw", "record", "2024001-001号")
+    assert f"检查组 人员{group[0]}（{group[0]}）、" in record  # the published record as drawn
+    assert (
+        f"已递补：现检查组 {'、'.join(f'人员{x}（{x}）' for x in now)}（人员{group[0]}（{group[0]}）"
+        f" 由 人员{came}（{came}） 依递补顺序替换"
+    ) in record
     confirm = ssj(db_url, "draw", "confirm", "2024001-001号", "--actor", "x")
     assert f"任务 {t} 抽取结果已确认" in confirm
 
