@@ -53,7 +53,11 @@ class _DrawGroup(TyperGroup):
 
 draw_app = typer.Typer(
     cls=_DrawGroup,
-    help="双随机抽取：ssj draw TASK 执行抽取；record / verify 公开与验证；confirm / substitute 抽取后处理。",
+    help=(
+        "双随机抽取：ssj draw TASK --actor 姓名 --public-input 公开信息 执行抽取"
+        "（全部选项：ssj draw TASK --help）；record / verify 公开与验证；"
+        "confirm / substitute 抽取后处理。"
+    ),
     no_args_is_help=True,
 )
 result_app = typer.Typer(help="检查结果：录入、更正、公示。", no_args_is_help=True)
@@ -460,7 +464,7 @@ def import_cmd(
             f"{file}：{verb} {s.rows} 行：新增 {s.added}，更新 {s.changed}，未变 {s.unchanged}。"
         )
         if s.first_seq is not None:
-            typer.echo(f"审计事件 {s.first_seq}–{s.last_seq}。")
+            typer.echo(f"审计事件 {_seqs(s.first_seq, s.last_seq)}。")
         for w in s.warnings:
             typer.echo(f"警告：{w}", err=True)
 
@@ -534,7 +538,7 @@ def retire_cmd(
             state = "在用" if restore else "已停用"
             typer.echo(f"{'、'.join(s.unchanged)} 本来就{state}，未更改。")
         if s.first_seq is not None:
-            typer.echo(f"审计事件 {s.first_seq}–{s.last_seq}。")
+            typer.echo(f"审计事件 {_seqs(s.first_seq, s.last_seq)}。")
 
     _run(ctx, go)
 
@@ -564,7 +568,10 @@ def plan_create(
 
 
 @plan_app.command("list")
-def plan_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def plan_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
+) -> None:
     """列出抽查计划。"""
 
     def go(a: _App) -> None:
@@ -614,7 +621,7 @@ def plan_publish(
     ctx: typer.Context,
     plan_no: Annotated[str, typer.Argument(help="抽查计划编号")],
     actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """公布计划：为每个新任务生成抽取承诺值（secret 的 SHA-256）并记入审计日志。"""
 
@@ -634,7 +641,7 @@ def plan_publish(
 def plan_show(
     ctx: typer.Context,
     plan_no: Annotated[str, typer.Argument(help="抽查计划编号")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """查看计划：任务、比例、抽取承诺值（公开信息）。"""
 
@@ -691,7 +698,7 @@ def task_create(
     field: Annotated[str, typer.Option("--field", help="检查组人员须具备的执法领域")] = "",
     role: Annotated[str, typer.Option("--role")] = "clerk",
     reason: Annotated[str | None, typer.Option("--reason")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """创建抽查任务（状态 planned）。"""
     from workflow import plans
@@ -741,7 +748,7 @@ def task_list(
     ctx: typer.Context,
     state: Annotated[str | None, typer.Option("--state", help="按状态筛选")] = None,
     plan: Annotated[str | None, typer.Option("--plan", help="按计划编号筛选")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """列出抽查任务。"""
 
@@ -766,7 +773,9 @@ def task_list(
 
 @task_app.command("show")
 def task_show(
-    ctx: typer.Context, task: TaskArg, as_json: Annotated[bool, typer.Option("--json")] = False
+    ctx: typer.Context,
+    task: TaskArg,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """查看一个任务及其检查记录（含结果更正）。"""
     from workflow.errors import next_actions
@@ -847,7 +856,7 @@ def task_fire(
     expect_version: Annotated[
         int | None, typer.Option("--expect-version", help="乐观锁：任务须仍为此版本")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """对任务执行触发器。"""
 
@@ -1012,9 +1021,9 @@ def result_correct(
 
     def go(a: _App) -> None:
         due = _parse_date(rectify_by, "--rectify-by") if rectify_by else None
-        value = normalize.option(result, normalize.RESULT, "--result")
         task_id = _task(a, task)
         code = _target(a, task_id, target)
+        value = normalize.option(result, normalize.RESULT, "--result")
         p = a.wf.correct_result(
             task_id,
             code,
@@ -1410,7 +1419,9 @@ def _verify_output(result: audit.VerifyResult, as_json: bool, source: str) -> No
         )
     else:
         typer.echo(
-            f"哈希链校验失败（{source}）：第一个异常事件序号 {result.first_bad_seq}：{result.reason}"
+            f"哈希链校验失败（{source}）："
+            + (f"第一个异常事件序号 {result.first_bad_seq}：" if result.first_bad_seq else "")
+            + result.reason
         )
     if result.note and not as_json:
         typer.echo(f"注意：{result.note}")
@@ -1421,7 +1432,7 @@ def _verify_output(result: audit.VerifyResult, as_json: bool, source: str) -> No
 @audit_app.command("verify")
 def audit_verify(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
     against: Annotated[
         Path | None, typer.Option("--against", help="检查点文件：证明日志仍延续它")
     ] = None,
@@ -1458,7 +1469,7 @@ def audit_replay(
         typer.Option("--task", help="只重放这个任务（ID 或 2026001-001号）", show_default=False),
     ] = None,
     at: Annotated[str | None, typer.Option("--at", help="重放到这个时刻（ISO 8601）为止")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """仅凭日志重建任务状态并与数据表比对；不一致时退出码 1。"""
     with _errors():
@@ -1607,7 +1618,7 @@ def audit_log(
     limit: Annotated[
         int | None, typer.Option("--limit", help="只列最新的 N 个事件（仍按序号排列）")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """列出审计日志事件。"""
 
@@ -1638,6 +1649,11 @@ def _parse_date(text: str, option: str) -> date:
         return normalize.parse_date(text)
     except ValueError as e:
         raise InvalidInput(f"{option} 的日期 {text!r} 无效：{e}，如 2024-09-27") from None
+
+
+def _seqs(first: int, last: int) -> str:
+    """A run of event numbers: 91, or 91–97."""
+    return f"第 {first} 号" if first == last else f"第 {first}–{last} 号"
 
 
 def _result_label(code: str | None) -> str:

@@ -234,7 +234,7 @@ def _calendar_warning_sent(r: Any) -> str:
 def sweep_cmd(
     ctx: typer.Context,
     now: NowOption = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
     no_deliver: Annotated[bool, typer.Option("--no-deliver", help="只决定和入队，不发送")] = False,
 ) -> None:
     """巡检一次：到期提醒、逾期通知、逐级督办（每步一次，记入审计日志），然后发送邮件。"""
@@ -289,7 +289,7 @@ def overdue_cmd(
     ctx: typer.Context,
     office: Annotated[str | None, typer.Option("--office", help="只看某科室")] = None,
     now: NowOption = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """逾期清单：每项逾期任务与报告的责任人、截止日期、逾期工作日、督办级别、最近通知。"""
     from workflow.overdue import overdue, step_label
@@ -352,7 +352,7 @@ def outbox_list(
     status: Annotated[
         str | None, typer.Option("--status", help="pending / sending / sent / dead")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """列出待发、已发或发送失败（死信）的邮件。"""
     from notifications import outbox

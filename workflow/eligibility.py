@@ -90,7 +90,7 @@ def _exclusion(
             if v.office != ctx.office and v.result is None and _overlap(v.months, ctx.months):
                 task = f"任务 {v.task_label}" + (f"（ID {v.task_id}）" if v.task_id else "")
                 return (
-                    f"已由{v.office or '其他处室'}在{task}（{v.months[0]}–{v.months[1]}）"
+                    f"已由{v.office or '其他处室'}在{task}（{_span(v.months)}）"
                     "抽中：并入该次联合检查，本任务的抽查事项一并检查，一次入户，不重复检查"
                     "（来源文件 000、002）",
                     v,
@@ -99,8 +99,8 @@ def _exclusion(
         results = [v.result for v in visits if v.result is not None]
         inspected_on = last_inspected if (last_inspected or "")[:4] == str(ctx.year) else None
         if grade == "A" and (inspected_on or results):
-            when = inspected_on or "本年度"
-            return f"A 级（信用风险低）对象已于 {when} 检查：同一年度不再抽查（来源文件 002）", None
+            when = f"已于 {inspected_on} 检查" if inspected_on else "本年度已检查"
+            return f"A 级（信用风险低）对象{when}：同一年度不再抽查（来源文件 002）", None
         if results and all(r == "no_problem" for r in results):
             return "本年度已检查且未发现问题：同一年度不再抽查（来源文件 002）", None
     return None
@@ -166,3 +166,9 @@ def _new_stratum(name: str, ctx: TaskContext, rules: DrawSettings) -> Stratum:
             "（高风险对象加大抽查比例，来源文件 001）",
         )
     return Stratum(name, base, f"信用风险等级 {name}：比例 {percent(base)}")
+
+
+def _span(months: tuple[str, str]) -> str:
+    """A task's months as people write them: 2026-12, or 2026-03至2026-05."""
+    first, last = months
+    return first if first == last else f"{first}至{last}"

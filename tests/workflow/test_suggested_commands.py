@@ -102,6 +102,8 @@ def parse(line: str) -> None:
     i = 0
     while i < len(tokens):
         tok = tokens[i]
+        if tok == "--help":  # every command has it
+            return
         if tok.startswith("--"):
             opt = options.get(tok)
             if opt is None:
