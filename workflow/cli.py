@@ -597,7 +597,7 @@ def plan_import(
         str | None, typer.Option("--actor", help="操作人（默认当前系统用户）", envvar="SSJ_ACTOR")
     ] = None,
 ) -> None:
-    """导入年度抽查工作计划表：整表校验，任一行有误则整表拒绝。"""
+    """导入年度抽查工作计划表：整表校验，任一行有误则整表拒绝并按行列出全部问题。"""
     from workflow import plans
 
     def go(a: _App) -> None:

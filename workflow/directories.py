@@ -597,6 +597,16 @@ def read_rows(path: Path, limits: ImportSettings | None = None) -> Iterator[list
 # --- validation ------------------------------------------------------------------------------
 
 
+@dataclass
+class ParsedRow:
+    """A data row as far as its cells parsed, for a caller that checks further."""
+
+    row: int  # its row number in the file
+    rec: dict[str, Any]  # a bad cell's column: absent if required, else its blank value
+    bad: frozenset[str]  # the columns whose cells had a problem (already reported)
+    text: dict[str, str]  # each column's cell as typed (trimmed), to quote in messages
+
+
 def parse_file(
     kind: Kind,
     path: Path,
@@ -604,12 +614,14 @@ def parse_file(
     problems_out: list[str] | None = None,
     limits: ImportSettings | None = None,
     today: date | None = None,
+    all_rows: list[ParsedRow] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every row validated; returns {key: record}. ``today`` (the local date) bounds the dates
     that record a past fact (``Col.past``). Raises ImportRejected listing all problems,
     unless ``problems_out`` is given: then row problems go there, rows with problems are left
     out, and the caller adds its own checks before rejecting (``rows_out`` gets each key's row
-    number for those checks to cite)."""
+    number for those checks to cite). ``all_rows`` (with ``problems_out``) gets every data row,
+    those with problems too, so that the caller can check what did parse in the same pass."""
     limits = limits or _limits
     rows = read_rows(path, limits)
     header: list[str] | None = None
@@ -651,28 +663,38 @@ def parse_file(
         row_ok = len(problems)
         # One check for the whole row in the common case; each cell only when it may be bad.
         suspect = not _row_clean(raw)
+        bad_cols: list[str] = []
+        typed: dict[str, str] = {}
         for i, col in index:
             cell = raw[i] if i < len(raw) else ""
             if suspect and cell and (bad := cell_problem(col, cell, limits)):
                 problems.append(f"{path}:{row_no}:{col.header}: {bad}")
+                bad_cols.append(col.key)
                 continue
             value = cell.strip()
+            if all_rows is not None:
+                typed[col.key] = value
             if value == "" and col.required:
                 problems.append(f"{path}:{row_no}:{col.header}: 不能为空")
+                bad_cols.append(col.key)
                 continue
             try:
                 rec[col.key] = col.parse(value)
             except ValueError as e:
                 problems.append(f"{path}:{row_no}:{col.header}: {e}（{value}）")
+                bad_cols.append(col.key)
                 continue
             if col.past and today is not None and rec[col.key] and rec[col.key] > today.isoformat():
                 problems.append(
                     f"{path}:{row_no}:{col.header}: 不能晚于今天（{today.isoformat()}），"
                     f"它记录的是已发生的事（{value}）"
                 )
+                bad_cols.append(col.key)
         for col in kind.cols:
             if col.key not in rec and not col.required:
                 rec[col.key] = col.parse("")
+        if all_rows is not None:
+            all_rows.append(ParsedRow(row_no, rec, frozenset(bad_cols), typed))
         key = rec.get(kind.key.key)
         if key is None or (problems_out is not None and len(problems) != row_ok):
             if key is not None and key not in first_row:

@@ -389,6 +389,43 @@ def _checked(day: date, not_after: date | None) -> date:
     return day
 
 
+# --- months (a task's 抽查时间) -------------------------------------------------------------
+
+# A month: 2024年4月 (月 or 月份; 月 may be left off before a span's end), 2024-4, 2024/4, 2024.4.
+# A span: two months, or a month and an end month of its year (2024年4-6月, 2024/4-6), joined by
+# a dash, ~, 至 or 到, or the stored "..". "2024-4-6" is a date, not a span: see months().
+_MONTH = r"(\d{4})(?:年(\d{1,2})(?:月份?)?|[-/.](\d{1,2}))"
+_MONTHS = re.compile(rf"{_MONTH}(?:(?:\.\.|[-~—–至到])(?:{_MONTH}|(\d{{1,2}})(?:月份?)?))?")
+MONTH_FORMS = "如 2024年4月、2024/4、2024.4、2024-04，或一段月份如 2024年4-6月、2024/4-2024/6"
+
+
+def months(v: str) -> str:
+    """A task's months, stored as ``2024-04`` or ``2024-04..2024-06`` (blank: not set)."""
+    s = "".join(nfkc(v).split())
+    if not s:
+        return ""
+    d = _DATE.fullmatch(s)
+    if d:
+        # Excel turns "2024/4" or "2024年4月" typed in a cell into the date 2024-04-01.
+        if int(d[4] or d[6]) != 1:
+            raise ValueError(f"应为月份而不是某一天（{MONTH_FORMS}）")
+        m = (d[1], d[3] or d[5], None, None)
+    else:
+        hit = _MONTHS.fullmatch(s)
+        if hit is None:
+            raise ValueError(f"应为月份（{MONTH_FORMS}）")
+        m = (hit[1], hit[2] or hit[3], hit[4], hit[5] or hit[6] or hit[7])
+    y1, m1 = int(m[0]), int(m[1])
+    y2, m2 = int(m[2] or y1), int(m[3] or m1)
+    for month in (m1, m2):
+        if not 1 <= month <= 12:
+            raise ValueError(f"月份 {month} 超出范围（1–12 月）")
+    if (y2, m2) < (y1, m1):
+        raise ValueError("起止颠倒：结束月份早于开始月份")
+    start = f"{y1}-{m1:02d}"
+    return start if (y1, m1) == (y2, m2) else f"{start}..{y2}-{m2:02d}"
+
+
 # --- what each command option means ---------------------------------------------------------
 
 

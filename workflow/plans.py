@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 import states
 from workflow import audit, directories, draw, normalize
 from workflow.config import DrawSettings
-from workflow.directories import TARGET_TYPES, Col, ImportRejected, Kind, parse_file
+from workflow.directories import (
+    TARGET_TYPES,
+    Col,
+    ImportRejected,
+    Kind,
+    ParsedRow,
+    parse_file,
+)
 from workflow.errors import InvalidInput, NotFound
 from workflow.refs import local_time
 
@@ -69,24 +77,15 @@ def normalize_ratio(ratio: str) -> str:
 
 
 def normalize_months(text: str, year: int | None = None) -> str:
-    """'2024年4月' → '2024-04'; '2022年6-7月' or '2022-06..2022-07' → '2022-06..2022-07'."""
-    t = "".join(normalize.nfkc(text).split())
-    if not t:
-        return ""
-    m = re.fullmatch(r"(\d{4})年(\d{1,2})月?(?:[-－—~至到](?:(\d{4})年)?(\d{1,2})月)?", t)
-    if m:
-        y1, m1, y2, m2 = int(m[1]), int(m[2]), int(m[3] or m[1]), int(m[4] or m[2])
-    else:
-        m = re.fullmatch(r"(\d{4})-(\d{1,2})(?:\.\.(\d{4})-(\d{1,2}))?", t)
-        if not m:
-            raise InvalidInput(f"抽查时间 {text!r} 无效：应为 2024年4月、2022年6-7月 或 2024-04")
-        y1, m1, y2, m2 = int(m[1]), int(m[2]), int(m[3] or m[1]), int(m[4] or m[2])
-    if not (1 <= m1 <= 12 and 1 <= m2 <= 12) or (y2, m2) < (y1, m1):
-        raise InvalidInput(f"抽查时间 {text!r} 无效：月份超出范围或起止颠倒")
-    if year is not None and (y1 != year or y2 != year):
+    """'2024年4月', '2024/4' → '2024-04'; '2022年6-7月', '2022/6-2022/7' → '2022-06..2022-07'
+    (the forms are normalize.months'); ``year``: the plan's, which the months must lie in."""
+    try:
+        months = normalize.months(text)
+    except ValueError as e:
+        raise InvalidInput(f"抽查时间 {text!r} 无效：{e}") from None
+    if year is not None and any(m[:4] != str(year) for m in month_window(months, year)):
         raise InvalidInput(f"抽查时间 {text!r} 不在计划年度 {year} 年内")
-    start = f"{y1}-{m1:02d}"
-    return start if (y1, m1) == (y2, m2) else f"{start}..{y2}-{m2:02d}"
+    return months
 
 
 def month_window(months: str, year: int) -> tuple[str, str]:
@@ -134,32 +133,57 @@ class TaskSpec:
 
 
 def check_task(spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]) -> TaskSpec:
-    """Validate and normalize; ``categories`` maps item code → 重点/一般 from the item list."""
+    """Validate and normalize; ``categories`` maps item code → 重点/一般 from the item list.
+    Refuses with the first problem :func:`task_problems` finds."""
+    problems = task_problems(spec, rules, categories)
+    if problems:
+        raise InvalidInput(problems[0][1])
+    return spec
+
+
+def task_problems(
+    spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]
+) -> list[tuple[str, str]]:
+    """Normalize ``spec`` in place and return every problem, as (the plan-table column key it
+    is about, message), in a fixed order. A check that needs a value found wrong is skipped."""
+    out: list[tuple[str, str]] = []
     spec.name = normalize.text(spec.name)
     if not spec.name:
-        raise InvalidInput("任务名称不能为空")
+        out.append(("name", "任务名称不能为空"))
     task_type = normalize.TASK_TYPE.get(spec.task_type)
     if task_type is None:
-        raise InvalidInput(
-            f"抽查类型 {spec.task_type!r} 无效：应为 directed（定向）或 undirected（不定向）"
+        out.append(
+            (
+                "task_type",
+                f"抽查类型 {spec.task_type!r} 无效：应为 directed（定向）或 undirected（不定向）",
+            )
         )
-    spec.task_type = task_type
+    else:
+        spec.task_type = task_type
     if spec.task_no is not None:
         try:
             spec.task_no = normalize.task_no(spec.task_no)
         except ValueError:
-            raise InvalidInput(
-                f"抽查任务编号 {spec.task_no!r} 无效：应为三位数字加“号”，如 001号"
-            ) from None
-    spec.ratio = normalize_ratio(spec.ratio)
+            out.append(
+                ("task_no", f"抽查任务编号 {spec.task_no!r} 无效：应为三位数字加“号”，如 001号")
+            )
+    ratio_ok = True
+    try:
+        spec.ratio = normalize_ratio(spec.ratio)
+    except InvalidInput as e:
+        out.append(("ratio", str(e)))
+        ratio_ok = False
     spec.item_codes = list(dict.fromkeys(normalize.code(c) for c in spec.item_codes))
     retired = [c for c in spec.item_codes if c in categories and categories[c] == RETIRED]
     if retired:
-        raise InvalidInput(f"抽查事项 {'、'.join(retired)} 已停用，不能用于新任务")
+        out.append(("items", f"抽查事项 {'、'.join(retired)} 已停用，不能用于新任务"))
     unknown = [c for c in spec.item_codes if c not in categories]
     if unknown:
-        raise InvalidInput(
-            f"抽查事项 {'、'.join(unknown)} 不在抽查事项清单中：请先 ssj import items 导入清单"
+        out.append(
+            (
+                "items",
+                f"抽查事项 {'、'.join(unknown)} 不在抽查事项清单中：请先 ssj import items 导入清单",
+            )
         )
     spec.inspector_field = normalize.word(spec.inspector_field)
     spec.joining_offices = list(
@@ -169,80 +193,115 @@ def check_task(spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]) 
     spec.scope = normalize.text(spec.scope)
     for key, values in list(spec.filters.items()):
         if key not in FILTER_KEYS:
-            raise InvalidInput(f"定向条件 {key!r} 无效：应为 {'、'.join(FILTER_KEYS.values())}")
+            out.append(
+                ("conditions", f"定向条件 {key!r} 无效：应为 {'、'.join(FILTER_KEYS.values())}")
+            )
+            del spec.filters[key]
+            continue
         choice = _FILTER_CHOICES.get(key)
         if choice is None:
             spec.filters[key] = list(dict.fromkeys(w for v in values if (w := normalize.word(v))))
             continue
         bad = [v for v in values if choice.get(v) is None]
         if bad:
-            raise InvalidInput(
-                f"定向条件 {FILTER_KEYS[key]} 的值 {'、'.join(bad)} 无效：应为 {'/'.join(choice.values)}"
+            out.append(
+                (
+                    "conditions",
+                    f"定向条件 {FILTER_KEYS[key]} 的值 {'、'.join(bad)} 无效："
+                    f"应为 {'/'.join(choice.values)}",
+                )
             )
-        spec.filters[key] = list(dict.fromkeys(choice(v) for v in values))
-    spec.filters = scope_filters(spec.scope, spec.filters)
+        spec.filters[key] = list(dict.fromkeys(choice(v) for v in values if v not in bad))
+    spec.filters, problem = _scope_filters(spec.scope, spec.filters)
+    if problem:
+        out.append(problem)
     # An undirected task sets no conditions (seed 004); its scope (target types) and the
     # bureau's own region bound the population and are not conditions.
     if spec.task_type == "undirected" and (
         spec.stratum_ratios or set(spec.filters) - {"type", "region"}
     ):
-        raise InvalidInput(
-            "不定向抽查不设抽取条件（来源文件 004），只可限定抽查对象范围（类型）与地区："
-            "请改为定向抽查，或去掉定向条件和分层比例"
+        out.append(
+            (
+                "task_type",
+                "不定向抽查不设抽取条件（来源文件 004），只可限定抽查对象范围（类型）与地区："
+                "请改为定向抽查，或去掉定向条件和分层比例",
+            )
         )
     strata: dict[str, str] = {}
     for grade, ratio in spec.stratum_ratios.items():
         try:
-            strata[normalize.stratum(grade)] = normalize_ratio(ratio)
+            name = normalize.stratum(grade)
         except ValueError:
-            raise InvalidInput(
-                f"分层比例的分层 {grade!r} 无效：应为 A/B/C/D 或 {UNGRADED}"
-            ) from None
+            out.append(
+                ("stratum_ratios", f"分层比例的分层 {grade!r} 无效：应为 A/B/C/D 或 {UNGRADED}")
+            )
+            continue
+        try:
+            strata[name] = normalize_ratio(ratio)
+        except InvalidInput as e:
+            out.append(("stratum_ratios", str(e)))
     spec.stratum_ratios = strata
     # Ratio floor (seeds 000, 001, 003) for the task and every stratum it sets.
+    ratios = [("ratio", "抽查比例", spec.ratio)] if ratio_ok else []
+    ratios += [("stratum_ratios", f"分层 {g} 的比例", r) for g, r in strata.items()]
     floor = Decimal(rules.ratio_floor)
     level = "省级" if rules.level == "province" else "县级"
-    for label, ratio in [("抽查比例", spec.ratio)] + [
-        (f"分层 {g} 的比例", r) for g, r in spec.stratum_ratios.items()
-    ]:
+    for key, label, ratio in ratios:
         if Decimal(ratio) < floor:
-            raise InvalidInput(
-                f"{label} {percent(ratio)} 低于下限 {percent(rules.ratio_floor)}"
-                f"（{level}，来源文件 000、001、003；本单位层级见 config.yaml 的 draw.level）"
+            out.append(
+                (
+                    key,
+                    f"{label} {percent(ratio)} 低于下限 {percent(rules.ratio_floor)}"
+                    f"（{level}，来源文件 000、001、003；本单位层级见 config.yaml 的 draw.level）",
+                )
             )
     # Major items have no ceiling (seed 001); a configured ceiling binds general-only tasks.
     ceiling = rules.general_ratio_ceiling
-    general_only = bool(spec.item_codes) and all(categories[c] == "一般" for c in spec.item_codes)
+    general_only = bool(spec.item_codes) and all(
+        categories.get(c) == "一般" for c in spec.item_codes
+    )
     if ceiling is not None and general_only:
-        for label, ratio in [("抽查比例", spec.ratio)] + [
-            (f"分层 {g} 的比例", r) for g, r in spec.stratum_ratios.items()
-        ]:
+        for key, label, ratio in ratios:
             if Decimal(ratio) > Decimal(ceiling):
-                raise InvalidInput(
-                    f"{label} {percent(ratio)} 超过一般事项上限 {percent(ceiling)}"
-                    "（重点事项不设上限，来源文件 001）"
+                out.append(
+                    (
+                        key,
+                        f"{label} {percent(ratio)} 超过一般事项上限 {percent(ceiling)}"
+                        "（重点事项不设上限，来源文件 001）",
+                    )
                 )
-    return spec
+    return out
 
 
 def scope_filters(scope: str, filters: dict[str, list[str]]) -> dict[str, list[str]]:
     """The filters that bound a task's population: its conditions, plus its scope (抽查对象范围,
     target types with their aliases) as the ``type`` filter. The one place a scope becomes a
     filter, for the plan table and ``task create`` alike; the draw selects by these filters."""
+    out, problem = _scope_filters(scope, filters)
+    if problem:
+        raise InvalidInput(problem[1])
+    return out
+
+
+def _scope_filters(
+    scope: str, filters: dict[str, list[str]]
+) -> tuple[dict[str, list[str]], tuple[str, str] | None]:
+    """:func:`scope_filters`, with its problem (column key, message) returned, not raised."""
     try:
         types = _scope_types(scope)
     except ValueError as e:
-        raise InvalidInput(f"抽查对象范围 {scope!r} 无效：{e}") from None
+        return filters, ("scope", f"抽查对象范围 {scope!r} 无效：{e}")
     if not types:
-        return filters
+        return filters, None
     if "type" in filters:
         extra = [t for t in filters["type"] if t not in types]
         if extra:
-            raise InvalidInput(
-                f"定向条件中的类型 {'、'.join(extra)} 超出抽查对象范围（{'、'.join(types)}）"
+            return filters, (
+                "conditions",
+                f"定向条件中的类型 {'、'.join(extra)} 超出抽查对象范围（{'、'.join(types)}）",
             )
-        return filters
-    return {**filters, "type": types}
+        return filters, None
+    return {**filters, "type": types}, None
 
 
 # The category of a retired item in ``item_categories``: known, but not for new tasks.
@@ -258,10 +317,9 @@ def item_categories(cur: Any) -> dict[str, str]:
 # --- writing (inside the caller's transaction) -----------------------------------------------
 
 
-def insert_plan(
-    wf: Workflow, cur: Any, plan_no: str, *, unit: str, actor: str, role: str, name: str | None
-) -> int:
-    sql = wf.raw.sql
+def plan_identity(plan_no: str, unit: str, name: str | None) -> tuple[str, str, int, str]:
+    """(plan no., unit, year, name) normalized and checked against seed 004's rules; the name
+    is made from the others when not given."""
     plan_no, unit = normalize.code(plan_no), normalize.word(unit)
     m = PLAN_NO.match(plan_no)
     if not m:
@@ -276,6 +334,14 @@ def insert_plan(
             f"抽查计划名称 {name!r} 不符合命名规则：年度+部门+随机抽查+序号"
             f"（来源文件 004，如 {year}年{unit}随机抽查{serial}）"
         )
+    return plan_no, unit, year, name
+
+
+def insert_plan(
+    wf: Workflow, cur: Any, plan_no: str, *, unit: str, actor: str, role: str, name: str | None
+) -> int:
+    sql = wf.raw.sql
+    plan_no, unit, year, name = plan_identity(plan_no, unit, name)
     cur.execute(sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
     if cur.fetchone():
         raise InvalidInput(f"抽查计划编号 {plan_no} 已存在")
@@ -560,7 +626,7 @@ PLAN_TABLE = Kind(
         ),
         Col("office", "发起处室", directories._word),
         Col("joining", "联合处室", _words, note="空格或顿号分隔"),
-        Col("months", "抽查时间", note="如 2024年4月 或 2022年6-7月"),
+        Col("months", "抽查时间", normalize.months, note=normalize.MONTH_FORMS),
         Col(
             "conditions",
             "定向条件",
@@ -571,22 +637,6 @@ PLAN_TABLE = Kind(
         Col("field", "执法领域", directories._word, note="检查组人员须具备的执法领域（留空不限）"),
     ),
 )
-
-
-def _column_of(message: str) -> str:
-    """The plan-table column a ``check_task`` refusal is about, for its FILE:ROW:COLUMN."""
-    for word, key in (
-        ("不定向抽查不设", "task_type"),
-        ("分层", "stratum_ratios"),
-        ("定向条件", "conditions"),
-        ("抽查对象范围", "scope"),
-        ("抽查事项", "items"),
-        ("比例", "ratio"),
-        ("任务名称", "name"),
-    ):
-        if word in message:
-            return key
-    return "task_type"
 
 
 def _scope_types(scope: str) -> list[str]:
@@ -634,15 +684,26 @@ class PlanImport:
 def import_plan_table(
     wf: Workflow, path: Path, *, actor: str, rules: DrawSettings, dry_run: bool
 ) -> PlanImport:
-    """Load a plan table in seed 004's annex layout; all rows or none."""
-    rows: dict[str, int] = {}
+    """Load a plan table in seed 004's annex layout; all rows or none. Every problem of every
+    row is found in one pass and reported together, by row; only a check that needs a value
+    found wrong (a task number's plan, a month's plan year) is skipped for that row."""
     problems: list[str] = []
-    records = parse_file(PLAN_TABLE, path, rows_out=rows, problems_out=problems)
+    parsed: list[ParsedRow] = []
+    parse_file(PLAN_TABLE, path, problems_out=problems, all_rows=parsed)
     header = {c.key: c.header for c in PLAN_TABLE.cols}
     sql = wf.raw.sql
 
-    def bad(serial: str, key: str, message: str, value: Any) -> None:
-        problems.append(f"{path}:{rows[serial]}:{header[key]}: {message}（{value}）")
+    def bad(row: int, key: str, message: str, value: Any) -> None:
+        problems.append(f"{path}:{row}:{header[key]}: {message}（{value}）")
+
+    def reject() -> ImportRejected:
+        order = {c.header: i for i, c in enumerate(PLAN_TABLE.cols)}
+
+        def where(line: str) -> tuple[int, int]:  # FILE:ROW:COLUMN: message
+            row, _, rest = line[len(str(path)) + 1 :].partition(":")
+            return int(row) if row.isdigit() else 0, order.get(rest.partition(":")[0], -1)
+
+        return ImportRejected(str(path), sorted(problems, key=where))
 
     summary = PlanImport([], 0, 0, dry_run)
     with wf.raw.write() as cur:
@@ -654,28 +715,39 @@ def import_plan_table(
             categories[code] = RETIRED if retired_at else category
             if retired_at:
                 retired.add(code)
-        plans: dict[str, dict[str, Any]] = {}
-        specs: list[tuple[str, str, TaskSpec]] = []
-        seen_task_no: dict[tuple[str, str], str] = {}
-        for serial, rec in records.items():
-            plan_no = rec["plan_no"]
-            m = PLAN_NO.match(plan_no)
-            if not m:
-                bad(serial, "plan_no", "应为 年份+三位序号，如 2024001", plan_no)
-                continue
-            first = plans.setdefault(plan_no, {"serial": serial, **rec})
-            for key in ("unit", "plan_name"):
-                if rec[key] != first[key]:
-                    bad(serial, key, f"与第 {rows[first['serial']]} 行同一计划的值不一致", rec[key])
+        plans: dict[str, ParsedRow] = {}  # plan no. → its first row
+        stored: dict[str, bool] = {}  # plan no. → already in the database
+        specs: list[tuple[int, str, TaskSpec, bool]] = []  # row, plan, task, stored and same
+        seen_task_no: dict[tuple[str, str], int] = {}
+        for row in parsed:
+            rec, text, n = row.rec, row.text, row.row
+            broken = set(row.bad)  # columns already reported: checks needing them are skipped
+            before = len(problems)
+            plan_no = rec.get("plan_no", "")
+            m = PLAN_NO.match(plan_no) if "plan_no" not in broken else None
+            if m is None and "plan_no" not in broken:
+                bad(n, "plan_no", "应为 年份+三位序号，如 2024001", plan_no)
+                broken.add("plan_no")
+            if m:
+                first = plans.setdefault(plan_no, row)
+                if first is row:
+                    stored[plan_no] = _check_plan(cur, sql, plan_no, row, broken, bad)
+                else:
+                    for key in ("unit", "plan_name"):
+                        if key not in broken | first.bad and rec[key] != first.rec[key]:
+                            bad(n, key, f"与第 {first.row} 行同一计划的值不一致", rec[key])
             spec = TaskSpec(
-                name=rec["name"],
+                name=rec.get("name", ""),
                 task_no=rec["task_no"] or None,
-                task_type=rec["task_type"],
-                ratio=rec["ratio"],
+                # A placeholder for a value already reported, so that the other checks run:
+                # whatever they then say about its own column is left out below.
+                task_type=rec.get("task_type", "directed"),
+                ratio=rec.get("ratio", "1"),
                 items=rec["items"],
                 scope=rec["scope"],
                 initiating_office=rec["office"],
                 joining_offices=rec["joining"],
+                months=rec["months"],
                 filters=dict(rec["conditions"]),
                 stratum_ratios=rec["stratum_ratios"],
                 inspector_field=rec["field"],
@@ -683,90 +755,52 @@ def import_plan_table(
             try:
                 spec.item_codes = _item_codes(rec["items"], items, frozenset(retired))
             except ValueError as e:
-                bad(serial, "items", str(e), rec["items"])
-            try:
-                spec.months = normalize_months(rec["months"], int(m.group(1)))
-            except InvalidInput as e:
-                bad(serial, "months", str(e), rec["months"])
-            if spec.task_no:
+                bad(n, "items", str(e), rec["items"])
+                broken.add("items")
+            if m and "months" not in broken:
+                try:
+                    spec.months = normalize_months(text["months"], int(m.group(1)))
+                except InvalidInput as e:
+                    bad(n, "months", str(e), text["months"])
+            if m and spec.task_no:
                 other = seen_task_no.get((plan_no, spec.task_no))
                 if other:
-                    bad(serial, "task_no", f"与第 {rows[other]} 行的任务编号重复", spec.task_no)
-                seen_task_no[(plan_no, spec.task_no)] = serial
-            try:
-                check_task(spec, rules, categories)
-            except InvalidInput as e:
-                key = _column_of(str(e))
-                bad(serial, key, str(e), rec[key])
-            specs.append((serial, plan_no, spec))
+                    bad(n, "task_no", f"与第 {other} 行的任务编号重复", spec.task_no)
+                else:
+                    seen_task_no[(plan_no, spec.task_no)] = n
+            for key, message in task_problems(spec, rules, categories):
+                if key not in broken:
+                    bad(n, key, message, text.get(key, ""))
+            same = None  # the stored task of this number is the same (None: there is none)
+            if not row.bad and len(problems) == before and stored.get(plan_no) and spec.task_no:
+                same = _stored_task_is(cur, sql, plan_no, spec)
+                if same is False:
+                    bad(
+                        n,
+                        "task_no",
+                        f"计划 {plan_no} 已有此任务且内容不同；已建任务不能通过导入修改",
+                        spec.task_no,
+                    )
+            specs.append((n, plan_no, spec, bool(same)))
         if problems:
-            raise ImportRejected(str(path), problems)
+            raise reject()
         for plan_no, first in plans.items():
-            cur.execute(sql("SELECT id, unit, name FROM plan WHERE plan_no = ?"), (plan_no,))
-            existing = cur.fetchone()
-            if existing is None:
-                try:
-                    insert_plan(
-                        wf,
-                        cur,
-                        plan_no,
-                        unit=first["unit"],
-                        actor=actor,
-                        role="clerk",
-                        name=first["plan_name"] or None,
-                    )
-                except InvalidInput as e:
-                    bad(first["serial"], "plan_name", str(e), first["plan_name"])
-                    continue
-                summary.plans_created.append(plan_no)
-            elif existing[1] != first["unit"]:
-                bad(
-                    first["serial"],
-                    "unit",
-                    f"计划 {plan_no} 已存在，单位为 {existing[1]}",
-                    first["unit"],
-                )
-        for serial, plan_no, spec in specs:
-            if problems:
-                break
-            if spec.task_no:
-                cur.execute(
-                    sql(
-                        "SELECT t.name, t.task_type, t.ratio, t.item_codes, t.filters,"
-                        " t.stratum_ratios, t.months FROM task t JOIN plan p ON p.id = t.plan_id"
-                        " WHERE p.plan_no = ? AND t.task_no = ?"
-                    ),
-                    (plan_no, spec.task_no),
-                )
-                found = cur.fetchone()
-                if found is not None:
-                    same = (
-                        found[0],
-                        found[1],
-                        found[2],
-                        json.loads(found[3]),
-                        json.loads(found[4]),
-                        json.loads(found[5]),
-                        found[6],
-                    ) == (
-                        spec.name,
-                        spec.task_type,
-                        spec.ratio,
-                        spec.item_codes,
-                        spec.filters,
-                        spec.stratum_ratios,
-                        spec.months,
-                    )
-                    if same:
-                        summary.tasks_unchanged += 1
-                    else:
-                        bad(
-                            serial,
-                            "task_no",
-                            f"计划 {plan_no} 已有此任务且内容不同；已建任务不能通过导入修改",
-                            spec.task_no,
-                        )
-                    continue
+            if stored[plan_no]:
+                continue
+            insert_plan(
+                wf,
+                cur,
+                plan_no,
+                unit=first.rec["unit"],
+                actor=actor,
+                role="clerk",
+                name=first.rec["plan_name"] or None,
+            )
+            summary.plans_created.append(plan_no)
+        for n, plan_no, spec, same in specs:
+            if same:
+                summary.tasks_unchanged += 1
+                continue
             try:
                 insert_task(
                     wf,
@@ -778,29 +812,83 @@ def import_plan_table(
                     reason=f"导入 {path.name}",
                     rules=rules,
                 )
-            except InvalidInput as e:
-                bad(serial, "task_no", str(e), spec.task_no or "")
+            except InvalidInput as e:  # a task number taken by one numbered on import
+                bad(n, "task_no", str(e), spec.task_no or "")
                 continue
             summary.tasks_created += 1
         if problems:
-            raise ImportRejected(str(path), problems)
-        summary.warnings = _field_warnings(cur, specs, rows)
+            raise reject()
+        summary.warnings = _field_warnings(cur, specs)
         if dry_run:
             wf.raw.dbapi.rollback()
     return summary
 
 
-def _field_warnings(
-    cur: Any, specs: list[tuple[str, str, TaskSpec]], rows: dict[str, int]
-) -> list[str]:
+def _check_plan(
+    cur: Any,
+    sql: Any,
+    plan_no: str,
+    row: ParsedRow,
+    broken: set[str],
+    bad: Callable[[int, str, str, Any], None],
+) -> bool:
+    """Check a plan at its first row: a new one's name, a stored one's unit. Whether it is
+    stored already."""
+    cur.execute(sql("SELECT unit FROM plan WHERE plan_no = ?"), (plan_no,))
+    existing = cur.fetchone()
+    if existing is None:
+        if not broken & {"unit", "plan_name"}:
+            try:
+                plan_identity(plan_no, row.rec["unit"], row.rec["plan_name"] or None)
+            except InvalidInput as e:
+                bad(row.row, "plan_name", str(e), row.rec["plan_name"])
+        return False
+    if "unit" not in broken and existing[0] != row.rec["unit"]:
+        bad(row.row, "unit", f"计划 {plan_no} 已存在，单位为 {existing[0]}", row.rec["unit"])
+    return True
+
+
+def _stored_task_is(cur: Any, sql: Any, plan_no: str, spec: TaskSpec) -> bool | None:
+    """Whether the stored task of this number is the same as ``spec`` (None: there is none)."""
+    cur.execute(
+        sql(
+            "SELECT t.name, t.task_type, t.ratio, t.item_codes, t.filters,"
+            " t.stratum_ratios, t.months FROM task t JOIN plan p ON p.id = t.plan_id"
+            " WHERE p.plan_no = ? AND t.task_no = ?"
+        ),
+        (plan_no, spec.task_no),
+    )
+    found = cur.fetchone()
+    if found is None:
+        return None
+    return (
+        found[0],
+        found[1],
+        found[2],
+        json.loads(found[3]),
+        json.loads(found[4]),
+        json.loads(found[5]),
+        found[6],
+    ) == (
+        spec.name,
+        spec.task_type,
+        spec.ratio,
+        spec.item_codes,
+        spec.filters,
+        spec.stratum_ratios,
+        spec.months,
+    )
+
+
+def _field_warnings(cur: Any, specs: list[tuple[int, str, TaskSpec, bool]]) -> list[str]:
     """A task's 执法领域 that no inspector has: its draw would find no group."""
     cur.execute("SELECT fields FROM inspector")
     have = {f for (fields,) in cur.fetchall() for f in json.loads(fields)}
     out = []
-    for serial, _, spec in specs:
+    for row, _, spec, _ in specs:
         if spec.inspector_field and spec.inspector_field not in have:
             out.append(
-                f"第 {rows[serial]} 行的执法领域“{spec.inspector_field}”没有任何执法人员具备"
+                f"第 {row} 行的执法领域“{spec.inspector_field}”没有任何执法人员具备"
                 f"（名录中的执法领域：{'、'.join(sorted(have)) or '无'}）；抽取时将无法组成检查组"
             )
     return out

@@ -327,6 +327,28 @@ def test_directory_import_export_and_template_through_the_cli(db_url, tmp_path):
     assert [e["kind"] for e in log] == ["target_upserted"] and log[0]["actor"] == "录入员"
 
 
+def test_plan_import_lists_every_problem_of_the_file_in_one_run(db_url, tmp_path):
+    from tests.workflow.test_plans import trial_table
+
+    ssj(db_url, "init")
+    items = tmp_path / "items.csv"
+    items.write_text(
+        "事项编码,事项名称,检查方式,事项类别\nQX-LD-007,工资支付,现场,重点\n", encoding="utf-8"
+    )
+    ssj(db_url, "import", "items", str(items))
+    before = [ssj(db_url, *c, "--json") for c in (("audit", "log"), ("plan", "list"))]
+    path, expected = trial_table(tmp_path / "年度计划.xlsx")
+    for dry_run in ((), ("--dry-run",)):
+        out = ssj(db_url, "plan", "import", str(path), *dry_run, code=2)
+        assert "共 9 个问题，未写入任何数据" in out
+        lines = [line for line in out.splitlines() if line.startswith(f"{path}:")]
+        assert len(lines) == 9
+        for line, (row, column, message) in zip(lines, expected, strict=True):
+            assert line.startswith(f"{path}:{row}:{column}: ") and message in line, line
+    assert [ssj(db_url, *c, "--json") for c in (("audit", "log"), ("plan", "list"))] == before
+    assert json.loads(ssj(db_url, "task", "list", "--json")) == []
+
+
 def test_plan_table_publication_draw_verification_and_sheets_through_the_cli(db_url, tmp_path):
     from workflow import plans
     from workflow.credit_code import make

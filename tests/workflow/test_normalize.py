@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
@@ -164,6 +165,53 @@ def test_a_past_fact_cannot_lie_in_the_future():
     assert n.parse_date("2024-04-01", not_after=today) == today
     with pytest.raises(ValueError, match="不能晚于今天（2024-04-01）"):
         n.parse_date("2024年4月2日", not_after=today)
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("2026年12月", "2026-12"),
+        ("2026/12", "2026-12"),
+        ("2026.12", "2026-12"),
+        ("2026-12", "2026-12"),
+        ("２０２６／１２", "2026-12"),  # full-width
+        ("2026年4月份", "2026-04"),
+        ("2026-12-01", "2026-12"),  # Excel turns "2026/12" typed in a cell into this date
+        ("2026年3-5月", "2026-03..2026-05"),
+        ("2026年3月至5月", "2026-03..2026-05"),
+        ("2026年3月 - 2026年5月", "2026-03..2026-05"),
+        ("2026/3-2026/5", "2026-03..2026-05"),
+        ("2026/3-5", "2026-03..2026-05"),
+        ("2026.3-2026.5", "2026-03..2026-05"),
+        ("2026-03~2026-05", "2026-03..2026-05"),
+        ("2026-03..2026-05", "2026-03..2026-05"),  # as stored
+        ("2025年11月-2026年2月", "2025-11..2026-02"),
+        ("2026/3-3", "2026-03"),
+        ("", ""),
+    ],
+)
+def test_months_as_clerks_write_them(typed, canonical):
+    assert n.months(typed) == canonical
+    assert n.months(canonical) == canonical
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("2026年13月", "月份 13 超出范围"),
+        ("2026/0", "月份 0 超出范围"),
+        ("2026年7-6月", "起止颠倒"),
+        ("2026/12/15", "应为月份而不是某一天"),
+        ("2026-3-5", "应为月份而不是某一天"),  # a date, or a span? neither is guessed
+        ("四月", "应为月份（如 2024年4月、2024/4"),
+        ("2026", "应为月份"),
+        ("2026年", "应为月份"),
+        ("2026/12/", "应为月份"),
+    ],
+)
+def test_months_that_are_not_months_are_refused(typed, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        n.months(typed)
 
 
 @pytest.mark.parametrize(
