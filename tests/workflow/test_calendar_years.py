@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from tests.conftest import SmtpServer, drawn_task
 from workflow import audit, calendar_years, sweep
 from workflow.calendar import package_years
-from workflow.calendar_notice import parse
+from workflow.calendar_notice import festival_days, parse
 from workflow.cli import app
 from workflow.config import Settings
 from workflow.engine import Workflow
@@ -47,7 +47,8 @@ def first_weekday(year: int, month: int, weekday: int) -> date:
 
 def made_up_notice(year: int) -> tuple[str, date, date]:
     """A notice for ``year`` (its arrangement made up, its form the real one): the week of the
-    second Monday of March off, the Sunday before and the Saturday after worked. Returns
+    second Monday of March off, the Sunday before and the Saturday after worked; then the seven
+    festivals a notice must list, each one day off on its first statutory day. Returns
     (text, that Monday, that Sunday)."""
     monday = first_weekday(year, 3, 0) + timedelta(days=7)
     friday, sunday, saturday = (monday + timedelta(days=n) for n in (4, -1, 12))
@@ -57,6 +58,8 @@ def made_up_notice(year: int) -> tuple[str, date, date]:
         f"一、测试节：{monday.month}月{monday.day}日（周一）至{friday.day}日（周五）放假调休，共5天。"
         f"{sunday.month}月{sunday.day}日（周日）、{saturday.month}月{saturday.day}日（周六）上班。\n"
     )
+    for n, (name, day) in enumerate(festival_days(year).items()):
+        text += f"{'二三四五六七八'[n]}、{name}：{day.month}月{day.day}日放假，共1天。\n"
     return text, monday, sunday
 
 
