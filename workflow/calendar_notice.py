@@ -10,6 +10,10 @@ and also "1月1日放假，与周末连休。", "1月1日（周三）放假1天�
 written beside a date, the number of days (共N天), that a make-up day is a weekend day and
 lies outside every holiday. Sentences that neither give days off (放假) nor days worked
 (上班), such as "鼓励各单位……安排职工在除夕（2月9日）休息", are commentary and skipped.
+
+The notice must also be possible: all seven festivals listed, each holiday named after a
+festival containing that festival's first statutory day, and a lunar date written beside a date
+(农历腊月二十八, 农历除夕) agreeing with it, both as the ``holidays`` package computes them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from workflow.errors import InvalidInput
 
@@ -36,10 +41,33 @@ _ITEM = re.compile(
     r"^(?:(?P<ord>[一二三四五六七八九十]+)[、.])?(?P<name>[^:。,]{1,20}):(?P<body>.+)$"
 )
 _WEEKDAY = re.compile(r"(?:周|星期)([一二三四五六日天])")
+_LUNAR = re.compile(
+    r"^农历(?:(?P<eve>除夕)|(?P<leap>闰)?(?P<m>十一|十二|[正一二三四五六七八九十冬腊])月"
+    r"(?P<d>初[一二三四五六七八九十]|十[一二三四五六七八九]?|二十[一二三四五六七八九]?"
+    r"|廿[一二三四五六七八九]|三十))$"
+)
 _TITLE = re.compile(r"关于(\d{4})年部分节假日安排的通知")
 _YEAR_IN_BODY = re.compile(r"现将(\d{4})年")
 
 MAX_SPAN_DAYS = 15  # no holiday of the notice is longer (the longest was 9 days)
+
+# The festivals' days in the ``holidays`` package, by their (untranslated) English names; a
+# day may carry several names joined by "; " (2020-10-01: "Mid-Autumn Festival; National Day").
+# A festival's first statutory day is the earliest day carrying one of its names: for 春节
+# 农历除夕 in the years the law made it a holiday (2008–2013, 2025 on), else 正月初一.
+_PACKAGE_NAMES = {
+    "元旦": ("New Year's Day",),
+    "春节": ("Chinese New Year's Eve", "Chinese New Year (Spring Festival)"),
+    "清明节": ("Tomb-Sweeping Day",),
+    "劳动节": ("Labor Day",),
+    "端午节": ("Dragon Boat Festival",),
+    "中秋节": ("Mid-Autumn Festival",),
+    "国庆节": ("National Day",),
+}
+_NEW_YEAR = "Chinese New Year (Spring Festival)"
+_LUNAR_MONTHS = {"正": 1, "冬": 11, "腊": 12, "十一": 11, "十二": 12}
+_LUNAR_MONTHS.update({c: i for i, c in enumerate("一二三四五六七八九十", 1)})
+_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 
 
 class NoticeError(InvalidInput):
@@ -50,6 +78,29 @@ class NoticeError(InvalidInput):
         self.line = line
         where = f"第 {line_no} 行（{line.strip()}）：" if line_no is not None and line else ""
         super().__init__(f"节假日安排通知无法识别：{where}{message}")
+
+
+@lru_cache(maxsize=16)
+def _package_days(year: int) -> dict[str, date]:
+    """``year``'s first statutory day of each festival, and under ``_NEW_YEAR`` 正月初一, as
+    the ``holidays`` package has them (empty for a year it has no data for)."""
+    import holidays
+
+    found: dict[str, date] = {}
+    for day, names in holidays.China(years=year, language="en_US").items():
+        for name in str(names).split("; "):
+            keys = [f for f, ns in _PACKAGE_NAMES.items() if name in ns]
+            keys += [_NEW_YEAR] if name == _NEW_YEAR else []
+            for k in keys:
+                if day.year == year and (k not in found or day < found[k]):
+                    found[k] = day
+    return found
+
+
+def festival_days(year: int) -> dict[str, date]:
+    """The first statutory day of each of the seven festivals in ``year``, from ``holidays``."""
+    got = _package_days(year)
+    return {f: got[f] for f in FESTIVALS if f in got}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +192,7 @@ def parse(text: str) -> Notice:
             "没有找到任何放假安排：应有形如“一、元旦：1月1日（周四）至3日（周六）放假调休，共3天。”的行"
         )
     _check_overlaps(periods, makeup, lines)
+    _check_festivals(year, periods, lines)
     return Notice(year, title, tuple(periods), tuple(sorted(makeup, key=lambda x: x.day)))
 
 
@@ -262,6 +314,9 @@ def _resolve(
                 f"{_cn(chosen)} 是{weekday_cn(chosen)}，通知写的是{stated.group(0)}", no, raw
             )
         chosen = agree[0]
+    for token in re.split(r"[、,]", note):
+        if token.startswith("农历"):
+            _check_lunar(chosen, token, no, raw)
     if not year - 1 <= chosen.year <= year + 1:
         raise NoticeError(f"日期 {_cn(chosen)} 不在 {year} 年前后", no, raw)
     if after is not None and abs((chosen - after).days) > 60:
@@ -295,3 +350,144 @@ def _check_overlaps(periods: list[Period], makeup: list[MakeUpDay], lines: list[
         if w.day in worked:
             raise NoticeError(f"上班日 {_cn(w.day)} 重复出现", w.line, lines[w.line - 1])
         worked[w.day] = w
+
+
+# ---------------------------------------------------------------------------------------------
+# Lunar dates. Neither dependency converts a Gregorian date to a lunar one: ``holidays`` has only
+# a private lunisolar class, and ``chinesecalendar`` none. So a lunar date is checked against the
+# festival days the ``holidays`` package publishes: 正月初一 gives 正月 and 除夕 exactly and 腊月
+# to within a day (腊月 has 29 or 30 days, which the package does not say); 端午 (五月初五) and
+# 中秋 (八月十五) give their months. A date in any other month is not checked.
+
+
+def _lunar_day(text: str) -> int:
+    """初一 … 初十, 十一 … 十九, 二十, 廿一 or 二十一 … 廿九, 三十 as a number."""
+    if text.startswith("初"):
+        return _DIGITS[text[1]]
+    if text in ("二十", "三十"):
+        return 20 if text == "二十" else 30
+    tens = 20 if text.startswith(("廿", "二十")) else 10
+    return tens + (_DIGITS[text[-1]] if text != "十" else 0)
+
+
+def _lunar_dates(day: date, m: re.Match[str]) -> list[date] | None:
+    """The days near ``day`` that the lunar date ``m`` (of ``_LUNAR``) can be, or None if the
+    festival days cannot tell."""
+    if m.group("leap"):
+        return None
+    month = 12 if m.group("eve") else _LUNAR_MONTHS[m.group("m")]
+    d = 30 if m.group("eve") else _lunar_day(m.group("d"))
+    out: list[date] = []
+    known = False
+    for y in (day.year - 1, day.year, day.year + 1):
+        got = _package_days(y)
+        if m.group("eve") and _NEW_YEAR in got:
+            out.append(got[_NEW_YEAR] - timedelta(days=1))
+        elif month == 1 and _NEW_YEAR in got:
+            out.append(got[_NEW_YEAR] + timedelta(days=d - 1))
+        elif month == 12 and _NEW_YEAR in got:
+            # 腊月 d is (30 - d) days before 正月初一 in a 29-day month, a day earlier in a 30-day
+            # one; 腊月三十 exists only in a 30-day month.
+            out.append(got[_NEW_YEAR] - timedelta(days=31 - d))
+            if d < 30:
+                out.append(got[_NEW_YEAR] - timedelta(days=30 - d))
+        elif month == 5 and "端午节" in got:
+            out.append(got["端午节"] + timedelta(days=d - 5))
+        elif month == 8 and "中秋节" in got:
+            out.append(got["中秋节"] + timedelta(days=d - 15))
+        else:
+            continue
+        known = True
+    return sorted(out) if known else None
+
+
+def _lunar_name(day: date) -> str | None:
+    """``day``'s lunar date where the festival days tell it exactly (正月, 除夕, 五月, 八月)."""
+    got = _package_days(day.year)
+    new_year, boat, autumn = (got.get(k) for k in (_NEW_YEAR, "端午节", "中秋节"))
+    if new_year is not None and day == new_year - timedelta(days=1):
+        return "农历除夕"
+    for month, anchor, first in (("正", new_year, 1), ("五", boat, 5), ("八", autumn, 15)):
+        if anchor is not None and 1 <= (n := (day - anchor).days + first) <= 29:
+            return f"农历{month}月{_lunar_text(n)}"
+    return None
+
+
+def _lunar_text(n: int) -> str:
+    digits = "一二三四五六七八九十"
+    if n <= 10:
+        return "初" + digits[n - 1]
+    if n < 20:
+        return "十" + digits[n - 11]
+    if n == 20:
+        return "二十"
+    return "二十" + digits[n - 21] if n < 30 else "三十"  # as the notices write it
+
+
+def _check_lunar(day: date, token: str, no: int, raw: str) -> None:
+    m = _LUNAR.match(token)
+    if m is None:
+        raise NoticeError(
+            f"无法识别农历日期“{token}”：应形如“农历腊月二十八”“农历正月初七”“农历除夕”", no, raw
+        )
+    candidates = _lunar_dates(day, m)
+    if candidates is None or day in candidates:
+        return
+    nearest = min(candidates, key=lambda d: abs((d - day).days))
+    near = [d for d in candidates if abs((d - nearest).days) <= 1]
+    actual = _lunar_name(day)
+    raise NoticeError(
+        f"{_cn(day)} {'是' + actual + '，' if actual else ''}不是{token}："
+        f"{token}是 {'或'.join(_cn(d) for d in near)}（按 holidays 包的农历）",
+        no, raw,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# The festivals
+
+
+def _describe(festival: str, day: date) -> str:
+    if festival == "春节":
+        return "农历除夕" if _lunar_name(day) == "农历除夕" else "农历正月初一"
+    return {"清明节": "清明", "端午节": "农历五月初五", "中秋节": "农历八月十五"}.get(festival, "")
+
+
+def _check_festivals(year: int, periods: list[Period], lines: list[str]) -> None:
+    """Every holiday named after a festival holds its first statutory day (of a year it
+    touches: a New Year holiday may run into the next year); all seven festivals are there."""
+    covered: set[str] = set()
+    for p in periods:
+        for festival in (f for f in FESTIVALS if f in p.name):
+            days = {
+                y: d
+                for y in range(p.start.year, p.end.year + 1)
+                if (d := festival_days(y).get(festival)) is not None
+            }
+            if not days:  # a year the package has no data for: the name is all there is
+                covered.add(festival)
+                continue
+            if any(p.start <= d <= p.end for d in days.values()):
+                # Only the notice year's festival counts as listed (not next year's New Year).
+                if year in days and p.start <= days[year] <= p.end:
+                    covered.add(festival)
+                continue
+            y, d = (year, days[year]) if year in days else next(iter(days.items()))
+            what = _describe(festival, d)
+            raise NoticeError(
+                f"{festival}假期 {_cn(p.start)}至{_cn(p.end)} 不含{festival}当天："
+                f"{y} 年{festival}的法定假日从 {_cn(d)}{f'（{what}）' if what else ''}开始"
+                "（按 holidays 包）",
+                p.line, lines[p.line - 1],
+            )  # fmt: skip
+    missing = [f for f in FESTIVALS if f not in covered]
+    if missing:
+        no = next(
+            (i for i, s in enumerate(lines, 1) if _YEAR_IN_BODY.search(normalise(s))),
+            next((i for i, s in enumerate(lines, 1) if "节假日安排" in s), None),
+        )
+        raise NoticeError(
+            f"缺少{year}年{'、'.join(missing)}的放假安排：通知应列出元旦、春节、清明节、"
+            "劳动节、端午节、中秋节、国庆节七个节日，每个节日一行，形如“一、元旦：1月1日放假……”",
+            no, lines[no - 1] if no is not None else None,
+        )  # fmt: skip

@@ -512,11 +512,14 @@ def december(b: Bureau, tasks: dict[str, int], problem: str) -> None:
 NOTICE_2027 = """国务院办公厅关于2027年部分节假日安排的通知
 
 各省、自治区、直辖市人民政府，国务院各部委、各直属机构：
-　　经国务院批准，现将2027年元旦、春节、清明节、劳动节放假调休日期的具体安排通知如下。
+　　经国务院批准，现将2027年元旦、春节、清明节、劳动节、端午节、中秋节和国庆节放假调休日期的具体安排通知如下。
 　　一、元旦：1月1日（周五）至3日（周日）放假，共3天。
 　　二、春节：2月5日（周五）至11日（周四）放假调休，共7天。2月13日（周六）、2月20日（周六）上班。
 　　三、清明节：4月3日（周六）至5日（周一）放假，共3天。
 　　四、劳动节：5月1日（周六）至5日（周三）放假调休，共5天。4月25日（周日）、5月8日（周六）上班。
+　　五、端午节：6月9日（周三）放假，共1天。
+　　六、中秋节：9月15日（周三）放假，共1天。
+　　七、国庆节：10月1日（周五）至7日（周四）放假调休，共7天。9月26日（周日）、10月9日（周六）上班。
 
 国务院办公厅
 """
@@ -597,9 +600,10 @@ def january_2027(b: Bureau, tasks: dict[str, int], problem: str, tmp: Path) -> N
     assert len(warned) == len(days) and min(days) >= "2026-10-31"  # 11-01 Beijing, in UTC
 
     # The State Council's notice arrives; the clerk records it (a notice in the published
-    # form: its days are this test's assumption for 2027, not the real arrangement). The
-    # provisional calendar knew only the statutory days of the Spring Festival: with the
-    # notice, 02-11 is off and Saturday 02-13 a working day.
+    # form, all seven festivals on their statutory days: its days are this test's assumption
+    # for 2027, not the real arrangement). The provisional calendar knew only the statutory
+    # days of the Spring Festival: with the notice, 02-11 is off and Saturday 02-13 a working
+    # day.
     notice = tmp / "国务院办公厅关于2027年部分节假日安排的通知.txt"
     notice.write_text(NOTICE_2027, encoding="utf-8")
     assert b.ssj("calendar", "add", "--from", "2027-02-04", "--working-days", "2").startswith(

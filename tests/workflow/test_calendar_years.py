@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from tests.conftest import SmtpServer, drawn_task
 from workflow import audit, calendar_years, sweep
 from workflow.calendar import package_years
-from workflow.calendar_notice import parse
+from workflow.calendar_notice import festival_days, parse, weekday_cn
 from workflow.cli import app
 from workflow.config import Settings
 from workflow.engine import Workflow
@@ -47,7 +47,8 @@ def first_weekday(year: int, month: int, weekday: int) -> date:
 
 def made_up_notice(year: int) -> tuple[str, date, date]:
     """A notice for ``year`` (its arrangement made up, its form the real one): the week of the
-    second Monday of March off, the Sunday before and the Saturday after worked. Returns
+    second Monday of March off, the Sunday before and the Saturday after worked; then the seven
+    festivals a notice must list, each one day off on its first statutory day. Returns
     (text, that Monday, that Sunday)."""
     monday = first_weekday(year, 3, 0) + timedelta(days=7)
     friday, sunday, saturday = (monday + timedelta(days=n) for n in (4, -1, 12))
@@ -57,6 +58,8 @@ def made_up_notice(year: int) -> tuple[str, date, date]:
         f"一、测试节：{monday.month}月{monday.day}日（周一）至{friday.day}日（周五）放假调休，共5天。"
         f"{sunday.month}月{sunday.day}日（周日）、{saturday.month}月{saturday.day}日（周六）上班。\n"
     )
+    for n, (name, day) in enumerate(festival_days(year).items()):
+        text += f"{'二三四五六七八'[n]}、{name}：{day.month}月{day.day}日放假，共1天。\n"
     return text, monday, sunday
 
 
@@ -297,3 +300,38 @@ def test_cli_overdue_marks_provisional_rows(
     assert f"截止 {confirm['due']}（暂定）" in text and "注：标“暂定”" in text
     r = ssj(db_url, cfg, "sweep", "--now", now, "--no-deliver")
     assert "为暂定" in r.stdout and f"{Y} 年的节假日安排尚未确认" in r.stdout
+
+
+def test_cli_refuses_an_impossible_notice_even_in_a_dry_run(
+    wf: Workflow, db_url: str, tmp_path: Path
+) -> None:
+    """The new-user trial: a Spring Festival ten days late, its start written as 腊月二十八, in a
+    notice of year Y listing two of the seven festivals."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("log: {level: WARNING}\n", encoding="utf-8")
+    new_year = festival_days(Y)["春节"]
+    late, end = new_year + timedelta(days=10), new_year + timedelta(days=18)
+    f = tmp_path / "notice.txt"
+
+    def notice(spring: str) -> Path:
+        f.write_text(
+            f"国务院办公厅关于{Y}年部分节假日安排的通知\n"
+            f"现将{Y}年元旦、春节放假调休日期的具体安排通知如下。\n"
+            f"一、元旦：1月1日放假，共1天。\n"
+            f"二、春节：{spring}。\n",
+            encoding="utf-8",
+        )
+        return f
+
+    days = f"{end.month}月{end.day}日（{weekday_cn(end)}）放假调休，共9天"
+    lunar = notice(f"{late.month}月{late.day}日（农历腊月二十八、{weekday_cn(late)}）至{days}")
+    r = ssj(db_url, cfg, "calendar", "notice", str(lunar), "--dry-run", code=2)
+    assert "第 4 行（二、春节：" in r.output and "不是农历腊月二十八" in r.output
+    bare = notice(f"{late.month}月{late.day}日（{weekday_cn(late)}）至{days}")
+    r = ssj(db_url, cfg, "calendar", "notice", str(bare), "--dry-run", code=2)
+    assert "第 4 行（二、春节：" in r.output and "不含春节当天" in r.output
+    two = notice(f"{new_year.month}月{new_year.day}日放假，共1天")
+    r = ssj(db_url, cfg, "calendar", "notice", str(two), "--dry-run", code=2)
+    assert "第 2 行（现将" in r.output
+    assert f"缺少{Y}年清明节、劳动节、端午节、中秋节、国庆节的放假安排" in r.output
+    assert events(wf, calendar_years.RECORDED) == []
