@@ -47,7 +47,7 @@ faketime:
 
 test-future: $(TEST_STAMP) faketime
 	faketime -f "@$(FUTURE_DATE)" $(BIN)/python -c \
-		"import datetime; from workflow.calendar import package_years as p; \
+		"import datetime; from workflow.deadlines.calendar import package_years as p; \
 		t = datetime.date.today(); print('faketime: today is', t); \
 		assert t.year == int('$(FUTURE_DATE)'[:4]) > p()[1], 'FUTURE_DATE: a year the package covers'"
 	faketime -f "@$(FUTURE_DATE)" $(BIN)/pytest -q -p no:cacheprovider

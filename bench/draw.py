@@ -34,14 +34,15 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workflow import directories, schema  # noqa: E402
-from workflow.config import DbSettings, DrawSettings, LogSettings  # noqa: E402
-from workflow.credit_code import make  # noqa: E402
-from workflow.db import RawConnection, make_engine  # noqa: E402
-from workflow.draw import Candidate, StratumInput, new_secret, run_draw, verify_record  # noqa: E402
-from workflow.drawing import draw_task  # noqa: E402
-from workflow.engine import Workflow  # noqa: E402
-from workflow.logging import configure_logging  # noqa: E402
+from workflow.core import schema  # noqa: E402
+from workflow.core.config import DbSettings, DrawSettings, LogSettings  # noqa: E402
+from workflow.core.db import RawConnection, make_engine  # noqa: E402
+from workflow.core.logging import configure_logging  # noqa: E402
+from workflow.core.writer import Workflow  # noqa: E402
+from workflow.sampling import directories  # noqa: E402
+from workflow.sampling.algorithm import Candidate, StratumInput, new_secret, run_draw, verify_record  # noqa: E402
+from workflow.sampling.credit_code import make  # noqa: E402
+from workflow.sampling.task_draw import draw_task  # noqa: E402
 
 GRADES = ["A", "B", "C", "D", ""]
 # The eleven columns of issue #3's layout, which the code before and after issue #9 both read.
@@ -53,10 +54,11 @@ _CHILD = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
-from workflow import directories, schema
-from workflow.config import DbSettings, LogSettings
-from workflow.db import RawConnection, make_engine
-from workflow.logging import configure_logging
+from workflow.sampling import directories
+from workflow.core import schema
+from workflow.core.config import DbSettings, LogSettings
+from workflow.core.db import RawConnection, make_engine
+from workflow.core.logging import configure_logging
 configure_logging(LogSettings(level="WARNING"))
 assert directories.__file__.startswith(sys.argv[1]), directories.__file__
 engine = make_engine(DbSettings(sqlite_synchronous="NORMAL"), f"sqlite:///{sys.argv[3]}")

@@ -36,12 +36,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import notifications  # noqa: E402
 from notifications import outbox, render  # noqa: E402
-from workflow import purpose, schema, sweep  # noqa: E402
-from workflow.clock import FixedClock  # noqa: E402
-from workflow.config import DbSettings, LogSettings, Settings  # noqa: E402
-from workflow.db import RawConnection, make_engine  # noqa: E402
-from workflow.engine import Workflow  # noqa: E402
-from workflow.logging import configure_logging  # noqa: E402
+from workflow.core import (  # noqa: E402
+    purpose,
+    schema,
+)
+from workflow.core.clock import FixedClock  # noqa: E402
+from workflow.core.config import DbSettings, LogSettings, Settings  # noqa: E402
+from workflow.core.db import RawConnection, make_engine  # noqa: E402
+from workflow.core.logging import configure_logging  # noqa: E402
+from workflow.core.writer import Workflow  # noqa: E402
+from workflow.deadlines import sweep  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2024, 6, 3, 9, 0, tzinfo=SH)  # Monday

@@ -31,20 +31,23 @@ from statistics import median
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from workflow import audit, schema  # noqa: E402
-from workflow.config import DbSettings, DrawSettings, LogSettings  # noqa: E402
-from workflow.credit_code import make  # noqa: E402
-from workflow.db import RawConnection, make_engine  # noqa: E402
-from workflow.drawing import draw_task  # noqa: E402
-from workflow.engine import Workflow  # noqa: E402
-from workflow.logging import configure_logging  # noqa: E402
-from workflow.replay import replay  # noqa: E402
+from workflow.core import (  # noqa: E402
+    audit,
+    schema,
+)
+from workflow.core.config import DbSettings, DrawSettings, LogSettings  # noqa: E402
+from workflow.core.db import RawConnection, make_engine  # noqa: E402
+from workflow.core.logging import configure_logging  # noqa: E402
+from workflow.core.replay import replay  # noqa: E402
+from workflow.core.writer import Workflow  # noqa: E402
+from workflow.sampling.credit_code import make  # noqa: E402
+from workflow.sampling.task_draw import draw_task  # noqa: E402
 
 SETTINGS = DbSettings(sqlite_synchronous="NORMAL")
 
 
 def load_bench_directory(wf: Workflow, directory: Path) -> None:
-    from workflow.directories import KINDS, import_file, write_table
+    from workflow.sampling.directories import KINDS, import_file, write_table
 
     rows = {
         "targets": [[make("130227", i), f"对象{i}", "用人单位"] for i in range(20)],

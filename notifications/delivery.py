@@ -46,7 +46,7 @@ class DeliveryResult:
 
 
 def _utc(dt: datetime) -> str:
-    # Same fixed-width text as the rest of the database (workflow.clock.format_utc).
+    # Same fixed-width text as the rest of the database (workflow.core.clock.format_utc).
     return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 

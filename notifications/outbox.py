@@ -42,7 +42,7 @@ class Outbox(SQLModel, table=True):
 
 
 class Db(Protocol):
-    """What the outbox needs of a database connection (workflow.db.RawConnection has it)."""
+    """What the outbox needs of a database connection (workflow.core.db.RawConnection has it)."""
 
     dbapi: Any
     postgres: bool

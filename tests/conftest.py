@@ -17,11 +17,11 @@ from urllib.parse import quote
 import psycopg
 import pytest
 
-from workflow import purpose, schema
-from workflow.clock import FixedClock
-from workflow.config import DbSettings
-from workflow.db import make_engine
-from workflow.engine import Workflow
+from workflow.core import purpose, schema
+from workflow.core.clock import FixedClock
+from workflow.core.config import DbSettings
+from workflow.core.db import make_engine
+from workflow.core.writer import Workflow
 
 PG_URL = os.environ.get("SSJ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("SSJ_REQUIRE_POSTGRES") == "1"
@@ -86,7 +86,7 @@ def wf(engine, clock: FixedClock) -> Iterator[Workflow]:  # type: ignore[no-unty
 
 
 def code(i: int) -> str:
-    from workflow.credit_code import make
+    from workflow.sampling.credit_code import make
 
     return make("130227", i)
 
@@ -101,7 +101,7 @@ def load_directory(
     import tempfile
     from pathlib import Path
 
-    from workflow.directories import KINDS, import_file, write_table
+    from workflow.sampling.directories import KINDS, import_file, write_table
 
     with tempfile.TemporaryDirectory() as tmp:
         for kind, rows in (("items", items), ("targets", targets), ("inspectors", inspectors)):
@@ -148,7 +148,7 @@ def drawn_task(
     ``CERT@bureau.test`` when ``email``); ``spec``: more task fields (months, office, ...)."""
     from contextlib import suppress
 
-    from workflow.errors import InvalidInput
+    from workflow.core.errors import InvalidInput
 
     with suppress(InvalidInput):  # the plan may exist already
         wf.create_plan(plan, unit="迁西县人力资源和社会保障局", actor="测试")
@@ -161,7 +161,7 @@ def drawn_task(
     inspectors = [inspector_row(c, email=f"{c}@bureau.test" if email else "") for c in certs]
     load_directory(wf, [target_row(c, region) for c in codes], inspectors)
     wf.publish_plan(plan, actor="测试")
-    from workflow.drawing import draw_task
+    from workflow.sampling.task_draw import draw_task
 
     draw_task(wf, t, actor="测试")
     return t, codes
@@ -169,8 +169,8 @@ def drawn_task(
 
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_logs() -> None:
-    from workflow.config import LogSettings
-    from workflow.logging import configure_logging
+    from workflow.core.config import LogSettings
+    from workflow.core.logging import configure_logging
 
     configure_logging(LogSettings(level="WARNING", format="console"))
 

@@ -1,9 +1,9 @@
 """The ssj engine: models, the one write path, the audit log, replay, configuration, CLI."""
 
-from workflow.clock import Clock, FixedClock, SystemClock
-from workflow.config import ConfigError, Settings, load_settings
-from workflow.engine import Workflow
-from workflow.errors import Conflict, InvalidInput, NotFound, SsjError, TransitionRefused
+from workflow.core.clock import Clock, FixedClock, SystemClock
+from workflow.core.config import ConfigError, Settings, load_settings
+from workflow.core.errors import Conflict, InvalidInput, NotFound, SsjError, TransitionRefused
+from workflow.core.writer import Workflow
 
 __all__ = [
     "Clock",

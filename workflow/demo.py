@@ -9,14 +9,15 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import states
-from workflow import audit, credit_code, queries
-from workflow.calendar import WorkCalendar
-from workflow.clock import FixedClock, format_utc
-from workflow.config import Settings
-from workflow.engine import Workflow
-from workflow.errors import TransitionRefused
-from workflow.logging import get_logger
-from workflow.replay import replay
+from workflow.core import audit, queries
+from workflow.core.clock import FixedClock, format_utc
+from workflow.core.config import Settings
+from workflow.core.errors import TransitionRefused
+from workflow.core.logging import get_logger
+from workflow.core.replay import replay
+from workflow.core.writer import Workflow
+from workflow.deadlines.calendar import WorkCalendar
+from workflow.sampling import credit_code
 
 ACTOR = "演示数据"
 log = get_logger("ssj.demo")
@@ -84,7 +85,7 @@ def _directories(folder: Path, start: date) -> tuple[Path, Path, Path]:
     """A realistic directory as the bureaus keep it: valid credit codes, Hebei and Henan regions
     and industries, grades A–D, inspectors across offices; written as CSV for the importer.
     Some targets were last inspected in the weeks before ``start`` (the demo's first day)."""
-    from workflow.directories import KINDS, write_table
+    from workflow.sampling.directories import KINDS, write_table
 
     rng = random.Random(2024)
     targets, inspectors = [], []
@@ -295,7 +296,7 @@ def load_demo(wf: Workflow, settings: Settings | None = None) -> int:
     submitted on time. Each step is logged at its own moment, in order, ending now."""
     import tempfile
 
-    from workflow import directories, drawing, plans
+    from workflow.sampling import directories, plans, task_draw
 
     real = wf.clock
     end = real.now()
@@ -340,7 +341,7 @@ def load_demo(wf: Workflow, settings: Settings | None = None) -> int:
 
         def draw(task: int, lottery: str = "") -> None:
             public = f"{wf.clock.now().astimezone(tz).date()} {lottery}" if lottery else ""
-            record = drawing.draw_task(wf, task, actor=ACTOR, public_input=public)
+            record = task_draw.draw_task(wf, task, actor=ACTOR, public_input=public)
             codes[task] = [t["code"] for t in record["targets"]]
 
         def inspect_all(task: int, results: dict[int, tuple[str, str]], rectify: date) -> None:
@@ -415,10 +416,10 @@ def load_demo(wf: Workflow, settings: Settings | None = None) -> int:
         #    (calendar days: the demo asks the calendar about no day after today's year).
         def t4_drawn() -> None:
             draw(t4)
-            record = drawing.load_record(wf, t4)
+            record = task_draw.load_record(wf, t4)
             first = record["targets"][0]
             if first["substitutes"]:
-                drawing.substitute(
+                task_draw.substitute(
                     wf, t4, first["code"], first["group"][0], reason="请假（演示递补）", actor=ACTOR
                 )
 
@@ -445,12 +446,13 @@ def _reports_on_time(
     wf: Workflow, settings: Settings, since: date, until: date
 ) -> list[tuple[date, int, Callable[[], None]]]:
     """The periodic reports due from ``since`` up to ``until``, each submitted on its day."""
-    from workflow import deadlines, reports
+    from workflow.deadlines import reports
+    from workflow.deadlines import rules as deadline_rules
 
     out: list[tuple[date, int, Callable[[], None]]] = []
     offices = [o for o, c in settings.offices.items() if c.reports]
     for year in range(since.year, until.year + 1):
-        for kind, period, due, _ in deadlines.report_periods(year, settings.deadlines):
+        for kind, period, due, _ in deadline_rules.report_periods(year, settings.deadlines):
             if not since <= due <= until:
                 continue
             for office in offices:
@@ -477,9 +479,9 @@ def _mark_demo(wf: Workflow) -> None:
 
 def _confirm(wf: Workflow, task_id: int) -> None:
     """Confirm the draw on the day of the draw (seed 003: within 2 working days)."""
-    from workflow import drawing
+    from workflow.sampling import task_draw
 
-    drawing.confirm(wf, task_id, actor=ACTOR, tz=str(wf.timezone))
+    task_draw.confirm(wf, task_id, actor=ACTOR, tz=str(wf.timezone))
 
 
 def walkthrough(wf: Workflow, echo: Callable[[str], None]) -> None:

@@ -18,8 +18,8 @@ from notifications import (
 )
 from notifications import outbox as ob
 from tests.conftest import SmtpServer, free_port
-from workflow.clock import format_utc
-from workflow.db import RawConnection
+from workflow.core.clock import format_utc
+from workflow.core.db import RawConnection
 
 NOW = datetime(2024, 10, 8, 1, 0, tzinfo=UTC)
 POLICY = DeliveryPolicy(

@@ -39,16 +39,16 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_wheel_holds_the_defaults_the_migrations_and_the_templates(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "workflow/defaults.yaml" in names
-    assert "workflow/migrations/env.py" in names and "workflow/migrations/script.py.mako" in names
-    migrations = {Path(n).name for n in names if n.startswith("workflow/migrations/versions/")}
-    shipped = {p.name for p in (ROOT / "workflow/migrations/versions").glob("0*.py")}
+    assert "workflow/core/defaults.yaml" in names
+    assert "workflow/core/migrations/env.py" in names and "workflow/core/migrations/script.py.mako" in names
+    migrations = {Path(n).name for n in names if n.startswith("workflow/core/migrations/versions/")}
+    shipped = {p.name for p in (ROOT / "workflow/core/migrations/versions").glob("0*.py")}
     assert shipped and shipped <= migrations
     templates = {p.name for p in (ROOT / "notifications/templates").glob("*.j2")}
     assert {f"notifications/templates/{t}" for t in templates} <= names
     assert (
-        zipfile.ZipFile(wheel).read("workflow/defaults.yaml")
-        == (ROOT / "workflow/defaults.yaml").read_bytes()
+        zipfile.ZipFile(wheel).read("workflow/core/defaults.yaml")
+        == (ROOT / "workflow/core/defaults.yaml").read_bytes()
     )
 
 
@@ -67,13 +67,13 @@ def test_an_installed_wheel_run_elsewhere_reads_the_packaged_defaults(
     env = {k: v for k, v in os.environ.items() if not k.startswith("SSJ_") and k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(site)  # the installed copy first; its dependencies from this venv
     r = subprocess.run(
-        [sys.executable, "-c", "from workflow.cli import main; main()", "config", "show",
+        [sys.executable, "-c", "from workflow.cli.main import main; main()", "config", "show",
          "--json"],
         capture_output=True, text=True, cwd=elsewhere, env=env, check=False,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     rows = {x["key"]: x for x in json.loads(r.stdout)}
-    packaged = site / "workflow" / "defaults.yaml"
+    packaged = site / "workflow" / "core" / "defaults.yaml"
     assert rows["db.url"] == {
         "key": "db.url",
         "value": "sqlite:///data/ssj.db",
@@ -81,7 +81,7 @@ def test_an_installed_wheel_run_elsewhere_reads_the_packaged_defaults(
     }
     assert rows["offices.劳动保障监察大队"]["source"] == f"默认配置 {packaged}"
     # The same effective settings as the checkout's.
-    from workflow.config import load_settings
+    from workflow.core.config import load_settings
 
     here = load_settings(ROOT / "config.yaml", env={})
     expected: dict[str, object] = {}

@@ -23,8 +23,8 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from workflow.clock import SystemClock
-from workflow.credit_code import make as credit_code
+from workflow.core.clock import SystemClock
+from workflow.sampling.credit_code import make as credit_code
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNIT = "迁西县人力资源和社会保障局"
@@ -113,7 +113,7 @@ calendar: {{admin_name: 信息科, admin_emails: [{ADMIN}]}}
             argv.append("--now")
             argv.append(self.now_text)
         r = self.runner.invoke(
-            __import__("workflow.cli", fromlist=["app"]).app,
+            __import__("workflow.cli.main", fromlist=["app"]).app,
             ["--db", self.db_url, "--config", str(self.config), *argv],
             catch_exceptions=False,
         )
@@ -123,7 +123,7 @@ calendar: {{admin_name: 信息科, admin_emails: [{ADMIN}]}}
 
     def json(self, *args: str) -> Any:
         r = self.runner.invoke(
-            __import__("workflow.cli", fromlist=["app"]).app,
+            __import__("workflow.cli.main", fromlist=["app"]).app,
             ["--db", self.db_url, "--config", str(self.config), *args, "--json"]
             + (
                 ["--now", self.now_text]

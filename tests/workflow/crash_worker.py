@@ -6,9 +6,9 @@ import random
 import sys
 
 from tests.conftest import drawn_task
-from workflow.config import DbSettings
-from workflow.db import make_engine
-from workflow.engine import Workflow
+from workflow.core.config import DbSettings
+from workflow.core.db import make_engine
+from workflow.core.writer import Workflow
 
 
 def main(url: str, seed: int) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import sys
 
-from workflow import scheduler
-from workflow.cli import _App
-from workflow.clock import FixedClock, parse_time
-from workflow.config import load_settings
-from workflow.logging import configure_logging
+from workflow.cli.main import _App
+from workflow.core.clock import FixedClock, parse_time
+from workflow.core.config import load_settings
+from workflow.core.logging import configure_logging
+from workflow.deadlines import scheduler
 
 
 def main(db_url: str, config: str, now: str) -> None:

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from tests.conftest import drawn_task
-from workflow import audit
-from workflow.audit import Checkpoint
+from workflow.core import audit
+from workflow.core.audit import Checkpoint
 
 
 def _populate(wf, tasks: int = 3) -> None:

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from typer.testing import CliRunner
 
 from tests.conftest import drawn_task
-from workflow import drawing, sweep
-from workflow.cli import app
-from workflow.config import Settings
+from workflow.cli.main import app
+from workflow.core.config import Settings
+from workflow.deadlines import sweep
+from workflow.sampling import task_draw
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICE = "劳动保障监察大队"
@@ -45,7 +46,7 @@ def test_audit_log_of_a_task_includes_its_deadline_events_and_limit_is_the_newes
     other, _ = drawn_task(wf, 1, initiating_office=OFFICE, months="2024-04")
     sweep.run(wf, SETTINGS, at(2024, 4, 1, 10), deliver=False)  # both: confirm, 3-day reminder
     clock.set(at(2024, 4, 2))
-    drawing.confirm(wf, t, actor="王队长")
+    task_draw.confirm(wf, t, actor="王队长")
 
     events = json.loads(ssj(db_url, "audit", "log", "--task", str(t), "--json"))
     kinds = [e["kind"] for e in events]
@@ -121,7 +122,7 @@ def test_replay_follows_a_substituted_inspector(wf, clock, db_url) -> None:
     before = json.loads(ssj(db_url, "audit", "replay", "--task", str(t), "--json"))["records"]
     out_cert = before[0]["group"][0]
     clock.set(at(2024, 4, 2))
-    p = drawing.substitute(wf, t, codes[0], out_cert, reason="请假", actor="王队长")
+    p = task_draw.substitute(wf, t, codes[0], out_cert, reason="请假", actor="王队长")
     after = json.loads(ssj(db_url, "audit", "replay", "--task", str(t), "--json"))
     assert after["ok"] and after["records"][0]["group"] == p["after"]
     assert out_cert not in after["records"][0]["group"]

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from workflow.calendar import WorkCalendar, package_years, statutory_days
-from workflow.cli import app
-from workflow.config import ConfigError, load_settings
+from workflow.cli.main import app
+from workflow.core.config import ConfigError, load_settings
+from workflow.deadlines.calendar import WorkCalendar, package_years, statutory_days
 
 UNCOVERED = package_years()[1] + 1
 
@@ -63,7 +63,7 @@ def test_a_provisional_year_has_weekends_and_the_statutory_holidays_off() -> Non
 
 
 def test_recorded_years_replace_the_provisional_answer_and_drop_the_cache() -> None:
-    from workflow.calendar import YearOverride
+    from workflow.deadlines.calendar import YearOverride
 
     cal = WorkCalendar()
     saturday = date(2031, 1, 4)
@@ -81,7 +81,7 @@ def test_recorded_years_replace_the_provisional_answer_and_drop_the_cache() -> N
 
 
 def test_config_years_take_precedence_over_recorded_ones() -> None:
-    from workflow.calendar import YearOverride
+    from workflow.deadlines.calendar import YearOverride
 
     monday = date(2031, 1, 6)
     cal = WorkCalendar(

@@ -12,8 +12,8 @@ import chinese_calendar
 import pytest
 from chinese_calendar import constants
 
-from workflow.calendar import WorkCalendar, YearOverride
-from workflow.calendar_notice import FESTIVALS, NoticeError, parse
+from workflow.deadlines.calendar import WorkCalendar, YearOverride
+from workflow.deadlines.calendar_notice import FESTIVALS, NoticeError, parse
 
 NOTICES = Path(__file__).parent / "notices"
 
@@ -192,7 +192,7 @@ SPRING_2027 = "2月5日（农历除夕、周五）至12日（农历正月初七�
 
 
 def test_the_festivals_first_statutory_days_come_from_the_holidays_package() -> None:
-    from workflow.calendar_notice import festival_days
+    from workflow.deadlines.calendar_notice import festival_days
 
     assert festival_days(2027) == {
         "元旦": date(2027, 1, 1), "春节": date(2027, 2, 5), "清明节": date(2027, 4, 5),

@@ -16,14 +16,15 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import SmtpServer, drawn_task
-from workflow import audit, calendar_years, sweep
-from workflow.calendar import package_years
-from workflow.calendar_notice import festival_days, parse, weekday_cn
-from workflow.cli import app
-from workflow.config import Settings
-from workflow.engine import Workflow
-from workflow.errors import InvalidInput
-from workflow.overdue import overdue
+from workflow.cli.main import app
+from workflow.core import audit
+from workflow.core.config import Settings
+from workflow.core.errors import InvalidInput
+from workflow.core.writer import Workflow
+from workflow.deadlines import calendar_years, sweep
+from workflow.deadlines.calendar import package_years
+from workflow.deadlines.calendar_notice import festival_days, parse, weekday_cn
+from workflow.deadlines.overdue import overdue
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICE = "劳动保障监察大队"
@@ -227,11 +228,11 @@ def test_reminders_of_a_provisional_deadline_say_so(
 
 def test_nothing_fails_in_a_provisional_year(wf: Workflow, clock, late_task: int) -> None:
     """Recording a problem (default rectification date) and confirming a draw in year Y."""
-    from workflow import drawing
+    from workflow.sampling import task_draw
 
     _, monday, _ = made_up_notice(Y)
     clock.set(on(monday - timedelta(days=3), 11))
-    drawing.confirm(wf, late_task, actor="王文书")
+    task_draw.confirm(wf, late_task, actor="王文书")
     with wf.raw.read() as cur:
         cur.execute(wf.raw.sql("SELECT target_code FROM inspection_record WHERE task_id = ?"),
                     (late_task,))  # fmt: skip

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from workflow.cli import app
+from workflow.cli.main import app
 
 runner = CliRunner()
 
@@ -302,7 +302,7 @@ def test_the_standalone_stdlib_checker_agrees(demo_db, tmp_path):
 
 
 def test_directory_import_export_and_template_through_the_cli(db_url, tmp_path):
-    from workflow.credit_code import make
+    from workflow.sampling.credit_code import make
 
     ssj(db_url, "init")
     tpl = tmp_path / "targets.xlsx"
@@ -350,8 +350,8 @@ def test_plan_import_lists_every_problem_of_the_file_in_one_run(db_url, tmp_path
 
 
 def test_plan_table_publication_draw_verification_and_sheets_through_the_cli(db_url, tmp_path):
-    from workflow import plans
-    from workflow.credit_code import make
+    from workflow.sampling import plans
+    from workflow.sampling.credit_code import make
 
     ssj(db_url, "init")
     targets = tmp_path / "targets.csv"
@@ -441,7 +441,7 @@ def test_a_year_typed_the_way_clerks_type_it(db_url, tmp_path):
     """Issue #9 §3 through the command line: one normaliser for files and options alike."""
     from openpyxl import load_workbook
 
-    from workflow.credit_code import make
+    from workflow.sampling.credit_code import make
 
     ssj(db_url, "init")
     items = tmp_path / "items.csv"

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import drawn_task
-from workflow.cli import app
+from workflow.cli.main import app
 
 runner = CliRunner()
 OFFICE = "劳动保障监察大队"
@@ -172,7 +172,7 @@ def test_scheduler_sweeps_at_start_and_stops_cleanly_on_sigterm(db_url, cfg, dra
 def test_sweep_says_whether_the_administrators_were_mailed_about_the_calendar(
     db_url, cfg, drawn, tmp_path
 ) -> None:
-    from workflow.calendar import package_years
+    from workflow.deadlines.calendar import package_years
 
     # From November the year after the package's last is provisional: warned once a day.
     last = package_years()[1]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.config import DEFAULT_CONFIG, ConfigError, load_settings
+from workflow.core.config import DEFAULT_CONFIG, ConfigError, load_settings
 
 
 def test_shipped_config_yaml_loads_with_the_documented_defaults():
@@ -61,7 +61,7 @@ def test_broken_yaml_and_missing_file_are_clear(tmp_path):
 
 
 def test_a_config_file_overrides_the_packaged_defaults_key_by_key(tmp_path):
-    from workflow.config import DEFAULTS, load_with_sources
+    from workflow.core.config import DEFAULTS, load_with_sources
 
     p = tmp_path / "config.yaml"
     p.write_text(
@@ -91,7 +91,7 @@ def test_config_yaml_is_read_from_the_working_directory(tmp_path, monkeypatch):
 def test_the_repo_config_yaml_changes_nothing_of_the_packaged_defaults():
     from pathlib import Path
 
-    from workflow.config import DEFAULTS
+    from workflow.core.config import DEFAULTS
 
     root = Path(__file__).resolve().parents[2] / "config.yaml"
     assert load_settings(root, env={}) == load_settings(DEFAULTS, env={})
@@ -102,8 +102,8 @@ def test_config_show_prints_values_and_sources_and_never_a_secret(tmp_path, monk
 
     from typer.testing import CliRunner
 
-    from workflow.cli import app
-    from workflow.config import DEFAULTS
+    from workflow.cli.main import app
+    from workflow.core.config import DEFAULTS
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config.yaml").write_text("mail: {digest: true}\n", encoding="utf-8")

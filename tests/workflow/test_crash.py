@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workflow import audit, schema
-from workflow.config import DbSettings
-from workflow.db import RawConnection, make_engine
-from workflow.replay import replay
+from workflow.core import audit, schema
+from workflow.core.config import DbSettings
+from workflow.core.db import RawConnection, make_engine
+from workflow.core.replay import replay
 
 ROOT = Path(__file__).resolve().parents[2]
 

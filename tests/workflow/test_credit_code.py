@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflow import credit_code
+from workflow.sampling import credit_code
 
 
 def test_known_codes():

@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from workflow import deadlines, queries
-from workflow.clock import FixedClock, format_utc
-from workflow.config import DEFAULTS, load_settings
+from workflow.core import queries
+from workflow.core.clock import FixedClock, format_utc
+from workflow.core.config import DEFAULTS, load_settings
+from workflow.core.replay import replay
+from workflow.core.writer import Workflow
+from workflow.deadlines import rules as deadline_rules
+from workflow.deadlines.overdue import overdue
 from workflow.demo import load_demo
-from workflow.engine import Workflow
-from workflow.overdue import overdue
-from workflow.replay import replay
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -61,7 +62,7 @@ def test_right_after_the_demo_some_deadlines_are_near_and_none_far(
     day = now.date()
     horizon = wf.calendar.add_working_days(day, 3)
     with wf.raw.read() as cur:
-        found = deadlines.collect_open(cur, wf.raw.sql, settings, wf.calendar, day, horizon)
+        found = deadline_rules.collect_open(cur, wf.raw.sql, settings, wf.calendar, day, horizon)
     soon = [d for d in found.deadlines if day <= d.due <= horizon]
     assert len(soon) >= 2 and "confirm" in {d.rule for d in soon}
 

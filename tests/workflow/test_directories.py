@@ -8,10 +8,11 @@ from datetime import date
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from workflow import audit, directories, queries
-from workflow.credit_code import make
-from workflow.db import RawConnection
-from workflow.directories import ImportRejected
+from workflow.core import audit, queries
+from workflow.core.db import RawConnection
+from workflow.sampling import directories
+from workflow.sampling.credit_code import make
+from workflow.sampling.directories import ImportRejected
 
 NOW = "2024-03-01T00:00:00.000000Z"
 T_HEAD = [c.header for c in directories.KINDS["targets"].cols]

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflow import draw
-from workflow.credit_code import make
-from workflow.draw import Candidate, DrawError, StratumInput, run_draw, verify_record
+from workflow.sampling import algorithm
+from workflow.sampling.algorithm import Candidate, DrawError, StratumInput, run_draw, verify_record
+from workflow.sampling.credit_code import make
 
 CHECKER = Path(__file__).resolve().parents[2] / "docs" / "verify_draw.py"
 SECRET = bytes(range(32))
@@ -72,13 +72,13 @@ def test_known_answer_from_the_design_text():
     ],
 )
 def test_k_is_exact_and_a_small_stratum_draws_one(n, ratio, k):
-    assert draw.sample_size(n, ratio) == k
+    assert algorithm.sample_size(n, ratio) == k
 
 
 def test_bad_ratios_are_refused():
     for bad in ("5%", "0", "1.5", "abc", "NaN"):
         with pytest.raises(DrawError, match="比例"):
-            draw.sample_size(10, bad)
+            algorithm.sample_size(10, bad)
 
 
 strata_st = st.lists(st.integers(0, 60), min_size=1, max_size=4)
@@ -142,11 +142,11 @@ def test_draw_properties(sizes, pool_spec, secret, public, cap):
     assert again["targets"] == out["targets"]
     # exact k per stratum
     for s, given_s in zip(out["strata"], strata, strict=True):
-        assert len(s["drawn"]) == draw.sample_size(len(given_s.population), given_s.ratio)
-    seed = draw.seed_of(secret, public)
+        assert len(s["drawn"]) == algorithm.sample_size(len(given_s.population), given_s.ratio)
+    seed = algorithm.seed_of(secret, public)
     for t in out["targets"]:  # the inlined ordering is the definition's
         assert t["eligible"] == sorted(
-            t["eligible"], key=lambda c, code=t["code"]: draw.inspector_order(seed, code, c)
+            t["eligible"], key=lambda c, code=t["code"]: algorithm.inspector_order(seed, code, c)
         )
     by_cert = {c.cert: c for c in pool}
     load: dict[str, int] = {}
@@ -249,5 +249,5 @@ def test_overlapping_strata_are_refused():
 )
 def test_fast_ranking_equals_the_definition(codes, stratum, k):
     seed = hashlib.sha256(b"s").digest()
-    slow = sorted((draw.target_rank(seed, stratum, c), c) for c in codes)[:k]
-    assert draw.lowest_ranks(seed, stratum, codes, k) == slow
+    slow = sorted((algorithm.target_rank(seed, stratum, c), c) for c in codes)[:k]
+    assert algorithm.lowest_ranks(seed, stratum, codes, k) == slow

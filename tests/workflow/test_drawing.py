@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import code, inspector_row, load_directory, target_row
-from workflow import audit, draw, drawing, plans, queries, sheets
-from workflow.config import DrawSettings
-from workflow.engine import Workflow
-from workflow.errors import InvalidInput, NotFound, TransitionRefused
-from workflow.replay import replay
+from workflow.core import audit, queries
+from workflow.core.config import DrawSettings
+from workflow.core.errors import InvalidInput, NotFound, TransitionRefused
+from workflow.core.replay import replay
+from workflow.core.writer import Workflow
+from workflow.sampling import algorithm, plans, sheets, task_draw
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = "迁西县人力资源和社会保障局"
@@ -44,20 +45,20 @@ def test_a_directed_draw_stratifies_by_grade_and_verifies_from_the_record(wf, tm
         wf, [target_row(c, grade=g) for c, g in zip(codes, grades, strict=True)], _pool()
     )
     t = _task(wf, task_type="directed", ratio="10%", stratum_ratios={"C": "50%"})
-    record = drawing.draw_task(wf, t, actor="抽取人", public_input="福彩3D 517")
+    record = task_draw.draw_task(wf, t, actor="抽取人", public_input="福彩3D 517")
     by_name = {s["name"]: s for s in record["strata"]}
     assert list(by_name) == ["A", "B", "C", "D"]
     # k = max(1, ceil(N × ratio)); D is raised to its configured floor of 20% (seed 001).
     assert [by_name[g]["k"] for g in "ABCD"] == [1, 1, 2, 1]
     assert by_name["D"]["ratio"] == "0.20" and "来源文件 001" in by_name["D"]["basis"]
     assert by_name["C"]["ratio"] == "0.5"
-    assert drawing.verify_task(wf, t) == []
+    assert task_draw.verify_task(wf, t) == []
     assert wf.task_state(t)[0] == "drawn"
     # The event reveals the secret behind the published commitment and vouches for the record.
     event = queries.list_events(wf.engine, t)[-1]
     data = event["payload"]["data"]
-    assert draw.commitment_of(bytes.fromhex(data["secret"])) == data["commitment"]
-    assert data["record_digest"] == drawing.record_digest(record)
+    assert algorithm.commitment_of(bytes.fromhex(data["secret"])) == data["commitment"]
+    assert data["record_digest"] == task_draw.record_digest(record)
     shown = queries.show_task(wf.engine, t)
     assert sorted(r["target_code"] for r in shown["records"]) == sorted(
         x["code"] for x in record["targets"]
@@ -81,7 +82,7 @@ def test_the_stored_record_cannot_be_changed(wf, engine):
 
     load_directory(wf, [target_row(code(i)) for i in range(3)], _pool())
     t = _task(wf)
-    drawing.draw_task(wf, t, actor="x")
+    task_draw.draw_task(wf, t, actor="x")
     with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"), engine.begin() as c:
         c.execute(text("UPDATE draw_record SET record = '{}'"))
     with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"), engine.begin() as c:
@@ -92,12 +93,12 @@ def test_targets_another_office_drew_this_period_join_that_visit(wf):
     codes = [code(i) for i in range(3)]
     load_directory(wf, [target_row(c) for c in codes], _pool())
     joint = _task(wf, ratio="1", initiating_office="社会保险科", months="2024-04")
-    drawing.draw_task(wf, joint, actor="x")
+    task_draw.draw_task(wf, joint, actor="x")
     t = _task(wf, ratio="1", initiating_office="劳动保障监察大队", months="2024-04..2024-05")
     with pytest.raises(InvalidInput, match="排除 3 户"):
-        drawing.draw_task(wf, t, actor="x")  # everyone joins the other office's visit
+        task_draw.draw_task(wf, t, actor="x")  # everyone joins the other office's visit
     load_directory(wf, [target_row(code(9))])
-    record = drawing.draw_task(wf, t, actor="x")
+    record = task_draw.draw_task(wf, t, actor="x")
     (stratum,) = record["strata"]
     reasons = {e["code"]: e["reason"] for e in stratum["exclusions"]}
     assert set(reasons) == set(codes) and stratum["drawn"] == [code(9)]
@@ -105,9 +106,9 @@ def test_targets_another_office_drew_this_period_join_that_visit(wf):
     # The same office, or a period that does not overlap, is not a joint visit.
     same_office = _task(wf, ratio="1", initiating_office="社会保险科", months="2024-04")
     later = _task(wf, ratio="1", initiating_office="就业促进股", months="2024-09")
-    kept = drawing.draw_task(wf, same_office, actor="x")["strata"][0]
+    kept = task_draw.draw_task(wf, same_office, actor="x")["strata"][0]
     assert [e["code"] for e in kept["exclusions"]] == [code(9)]  # t's target, another office
-    assert drawing.draw_task(wf, later, actor="x")["strata"][0]["exclusions"] == []
+    assert task_draw.draw_task(wf, later, actor="x")["strata"][0]["exclusions"] == []
 
 
 def test_same_year_rule_leaves_out_grade_a_and_clean_targets(wf):
@@ -123,25 +124,25 @@ def test_same_year_rule_leaves_out_grade_a_and_clean_targets(wf):
         _pool(),
     )
     first = _task(wf, ratio="1", months="2024-01")
-    drawing.draw_task(wf, first, actor="x")
+    task_draw.draw_task(wf, first, actor="x")
     for c in (a_fresh, clean, dirty):
         wf.set_result(first, c, "problem" if c == dirty else "no_problem", actor="x")
     second = _task(wf, ratio="1", months="2024-05")  # same office, later: no joint visit
-    record = drawing.draw_task(wf, second, actor="x")
+    record = task_draw.draw_task(wf, second, actor="x")
     (stratum,) = record["strata"]
     reasons = {e["code"]: e["reason"] for e in stratum["exclusions"]}
     assert set(reasons) == {a_inspected, a_fresh, clean}
     assert "A 级" in reasons[a_inspected] and "2024-02-01" in reasons[a_inspected]
     assert "来源文件 002" in reasons[clean] and "未发现问题" in reasons[clean]
     assert stratum["population"] == [dirty] and stratum["drawn"] == [dirty]
-    assert draw.verify_record(record) == []
+    assert algorithm.verify_record(record) == []
 
 
 def test_rules_can_be_switched_off(engine, clock):
     wf = Workflow(engine, clock=clock, rules=DrawSettings(skip_clean_this_year=False))
     load_directory(wf, [target_row(code(1), grade="A", last_inspected="2024-02-01")], _pool())
     t = _task(wf, ratio="1")
-    record = drawing.draw_task(wf, t, actor="x")
+    record = task_draw.draw_task(wf, t, actor="x")
     assert record["strata"][0]["exclusions"] == [] and record["strata"][0]["drawn"] == [code(1)]
     wf.close()
 
@@ -150,7 +151,7 @@ def test_targets_with_many_complaints_form_their_own_stratum(wf):
     rows = [target_row(code(i), grade="B", complaints=str(5 if i < 4 else 0)) for i in range(20)]
     load_directory(wf, rows, _pool(8))
     t = _task(wf, task_type="directed", ratio="5%")
-    record = drawing.draw_task(wf, t, actor="x")
+    record = task_draw.draw_task(wf, t, actor="x")
     by_name = {s["name"]: s for s in record["strata"]}
     assert set(by_name) == {"B", "complaints"}
     assert by_name["complaints"]["population"] == sorted(code(i) for i in range(4))
@@ -169,7 +170,7 @@ def test_inspectors_are_matched_by_field_recusal_and_availability(wf):
     ]
     load_directory(wf, [target_row(target)], pool)
     t = _task(wf, ratio="1", inspector_field="社会保险")
-    record = drawing.draw_task(wf, t, actor="x")
+    record = task_draw.draw_task(wf, t, actor="x")
     (drawn,) = record["targets"]
     assert sorted(drawn["eligible"]) == ["OK1", "OK2", "OK3"]
     assert len(drawn["group"]) == 2 and record["field"] == "社会保险"
@@ -181,21 +182,21 @@ def test_refusals_write_nothing(wf):
     load_directory(wf, [target_row(code(1))], [inspector_row("ONLY")])
     before = wf.head()
     with pytest.raises(TransitionRefused, match="ssj plan publish 2024001"):
-        drawing.draw_task(wf, t, actor="x")
+        task_draw.draw_task(wf, t, actor="x")
     wf.publish_plan("2024001", actor="x")
     before = wf.head()
     with pytest.raises(InvalidInput, match=f"检查对象 {code(1)} 只有 1 名可用执法人员"):
-        drawing.draw_task(wf, t, actor="x")
+        task_draw.draw_task(wf, t, actor="x")
     assert wf.head() == before and wf.task_state(t)[0] == "planned"
     empty = _task(wf, filters={"region": ["无此地区"]})
     with pytest.raises(InvalidInput, match="没有可抽取的检查对象"):
-        drawing.draw_task(wf, empty, actor="x")
+        task_draw.draw_task(wf, empty, actor="x")
     load_directory(wf, inspectors=[inspector_row("SECOND")])
-    drawing.draw_task(wf, t, actor="x")
+    task_draw.draw_task(wf, t, actor="x")
     with pytest.raises(TransitionRefused, match="只抽取一次"):
-        drawing.draw_task(wf, t, actor="x")
+        task_draw.draw_task(wf, t, actor="x")
     with pytest.raises(NotFound):
-        drawing.load_record(wf, empty)
+        task_draw.load_record(wf, empty)
 
 
 def _at(clock, y: int, m: int, d: int, hour: int = 2) -> None:  # type: ignore[no-untyped-def]
@@ -208,17 +209,17 @@ def test_confirmation_is_due_within_two_working_days_of_the_draw(wf, clock):
     # Drawn Friday 2024-09-13. Saturday 09-14 is a make-up working day, 15–17 the Mid-Autumn
     # holiday: the second working day after the draw is Wednesday 09-18.
     _at(clock, 2024, 9, 13)
-    drawing.draw_task(wf, on_time, actor="x")
-    drawing.draw_task(wf, late, actor="x")
+    task_draw.draw_task(wf, on_time, actor="x")
+    task_draw.draw_task(wf, late, actor="x")
     _at(clock, 2024, 9, 18, hour=9)  # 17:00 in Shanghai
-    p = drawing.confirm(wf, on_time, actor="x")
+    p = task_draw.confirm(wf, on_time, actor="x")
     assert p == {"drawn_on": "2024-09-13", "due": "2024-09-18", "late": False}
     with pytest.raises(InvalidInput, match=r"已于 .* 确认"):
-        drawing.confirm(wf, on_time, actor="x")
+        task_draw.confirm(wf, on_time, actor="x")
     _at(clock, 2024, 9, 19)
     with pytest.raises(InvalidInput, match=r"应在 2024-09-18 前确认.*--reason"):
-        drawing.confirm(wf, late, actor="x")
-    assert drawing.confirm(wf, late, actor="x", reason="主任出差")["late"] is True
+        task_draw.confirm(wf, late, actor="x")
+    assert task_draw.confirm(wf, late, actor="x", reason="主任出差")["late"] is True
     assert queries.list_events(wf.engine, late)[-1]["reason"] == "主任出差"
 
 
@@ -226,25 +227,25 @@ def test_substitution_takes_the_next_substitute_in_draw_order(wf):
     target = code(1)
     load_directory(wf, [target_row(target)], _pool(6))
     t = _task(wf, ratio="1")
-    record = drawing.draw_task(wf, t, actor="x")
+    record = task_draw.draw_task(wf, t, actor="x")
     (drawn,) = record["targets"]
     out, first_sub, second_sub = drawn["group"][0], *drawn["substitutes"][:2]
     # The first substitute has since become unavailable: the next one is taken, and the skip
     # is recorded with its reason.
     load_directory(wf, inspectors=[inspector_row(first_sub, available="否")])
     with pytest.raises(InvalidInput, match="--reason"):
-        drawing.substitute(wf, t, target, out, reason=" ", actor="x")
-    p = drawing.substitute(wf, t, target, out, reason="回避：亲属任职", actor="x")
+        task_draw.substitute(wf, t, target, out, reason=" ", actor="x")
+    p = task_draw.substitute(wf, t, target, out, reason="回避：亲属任职", actor="x")
     assert (p["out"], p["in"]) == (out, second_sub)
     assert p["skipped"] == [{"cert": first_sub, "reason": "目前不可用"}]
     group = queries.show_task(wf.engine, t)["records"][0]["inspectors"]
     assert group == [second_sub, drawn["group"][1]]
     with pytest.raises(InvalidInput, match="不在检查对象"):
-        drawing.substitute(wf, t, target, out, reason="再次", actor="x")
+        task_draw.substitute(wf, t, target, out, reason="再次", actor="x")
     # the one substituted out is never drawn back in
-    p = drawing.substitute(wf, t, target, second_sub, reason="病假", actor="x")
+    p = task_draw.substitute(wf, t, target, second_sub, reason="病假", actor="x")
     assert p["in"] not in (out, second_sub, first_sub)
-    assert replay(wf.raw).ok and drawing.verify_task(wf, t) == []
+    assert replay(wf.raw).ok and task_draw.verify_task(wf, t) == []
 
 
 def test_inspection_sheets_one_per_target(wf, tmp_path):
@@ -253,12 +254,12 @@ def test_inspection_sheets_one_per_target(wf, tmp_path):
     codes = [code(i) for i in range(3)]
     load_directory(wf, [target_row(c) for c in codes], _pool(), ITEMS)
     t = _task(wf, ratio="1", item_codes=["JC-1"])
-    drawing.draw_task(wf, t, actor="x")
+    task_draw.draw_task(wf, t, actor="x")
     out = tmp_path / "sheets"
     with pytest.raises(InvalidInput, match=f"ssj draw confirm {t}"):
         sheets.make_sheets(wf, t, out, actor="x")
     assert not out.exists()
-    drawing.confirm(wf, t, actor="x")
+    task_draw.confirm(wf, t, actor="x")
     files = sheets.make_sheets(wf, t, out, actor="x")
     assert sorted(f["target_code"] for f in files) == sorted(codes)
     records = {r["target_code"]: r for r in queries.show_task(wf.engine, t)["records"]}
@@ -287,12 +288,14 @@ def test_a_created_tasks_scope_bounds_its_population_as_the_plan_table_does(wf, 
     other = _task(
         wf, ratio="1", initiating_office="社会保险科", months="2024-04", scope="劳务派遣单位"
     )
-    assert sorted(drawing.draw_task(wf, other, actor="x")["strata"][0]["drawn"]) == sorted(dispatch)
+    assert sorted(task_draw.draw_task(wf, other, actor="x")["strata"][0]["drawn"]) == sorted(
+        dispatch
+    )
     t = _task(
         wf, ratio="1", initiating_office="劳动保障监察大队", months="2024-04", scope="用人单位"
     )
     assert queries.show_task(wf.engine, t)["filters"] == {"type": ["用人单位"]}
-    (stratum,) = drawing.draw_task(wf, t, actor="x")["strata"]
+    (stratum,) = task_draw.draw_task(wf, t, actor="x")["strata"]
     assert sorted(stratum["population"]) == sorted(employers)
     assert stratum["exclusions"] == []  # the other task's firms are outside this population
     # The same scope in a plan table gives the same filters: one code path.
@@ -341,11 +344,11 @@ def test_substitution_is_refused_once_the_target_has_a_result(wf):
     target = code(1)
     load_directory(wf, [target_row(target)], _pool(6))
     t = _task(wf, ratio="1")
-    (drawn,) = drawing.draw_task(wf, t, actor="x")["targets"]
+    (drawn,) = task_draw.draw_task(wf, t, actor="x")["targets"]
     wf.set_result(t, target, "problem", actor=drawn["group"][0])
     before = (wf.head(), queries.show_task(wf.engine, t)["records"])
     with pytest.raises(InvalidInput) as e:
-        drawing.substitute(wf, t, target, drawn["group"][0], reason="病假", actor="x")
+        task_draw.substitute(wf, t, target, drawn["group"][0], reason="病假", actor="x")
     message = str(e.value)
     assert f"任务 {t}（2024001 001号）" in message and target in message
     assert "已录入检查结果“发现问题”（problem）" in message and "不能递补" in message
@@ -358,7 +361,7 @@ def test_a_joint_visit_carries_both_tasks_items_and_counts_once(wf, db_url, tmp_
     from sqlalchemy import text
     from typer.testing import CliRunner
 
-    from workflow.cli import app
+    from workflow.cli.main import app
 
     items = [
         *ITEMS,
@@ -375,7 +378,7 @@ def test_a_joint_visit_carries_both_tasks_items_and_counts_once(wf, db_url, tmp_
     own = code(9)
     load_directory(wf, [target_row(c) for c in shared], _pool(), items)
     x = _task(wf, ratio="1", initiating_office="社会保险科", months="2024-04", item_codes=["JC-1"])
-    drawing.draw_task(wf, x, actor="x")
+    task_draw.draw_task(wf, x, actor="x")
     load_directory(wf, [target_row(own)])
     y = _task(
         wf,
@@ -385,7 +388,7 @@ def test_a_joint_visit_carries_both_tasks_items_and_counts_once(wf, db_url, tmp_
         item_codes=["JC-2"],
     )
     x_version = wf.task_state(x)[1]
-    record = drawing.draw_task(wf, y, actor="抽取人")
+    record = task_draw.draw_task(wf, y, actor="抽取人")
     # Y's record: the shared targets are excluded with a reason naming X's task; Y draws only
     # its own target and has no record of its own for the shared ones (counts once).
     (stratum,) = record["strata"]
@@ -419,7 +422,7 @@ def test_a_joint_visit_carries_both_tasks_items_and_counts_once(wf, db_url, tmp_
     assert (first["result"], first["result_label"]) == ("no_problem", "未发现问题")
     assert queries.show_task(wf.engine, x)["joint_visits"] == []
     # The inspection sheet of a shared target lists both tasks' items.
-    drawing.confirm(wf, x, actor="x")
+    task_draw.confirm(wf, x, actor="x")
     out = tmp_path / "sheets"
     files = sheets.make_sheets(wf, x, out, actor="x")
     ws = load_workbook(out / files[1]["file"]).worksheets[0]
@@ -437,7 +440,7 @@ def test_a_joint_visit_carries_both_tasks_items_and_counts_once(wf, db_url, tmp_
     assert f"任务 {y}（002号，劳动保障监察大队）抽取时并入本次检查" in record_x
     # Replay rebuilds ``joined`` from the log, and catches a write that bypassed it.
     assert replay(wf.raw).ok and replay(wf.raw, task_id=x).ok
-    assert drawing.verify_task(wf, x) == [] and drawing.verify_task(wf, y) == []
+    assert task_draw.verify_task(wf, x) == [] and task_draw.verify_task(wf, y) == []
     with wf.engine.begin() as c:
         c.execute(
             text("UPDATE inspection_record SET joined = '[]' WHERE target_code = :c"),
@@ -451,12 +454,12 @@ def test_a_visit_with_a_result_is_not_joined(wf):
     codes = [code(i) for i in range(2)]
     load_directory(wf, [target_row(c) for c in codes], _pool())
     x = _task(wf, ratio="1", initiating_office="社会保险科", months="2024-04")
-    drawing.draw_task(wf, x, actor="x")
+    task_draw.draw_task(wf, x, actor="x")
     group = queries.show_task(wf.engine, x)["records"][0]["inspectors"]
     done = queries.show_task(wf.engine, x)["records"][0]["target_code"]
     wf.set_result(x, done, "problem", actor=group[0])
     y = _task(wf, ratio="1", initiating_office="劳动保障监察大队", months="2024-04")
-    (stratum,) = drawing.draw_task(wf, y, actor="x")["strata"]
+    (stratum,) = task_draw.draw_task(wf, y, actor="x")["strata"]
     # the visit already made is no visit to join: the target stays in Y's population
     assert stratum["drawn"] == [done]
     assert [e["code"] for e in stratum["exclusions"]] == [c for c in codes if c != done]

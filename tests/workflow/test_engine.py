@@ -6,10 +6,10 @@ import threading
 import pytest
 
 from tests.conftest import drawn_task
-from workflow import audit, queries
-from workflow.clock import format_utc
-from workflow.engine import Workflow
-from workflow.errors import Conflict, InvalidInput, NotFound, TransitionRefused
+from workflow.core import audit, queries
+from workflow.core.clock import format_utc
+from workflow.core.errors import Conflict, InvalidInput, NotFound, TransitionRefused
+from workflow.core.writer import Workflow
 
 
 def _events(wf: Workflow, task_id: int) -> list[dict]:

@@ -6,16 +6,16 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from tests.conftest import drawn_task
-from workflow import deadlines
-from workflow.calendar import WorkCalendar
-from workflow.config import DeadlineSettings, load_settings
+from workflow.core.config import DeadlineSettings, load_settings
+from workflow.deadlines import rules as deadline_rules
+from workflow.deadlines.calendar import WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 
 
 def dues(year: int, rules: DeadlineSettings | None = None) -> dict[tuple[str, str], date]:
     rules = rules or DeadlineSettings()
-    return {(k, p): d for k, p, d, _ in deadlines.report_periods(year, rules, WorkCalendar())}
+    return {(k, p): d for k, p, d, _ in deadline_rules.report_periods(year, rules, WorkCalendar())}
 
 
 def test_monthly_report_due_in_the_spring_festival_moves_to_the_next_working_day() -> None:
@@ -34,7 +34,7 @@ def test_progress_report_due_on_sunday_moves_to_monday() -> None:
 def test_the_basis_says_the_date_moved() -> None:
     basis = {
         (k, p): b
-        for k, p, _, b in deadlines.report_periods(2026, DeadlineSettings(), WorkCalendar())
+        for k, p, _, b in deadline_rules.report_periods(2026, DeadlineSettings(), WorkCalendar())
     }
     assert basis[("monthly", "2026-02")] == (
         "每月 23 日前报送（来源文件 000；2026-02-22 为休息日，顺延至 2026-02-24）"
@@ -53,15 +53,17 @@ def test_the_rule_can_be_switched_off_in_the_config(tmp_path) -> None:
 
 def test_report_submission_measures_lateness_against_the_moved_date() -> None:
     rules = DeadlineSettings()
-    assert deadlines.parse_period("monthly", "2026-02", rules, WorkCalendar()) == date(2026, 2, 24)
-    assert deadlines.parse_period("monthly", "2026-02", rules) == date(2026, 2, 22)
+    assert deadline_rules.parse_period("monthly", "2026-02", rules, WorkCalendar()) == date(
+        2026, 2, 24
+    )
+    assert deadline_rules.parse_period("monthly", "2026-02", rules) == date(2026, 2, 22)
 
 
 def test_archive_due_on_sunday_dec_20_moves_to_monday(wf, clock) -> None:
     clock.set(datetime(2026, 12, 1, 9, tzinfo=SH))
     t, _ = drawn_task(wf, 1, plan="2026001", months="2026-12")
     with wf.raw.read() as cur:
-        found = deadlines.collect(
+        found = deadline_rules.collect(
             cur,
             wf.raw.sql,
             rules=DeadlineSettings(),

@@ -25,9 +25,9 @@ import sqlalchemy
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-from workflow.cli import app
-from workflow.credit_code import make
-from workflow.directories import KINDS
+from workflow.cli.main import app
+from workflow.sampling.credit_code import make
+from workflow.sampling.directories import KINDS
 
 runner = CliRunner()
 T_HEAD = [c.header for c in KINDS["targets"].cols]
@@ -756,7 +756,7 @@ def peak_import(db: str, path: Path, env: dict[str, str] | None = None) -> tuple
         probe,
         sys.executable,
         "-m",
-        "workflow.cli",
+        "workflow.cli.main",
         "--db",
         db,
         "import",

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflow import normalize as n
-from workflow.errors import InvalidInput
+from workflow.core import normalize as n
+from workflow.core.errors import InvalidInput
 
 
 @pytest.mark.parametrize(

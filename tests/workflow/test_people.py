@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import drawn_task, inspector_row, load_directory, target_row
-from workflow import queries, refs
-from workflow.errors import InvalidInput, NotFound, TransitionRefused
-from workflow.replay import replay
+from workflow.core import queries, refs
+from workflow.core.errors import InvalidInput, NotFound, TransitionRefused
+from workflow.core.replay import replay
 
 runner = CliRunner()
 CLERK = "演示数据"  # config.yaml's clerks: the CLI reads the project's config
@@ -27,13 +27,13 @@ def ssj(db_url: str, *args: str, code: int = 0, env: dict[str, str] | None = Non
 
 
 def app_():  # type: ignore[no-untyped-def]
-    from workflow.cli import app
+    from workflow.cli.main import app
 
     return app
 
 
 def _records(wf, t: int) -> dict[str, dict]:  # type: ignore[no-untyped-def]
-    from workflow import queries
+    from workflow.core import queries
 
     return {r["target_code"]: r for r in queries.show_task(wf.engine, t)["records"]}
 
@@ -205,7 +205,7 @@ def test_a_published_result_is_changed_only_by_a_published_correction(wf):
     (corr,) = rec["corrections"]
     assert corr["before_result"] == "no_problem" and corr["after_result"] == "problem"
     assert corr["category_label"] == "复核改变" and corr["event_seq"] == before + 1
-    from workflow import queries
+    from workflow.core import queries
 
     (e,) = queries.list_events(wf.engine, t, None)[-1:]
     assert e["kind"] == "result_corrected" and e["reason"] == "复核发现未缴社保"
@@ -385,15 +385,15 @@ def test_inspector_row_helper_still_matches_the_directory():
 
 
 def test_refusals_show_stored_times_in_local_time(wf):
-    from workflow import drawing
+    from workflow.sampling import task_draw
 
     t, c = _published(wf)
     with pytest.raises(InvalidInput, match=r"已于 2024-04-01 09:\d\d 公示"):
         wf.publish(t, place="网站", actor="x", targets=[c])
     t2, _ = drawn_task(wf, 1)
-    drawing.confirm(wf, t2, actor="x")
+    task_draw.confirm(wf, t2, actor="x")
     with pytest.raises(InvalidInput, match=r"已于 2024-04-01 09:\d\d 确认"):
-        drawing.confirm(wf, t2, actor="x")
+        task_draw.confirm(wf, t2, actor="x")
 
 
 def test_the_draw_takes_the_task_as_written_and_names_targets_and_inspectors(db_url, wf):

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import load_directory
-from workflow import audit, plans, queries
-from workflow.config import DrawSettings
-from workflow.directories import ImportRejected
-from workflow.engine import Workflow
-from workflow.errors import InvalidInput
+from workflow.core import audit, queries
+from workflow.core.config import DrawSettings
+from workflow.core.errors import InvalidInput
+from workflow.core.writer import Workflow
+from workflow.sampling import plans
+from workflow.sampling.directories import ImportRejected
 
 HEADER = [c.header for c in plans.PLAN_TABLE.cols[:13]]  # the seed's own thirteen columns
 UNIT = "迁西县人力资源和社会保障局"
@@ -371,7 +372,7 @@ def test_task_creation_normalises_types_codes_conditions_and_strata(wf):
 
 
 def test_retired_items_cannot_be_named_in_new_tasks(wf, tmp_path):
-    from workflow import directories
+    from workflow.sampling import directories
 
     load_directory(wf, items=CLERK_ITEMS)
     wf.create_plan("2024001", unit=UNIT, actor="x")

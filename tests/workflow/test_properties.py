@@ -9,10 +9,10 @@ from hypothesis import strategies as st
 
 import states
 from tests.conftest import drawn_task
-from workflow import audit, queries
-from workflow.engine import Workflow
-from workflow.errors import Conflict, SsjError
-from workflow.replay import replay
+from workflow.core import audit, queries
+from workflow.core.errors import Conflict, SsjError
+from workflow.core.replay import replay
+from workflow.core.writer import Workflow
 
 op = st.one_of(
     st.tuples(st.just("fire"), st.sampled_from(states.TRIGGERS)),

@@ -5,8 +5,8 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from tests.conftest import drawn_task
-from workflow.clock import format_utc
-from workflow.replay import replay
+from workflow.core.clock import format_utc
+from workflow.core.replay import replay
 
 
 def test_replay_equals_the_tables(wf):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import code, inspector_row, load_directory, target_row
-from workflow import audit, directories, drawing, queries
-from workflow.errors import InvalidInput
-from workflow.replay import replay
+from workflow.core import audit, queries
+from workflow.core.errors import InvalidInput
+from workflow.core.replay import replay
+from workflow.sampling import directories, task_draw
 
 UNIT = "迁西县人力资源和社会保障局"
 
@@ -29,10 +30,10 @@ def test_a_retired_target_is_out_of_the_draw_population_and_logged(wf):
     wf.create_plan("2024001", unit=UNIT, actor="x")
     t = wf.create_task("2024001", name="全部", actor="x", ratio="1")
     wf.publish_plan("2024001", actor="x")
-    record = drawing.draw_task(wf, t, actor="x")
+    record = task_draw.draw_task(wf, t, actor="x")
     (stratum,) = record["strata"]
     assert sorted(stratum["population"]) == sorted(codes[2:])
-    assert drawing.verify_task(wf, t) == [] and audit.verify_db(wf.raw).ok
+    assert task_draw.verify_task(wf, t) == [] and audit.verify_db(wf.raw).ok
     assert replay(wf.raw).ok
     # the row is kept, and still exported (history), with its retirement time
     rows = {r["code"]: r for r in directories.load_all(wf.raw, "targets")}

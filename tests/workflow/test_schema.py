@@ -5,10 +5,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import workflow.models  # noqa: F401
-from workflow import schema
-from workflow.config import DbSettings
-from workflow.db import make_engine
+import workflow.core.models  # noqa: F401
+from workflow.core import schema
+from workflow.core.config import DbSettings
+from workflow.core.db import make_engine
 
 
 def test_migrations_build_exactly_the_models(engine):

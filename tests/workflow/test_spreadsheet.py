@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from workflow import spreadsheet
+from workflow.core import spreadsheet
 
 HOSTILE = ['=HYPERLINK("http://example.invalid","点此")', "@SUM(A1)", "+1", "-1+2", "\t=1"]
 

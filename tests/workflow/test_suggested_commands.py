@@ -20,7 +20,7 @@ try:  # typer ≥ 0.20 vendors click
 except ImportError:  # pragma: no cover
     from click.exceptions import UsageError  # type: ignore[no-redef]
 
-from workflow.cli import app
+from workflow.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [
@@ -86,7 +86,7 @@ def parse(line: str) -> None:
         sub = cmd.get_command(ctx, name)
         if sub is None:
             if cmd.name == "draw" and not name.startswith("-"):
-                sub = cmd.get_command(ctx, "run")  # ssj draw TASK (workflow.cli._DrawGroup)
+                sub = cmd.get_command(ctx, "run")  # ssj draw TASK (workflow.cli.main._DrawGroup)
                 tokens = ["run", *tokens]
             else:
                 raise UsageError(f"没有命令 {name!r}")

@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import SmtpServer, drawn_task, free_port
-from workflow import drawing, reports, sweep
-from workflow.clock import FixedClock
-from workflow.config import Settings
-from workflow.engine import Workflow
-from workflow.errors import InvalidInput
-from workflow.overdue import overdue
+from workflow.core.clock import FixedClock
+from workflow.core.config import Settings
+from workflow.core.errors import InvalidInput
+from workflow.core.writer import Workflow
+from workflow.deadlines import reports, sweep
+from workflow.deadlines.overdue import overdue
+from workflow.sampling import task_draw
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICE = "劳动保障监察大队"
@@ -103,7 +104,7 @@ def test_a_task_lifecycle_gets_each_step_once(wf, clock, task, smtp_server: Smtp
     assert subject.startswith("【督办·科室负责人】") and "已逾期 2 个工作日" in subject
 
     clock.set(at(2024, 4, 8, 10))
-    drawing.confirm(wf, t, actor="王队长", reason="清明假期")
+    task_draw.confirm(wf, t, actor="王队长", reason="清明假期")
     assert sweep.run(wf, s, at(2024, 4, 15)).steps["overdue"] == 0  # confirmation is done
 
     # Inspections end with the month: 04-30 is 3 working days after Friday 04-26 (Sunday
@@ -279,7 +280,7 @@ def test_daily_digest_sends_one_mail_per_recipient_at_its_hour(
 def test_a_year_nothing_covers_is_swept_provisionally_not_refused(
     wf, clock, task, smtp_server
 ) -> None:
-    from workflow.calendar import package_years
+    from workflow.deadlines.calendar import package_years
 
     s = make_settings(smtp_server.port)
     late_year = package_years()[1] + 1
@@ -327,7 +328,7 @@ def test_inspection_overdue_notice_names_the_targets_still_missing(wf, clock, sm
     clock.set(at(2024, 4, 1))
     t, codes = drawn_task(wf, 3, email=True, initiating_office=OFFICE, months="2024-04")
     clock.set(at(2024, 4, 2))
-    drawing.confirm(wf, t, actor="王队长")
+    task_draw.confirm(wf, t, actor="王队长")
     clock.set(at(2024, 4, 29))
     wf.set_result(t, codes[0], "no_problem", actor="x")
     groups = _groups(wf, t)
@@ -354,7 +355,7 @@ def test_one_person_gets_one_mail_per_deadline_when_head_is_also_in_the_group(
     clock.set(at(2024, 4, 1))
     t, codes = drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
     clock.set(at(2024, 4, 2))
-    drawing.confirm(wf, t, actor="王队长")
+    task_draw.confirm(wf, t, actor="王队长")
     groups = _groups(wf, t)
     head_cert = groups[codes[0]][1][0]  # the office head inspects too
     head = f"{head_cert}@bureau.test"
@@ -381,7 +382,7 @@ def test_a_catch_up_sweep_sends_each_person_the_highest_step_only(wf, clock, smt
     clock.set(at(2024, 4, 1))
     t, codes = drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
     clock.set(at(2024, 4, 2))
-    drawing.confirm(wf, t, actor="王队长")
+    task_draw.confirm(wf, t, actor="王队长")
     groups = _groups(wf, t)
     head = f"{groups[codes[0]][1][0]}@bureau.test"
     s = Settings.model_validate(
@@ -409,7 +410,7 @@ def test_publication_overdue_goes_to_the_office_not_the_inspectors(wf, clock, tm
     clock.set(at(2024, 4, 1))
     t, codes = drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
     clock.set(at(2024, 4, 2))
-    drawing.confirm(wf, t, actor="王队长")
+    task_draw.confirm(wf, t, actor="王队长")
     clock.set(at(2024, 4, 29))
     for c in codes:
         wf.set_result(t, c, "no_problem", actor="x")

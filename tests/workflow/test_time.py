@@ -14,14 +14,15 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from tests.conftest import CLERKS, drawn_task
-from workflow import purpose, queries, sweep
-from workflow.cli import app
-from workflow.clock import FixedClock, format_utc
-from workflow.config import Settings
-from workflow.engine import Workflow
-from workflow.errors import InvalidInput
-from workflow.overdue import overdue
-from workflow.replay import replay
+from workflow.cli.main import app
+from workflow.core import purpose, queries
+from workflow.core.clock import FixedClock, format_utc
+from workflow.core.config import Settings
+from workflow.core.errors import InvalidInput
+from workflow.core.replay import replay
+from workflow.core.writer import Workflow
+from workflow.deadlines import sweep
+from workflow.deadlines.overdue import overdue
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICE = "劳动保障监察大队"
@@ -360,7 +361,7 @@ def test_init_records_the_purpose_live_by_default(db_url, cfg) -> None:
 def test_init_does_not_change_the_purpose_of_a_database_with_events(db_url, cfg, tmp_path) -> None:
     ssj(db_url, cfg, "init")
     targets = tmp_path / "t.csv"
-    from workflow.credit_code import make
+    from workflow.sampling.credit_code import make
 
     targets.write_text(
         f"统一社会信用代码,名称,类型,信用风险等级\n{make('130227', 1)},甲公司,用人单位,A\n",
@@ -374,7 +375,7 @@ def test_init_does_not_change_the_purpose_of_a_database_with_events(db_url, cfg,
 def test_demo_on_an_empty_database_marks_it_demo(db_url, cfg) -> None:
     ssj(db_url, cfg, "init")
     assert "演示库（demo）（已记录）" in ssj(db_url, cfg, "demo")
-    from workflow.db import make_engine
+    from workflow.core.db import make_engine
 
     eng = make_engine(Settings().db, db_url)
     try:
@@ -386,7 +387,7 @@ def test_demo_on_an_empty_database_marks_it_demo(db_url, cfg) -> None:
 
 
 def test_demo_is_not_loaded_into_a_live_database_with_data(db_url, cfg, tmp_path) -> None:
-    from workflow.credit_code import make
+    from workflow.sampling.credit_code import make
 
     ssj(db_url, cfg, "init")
     targets = tmp_path / "t.csv"

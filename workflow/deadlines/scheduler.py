@@ -1,0 +1,151 @@
+"""The scheduler (APScheduler 3): the sweep every few minutes, and at fixed local times — every
+morning, the report due dates, the daily digest — inside ``ssj serve`` or ``ssj scheduler``.
+
+Choices, deliberately:
+- one worker thread: jobs never overlap inside a process (the workflow's connection is not
+  thread-safe); across processes the sweep's transaction makes each step happen once;
+- coalesce, max_instances=1: a backlog of missed runs is one run — the sweep is state-based,
+  so one run catches up on all of it;
+- misfire_grace_time (config): a run missed by longer (machine asleep) is dropped, not late;
+- SIGTERM / SIGINT: stop taking new runs and shut down after the running job finishes, so
+  no sweep is cut mid-way (it would roll back cleanly anyway: one transaction).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from workflow.core.logging import get_logger
+from workflow.deadlines import mail, sweep
+from workflow.deadlines import rules as deadline_rules
+
+if TYPE_CHECKING:
+    from workflow.cli.main import _App
+    from workflow.core.config import Settings
+
+log = get_logger("ssj.scheduler")
+
+
+def fixed_dates(settings: Settings) -> list[tuple[str, CronTrigger]]:
+    """Cron triggers for DESIGN §3's fixed dates, at the morning sweep's time: the monthly
+    report's last day, each progress report's last day, the review and the archive date."""
+    tz = ZoneInfo(settings.calendar.timezone)
+    hh, mm = (int(x) for x in settings.scheduler.morning_sweep.split(":"))
+    d = settings.deadlines
+    out = [
+        (
+            "monthly_report",
+            CronTrigger(day=d.monthly_report_before_day - 1, hour=hh, minute=mm, timezone=tz),
+        )
+    ]
+    # The progress reports' last days ("before MM-DD" is due the day before), as the
+    # deadline rules compute them.
+    year = datetime.now(tz).year
+    for kind, period, due, _ in deadline_rules.report_periods(year, d):
+        if kind == "progress":
+            trigger = CronTrigger(month=due.month, day=due.day, hour=hh, minute=mm, timezone=tz)
+            out.append((f"progress_report_{period[5:]}", trigger))
+    for name, md in (("review", d.review_by), ("archive", d.archive_by)):  # inclusive dates
+        out.append(
+            (name, CronTrigger(month=int(md[:2]), day=int(md[3:]), hour=hh, minute=mm, timezone=tz))
+        )
+    return out
+
+
+def build(a: _App, run_sweep: Callable[[str], None]) -> BackgroundScheduler:
+    s = a.settings
+    tz = ZoneInfo(s.calendar.timezone)
+    scheduler = BackgroundScheduler(
+        timezone=tz,
+        executors={"default": ThreadPoolExecutor(max_workers=1)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": s.scheduler.misfire_grace_seconds,
+        },
+    )
+    hh, mm = (int(x) for x in s.scheduler.morning_sweep.split(":"))
+    scheduler.add_job(
+        run_sweep,
+        IntervalTrigger(minutes=s.scheduler.sweep_every_minutes, timezone=tz),
+        args=["interval"],
+        id="sweep",
+        name="巡检",
+        next_run_time=datetime.now(tz),  # once at start: catch up on any downtime
+    )
+    scheduler.add_job(
+        run_sweep, CronTrigger(hour=hh, minute=mm, timezone=tz), args=["morning"], id="morning"
+    )
+    if s.mail.digest:
+        dh, dm = (int(x) for x in s.mail.digest_time.split(":"))
+        scheduler.add_job(
+            run_sweep, CronTrigger(hour=dh, minute=dm, timezone=tz), args=["digest"], id="digest"
+        )
+    for name, trigger in fixed_dates(s):
+        scheduler.add_job(run_sweep, trigger, args=[name], id=name)
+
+    def on_event(event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            log.warning("job missed", job=event.job_id, scheduled=str(event.scheduled_run_time))
+        else:
+            log.error("job failed", job=event.job_id, error=repr(event.exception))
+
+    scheduler.add_listener(on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+    return scheduler
+
+
+def serve(a: _App, exit_after: float | None = None, echo: Callable[[str], Any] = print) -> None:
+    """Run the scheduler in the foreground until SIGTERM/SIGINT (or ``exit_after`` seconds)."""
+    a.require_schema()
+    s = a.settings
+    runs = {"n": 0}
+
+    def run_sweep(why: str) -> None:
+        runs["n"] += 1
+        try:
+            r = sweep.run(a.wf, s)
+        except Exception as e:  # a bad run must not stop the service; the next one retries
+            log.error("sweep failed", trigger=why, error=repr(e))
+            a.drop_workflow()  # on a fresh connection: the old one may be what broke
+            raise
+        for p in r.problems:
+            log.error("sweep problem", trigger=why, problem=p)
+
+    scheduler = build(a, run_sweep)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    # The jobs run in the scheduler's threads; the main thread only waits, in short slices so
+    # a signal is handled at once whichever thread the kernel delivered it to.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    echo(
+        f"ssj 服务已启动：数据库 {a.safe_url()}；每 {s.scheduler.sweep_every_minutes} 分钟巡检一次，"
+        f"每天 {s.scheduler.morning_sweep} 及报告截止日另巡检一次。"
+    )
+    echo(f"邮件发往：{mail.describe(s)}。按 Ctrl-C 停止。")
+    scheduler.start()
+    log.info("scheduler started", jobs=[j.id for j in scheduler.get_jobs()])
+    until = None if exit_after is None else time.monotonic() + exit_after
+    while not stop.wait(0.2):
+        if until is not None and time.monotonic() >= until:
+            log.info("stopping", reason="exit-after", seconds=exit_after)
+            break
+    scheduler.shutdown(wait=True)  # lets a running sweep finish: it is one transaction anyway
+    echo(f"ssj 服务已停止（本次共巡检 {runs['n']} 次）。")
+    log.info("scheduler stopped", runs=runs["n"])

@@ -1,0 +1,903 @@
+"""Annual plans and their tasks (seed 004): numbering, naming, validation, the plan table
+import, and publication with each task's draw commitment (DESIGN §6 step 1).
+
+Writes run inside a transaction the caller holds (``Workflow`` opens it), so that a plan
+table imports whole or not at all, and a plan publishes all its commitments or none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import states
+from workflow.core import audit, normalize
+from workflow.core.config import DrawSettings
+from workflow.core.errors import InvalidInput, NotFound
+from workflow.core.refs import local_time
+from workflow.sampling import algorithm, directories
+from workflow.sampling.directories import (
+    TARGET_TYPES,
+    Col,
+    ImportRejected,
+    Kind,
+    ParsedRow,
+    parse_file,
+)
+
+if TYPE_CHECKING:
+    from workflow.core.writer import Workflow
+
+TASK_TYPES = normalize.TASK_TYPES
+PLAN_NO = re.compile(r"^(\d{4})(\d{3})$")  # seed 004: 2024001
+TASK_NO = re.compile(r"^\d{3}号$")  # seed 004: 001号 (normalize.task_no writes it)
+
+# Directed-task conditions (seed 004: credit-risk grade, type, size, region …) and their
+# Chinese names in the plan table's 定向条件 column.
+FILTER_KEYS = {
+    "grade": "信用风险等级",
+    "type": "类型",
+    "size": "规模",
+    "region": "地区",
+    "industry": "行业",
+    "tags": "标签",
+}
+_FILTER_BY_LABEL = {v: k for k, v in FILTER_KEYS.items()}
+# Directed-task conditions whose values are a closed set, in the wording clerks may use.
+_FILTER_CHOICES = {
+    "grade": normalize.GRADE,
+    "type": normalize.TARGET_TYPE,
+    "size": normalize.SIZE,
+}
+UNGRADED = normalize.UNGRADED  # the stratum of targets without a credit-risk grade
+
+
+def percent(ratio: str) -> str:
+    return f"{(Decimal(ratio) * 100).normalize():f}%"
+
+
+def normalize_ratio(ratio: str) -> str:
+    """'10%' or '0.10' → '0.1': the exact decimal the draw will use."""
+    from decimal import InvalidOperation
+
+    text = normalize.ratio_text(ratio)
+    try:
+        value = Decimal(text.removesuffix("%")) / (100 if text.endswith("%") else 1)
+    except InvalidOperation:
+        raise InvalidInput(
+            f"抽查比例 {ratio!r} 无效：应为小数（如 0.05）或百分数（如 5%）"
+        ) from None
+    if not value.is_finite() or not (0 < value <= 1):
+        raise InvalidInput(f"抽查比例 {ratio!r} 超出范围：应大于 0 且不超过 100%")
+    return format(value.normalize(), "f")
+
+
+def normalize_months(text: str, year: int | None = None) -> str:
+    """'2024年4月', '2024/4' → '2024-04'; '2022年6-7月', '2022/6-2022/7' → '2022-06..2022-07'
+    (the forms are normalize.months'); ``year``: the plan's, which the months must lie in."""
+    try:
+        months = normalize.months(text)
+    except ValueError as e:
+        raise InvalidInput(f"抽查时间 {text!r} 无效：{e}") from None
+    if year is not None and any(m[:4] != str(year) for m in month_window(months, year)):
+        raise InvalidInput(f"抽查时间 {text!r} 不在计划年度 {year} 年内")
+    return months
+
+
+def month_window(months: str, year: int) -> tuple[str, str]:
+    """(first, last) month 'YYYY-MM' of a task; the whole plan year when unset."""
+    if not months:
+        return f"{year}-01", f"{year}-12"
+    first, _, last = months.partition("..")
+    return first, last or first
+
+
+@dataclass
+class TaskSpec:
+    """One sampling task as planned (seed 004's annex columns, plus directed-draw settings)."""
+
+    name: str
+    task_no: str | None = None
+    task_type: str = "undirected"
+    ratio: str = "0.05"
+    items: str = ""  # the plan table's own wording
+    item_codes: list[str] = field(default_factory=list)  # resolved against the item list
+    scope: str = ""
+    initiating_office: str = ""
+    joining_offices: list[str] = field(default_factory=list)
+    months: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    stratum_ratios: dict[str, str] = field(default_factory=dict)
+    inspector_field: str = ""
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "task_no": self.task_no,
+            "name": self.name,
+            "task_type": self.task_type,
+            "ratio": self.ratio,
+            "items": self.items,
+            "item_codes": self.item_codes,
+            "scope": self.scope,
+            "initiating_office": self.initiating_office,
+            "joining_offices": self.joining_offices,
+            "months": self.months,
+            "filters": self.filters,
+            "stratum_ratios": self.stratum_ratios,
+            "inspector_field": self.inspector_field,
+        }
+
+
+def check_task(spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]) -> TaskSpec:
+    """Validate and normalize; ``categories`` maps item code → 重点/一般 from the item list.
+    Refuses with the first problem :func:`task_problems` finds."""
+    problems = task_problems(spec, rules, categories)
+    if problems:
+        raise InvalidInput(problems[0][1])
+    return spec
+
+
+def task_problems(
+    spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]
+) -> list[tuple[str, str]]:
+    """Normalize ``spec`` in place and return every problem, as (the plan-table column key it
+    is about, message), in a fixed order. A check that needs a value found wrong is skipped."""
+    out: list[tuple[str, str]] = []
+    spec.name = normalize.text(spec.name)
+    if not spec.name:
+        out.append(("name", "任务名称不能为空"))
+    task_type = normalize.TASK_TYPE.get(spec.task_type)
+    if task_type is None:
+        out.append(
+            (
+                "task_type",
+                f"抽查类型 {spec.task_type!r} 无效：应为 directed（定向）或 undirected（不定向）",
+            )
+        )
+    else:
+        spec.task_type = task_type
+    if spec.task_no is not None:
+        try:
+            spec.task_no = normalize.task_no(spec.task_no)
+        except ValueError:
+            out.append(
+                ("task_no", f"抽查任务编号 {spec.task_no!r} 无效：应为三位数字加“号”，如 001号")
+            )
+    ratio_ok = True
+    try:
+        spec.ratio = normalize_ratio(spec.ratio)
+    except InvalidInput as e:
+        out.append(("ratio", str(e)))
+        ratio_ok = False
+    spec.item_codes = list(dict.fromkeys(normalize.code(c) for c in spec.item_codes))
+    retired = [c for c in spec.item_codes if c in categories and categories[c] == RETIRED]
+    if retired:
+        out.append(("items", f"抽查事项 {'、'.join(retired)} 已停用，不能用于新任务"))
+    unknown = [c for c in spec.item_codes if c not in categories]
+    if unknown:
+        out.append(
+            (
+                "items",
+                f"抽查事项 {'、'.join(unknown)} 不在抽查事项清单中：请先 ssj import items 导入清单",
+            )
+        )
+    spec.inspector_field = normalize.word(spec.inspector_field)
+    spec.joining_offices = list(
+        dict.fromkeys(w for j in spec.joining_offices for w in normalize.split_list(j))
+    )
+    spec.initiating_office = normalize.word(spec.initiating_office)
+    spec.scope = normalize.text(spec.scope)
+    for key, values in list(spec.filters.items()):
+        if key not in FILTER_KEYS:
+            out.append(
+                ("conditions", f"定向条件 {key!r} 无效：应为 {'、'.join(FILTER_KEYS.values())}")
+            )
+            del spec.filters[key]
+            continue
+        choice = _FILTER_CHOICES.get(key)
+        if choice is None:
+            spec.filters[key] = list(dict.fromkeys(w for v in values if (w := normalize.word(v))))
+            continue
+        bad = [v for v in values if choice.get(v) is None]
+        if bad:
+            out.append(
+                (
+                    "conditions",
+                    f"定向条件 {FILTER_KEYS[key]} 的值 {'、'.join(bad)} 无效："
+                    f"应为 {'/'.join(choice.values)}",
+                )
+            )
+        spec.filters[key] = list(dict.fromkeys(choice(v) for v in values if v not in bad))
+    spec.filters, problem = _scope_filters(spec.scope, spec.filters)
+    if problem:
+        out.append(problem)
+    # An undirected task sets no conditions (seed 004); its scope (target types) and the
+    # bureau's own region bound the population and are not conditions.
+    if spec.task_type == "undirected" and (
+        spec.stratum_ratios or set(spec.filters) - {"type", "region"}
+    ):
+        out.append(
+            (
+                "task_type",
+                "不定向抽查不设抽取条件（来源文件 004），只可限定抽查对象范围（类型）与地区："
+                "请改为定向抽查，或去掉定向条件和分层比例",
+            )
+        )
+    strata: dict[str, str] = {}
+    for grade, ratio in spec.stratum_ratios.items():
+        try:
+            name = normalize.stratum(grade)
+        except ValueError:
+            out.append(
+                ("stratum_ratios", f"分层比例的分层 {grade!r} 无效：应为 A/B/C/D 或 {UNGRADED}")
+            )
+            continue
+        try:
+            strata[name] = normalize_ratio(ratio)
+        except InvalidInput as e:
+            out.append(("stratum_ratios", str(e)))
+    spec.stratum_ratios = strata
+    # Ratio floor (seeds 000, 001, 003) for the task and every stratum it sets.
+    ratios = [("ratio", "抽查比例", spec.ratio)] if ratio_ok else []
+    ratios += [("stratum_ratios", f"分层 {g} 的比例", r) for g, r in strata.items()]
+    floor = Decimal(rules.ratio_floor)
+    level = "省级" if rules.level == "province" else "县级"
+    for key, label, ratio in ratios:
+        if Decimal(ratio) < floor:
+            out.append(
+                (
+                    key,
+                    f"{label} {percent(ratio)} 低于下限 {percent(rules.ratio_floor)}"
+                    f"（{level}，来源文件 000、001、003；本单位层级见 config.yaml 的 algorithm.level）",
+                )
+            )
+    # Major items have no ceiling (seed 001); a configured ceiling binds general-only tasks.
+    ceiling = rules.general_ratio_ceiling
+    general_only = bool(spec.item_codes) and all(
+        categories.get(c) == "一般" for c in spec.item_codes
+    )
+    if ceiling is not None and general_only:
+        for key, label, ratio in ratios:
+            if Decimal(ratio) > Decimal(ceiling):
+                out.append(
+                    (
+                        key,
+                        f"{label} {percent(ratio)} 超过一般事项上限 {percent(ceiling)}"
+                        "（重点事项不设上限，来源文件 001）",
+                    )
+                )
+    return out
+
+
+def scope_filters(scope: str, filters: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The filters that bound a task's population: its conditions, plus its scope (抽查对象范围,
+    target types with their aliases) as the ``type`` filter. The one place a scope becomes a
+    filter, for the plan table and ``task create`` alike; the draw selects by these filters."""
+    out, problem = _scope_filters(scope, filters)
+    if problem:
+        raise InvalidInput(problem[1])
+    return out
+
+
+def _scope_filters(
+    scope: str, filters: dict[str, list[str]]
+) -> tuple[dict[str, list[str]], tuple[str, str] | None]:
+    """:func:`scope_filters`, with its problem (column key, message) returned, not raised."""
+    try:
+        types = _scope_types(scope)
+    except ValueError as e:
+        return filters, ("scope", f"抽查对象范围 {scope!r} 无效：{e}")
+    if not types:
+        return filters, None
+    if "type" in filters:
+        extra = [t for t in filters["type"] if t not in types]
+        if extra:
+            return filters, (
+                "conditions",
+                f"定向条件中的类型 {'、'.join(extra)} 超出抽查对象范围（{'、'.join(types)}）",
+            )
+        return filters, None
+    return {**filters, "type": types}, None
+
+
+# The category of a retired item in ``item_categories``: known, but not for new tasks.
+RETIRED = "停用"
+
+
+def item_categories(cur: Any) -> dict[str, str]:
+    """Item code → 重点/一般, or ``RETIRED`` for an item no longer offered to new tasks."""
+    cur.execute("SELECT code, category, retired_at FROM item")
+    return {code: RETIRED if retired else cat for code, cat, retired in cur.fetchall()}
+
+
+# --- writing (inside the caller's transaction) -----------------------------------------------
+
+
+def plan_identity(plan_no: str, unit: str, name: str | None) -> tuple[str, str, int, str]:
+    """(plan no., unit, year, name) normalized and checked against seed 004's rules; the name
+    is made from the others when not given."""
+    plan_no, unit = normalize.code(plan_no), normalize.word(unit)
+    m = PLAN_NO.match(plan_no)
+    if not m:
+        raise InvalidInput(f"抽查计划编号 {plan_no!r} 无效：应为 年份+三位序号，如 2024001")
+    if not unit.strip():
+        raise InvalidInput("单位不能为空")
+    year, serial = int(m.group(1)), m.group(2)
+    # seed 004 note 1: 抽查计划名称 = 年度 + 部门 + 随机抽查 + 序号
+    name = name or f"{year}年{unit}随机抽查{serial}"
+    if not (name.startswith(f"{year}年") and name.endswith(serial) and "随机抽查" in name):
+        raise InvalidInput(
+            f"抽查计划名称 {name!r} 不符合命名规则：年度+部门+随机抽查+序号"
+            f"（来源文件 004，如 {year}年{unit}随机抽查{serial}）"
+        )
+    return plan_no, unit, year, name
+
+
+def insert_plan(
+    wf: Workflow, cur: Any, plan_no: str, *, unit: str, actor: str, role: str, name: str | None
+) -> int:
+    sql = wf.raw.sql
+    plan_no, unit, year, name = plan_identity(plan_no, unit, name)
+    cur.execute(sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
+    if cur.fetchone():
+        raise InvalidInput(f"抽查计划编号 {plan_no} 已存在")
+    head = audit.read_head(cur, sql)
+    at = head.stamp(wf._now())
+    cur.execute(
+        sql("INSERT INTO plan (plan_no, name, year, unit, created_at) VALUES (?, ?, ?, ?, ?)"),
+        (plan_no, name, year, unit, at),
+    )
+    cur.execute(sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
+    plan_id = cur.fetchone()[0]
+    audit.append(
+        cur,
+        sql,
+        head,
+        at=at,
+        actor=actor,
+        role=role,
+        task_id=None,
+        kind="plan_created",
+        payload={"plan_no": plan_no, "name": name, "year": year, "unit": unit},
+    )
+    return plan_id
+
+
+def insert_task(
+    wf: Workflow,
+    cur: Any,
+    plan_no: str,
+    spec: TaskSpec,
+    *,
+    actor: str,
+    role: str,
+    reason: str | None,
+    rules: DrawSettings,
+) -> int:
+    sql = wf.raw.sql
+    plan_no = normalize.code(plan_no)
+    cur.execute(sql("SELECT id, year FROM plan WHERE plan_no = ?"), (plan_no,))
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"抽查计划 {plan_no} 不存在；请先用 ssj plan create 创建")
+    plan_id, year = row
+    spec.months = normalize_months(spec.months, year)
+    check_task(spec, rules, item_categories(cur))
+    if spec.task_no is None:
+        # The unique (plan_id, task_no) index answers this without a scan.
+        cur.execute(
+            sql("SELECT task_no FROM task WHERE plan_id = ? ORDER BY task_no DESC LIMIT 1"),
+            (plan_id,),
+        )
+        last = cur.fetchone()
+        serial = int(last[0][:3]) + 1 if last else 1
+        if serial > 999:
+            raise InvalidInput(f"计划 {plan_no} 的任务编号已用完（001号–999号）")
+        spec.task_no = f"{serial:03d}号"
+    else:
+        cur.execute(
+            sql("SELECT 1 FROM task WHERE plan_id = ? AND task_no = ?"), (plan_id, spec.task_no)
+        )
+        if cur.fetchone():
+            raise InvalidInput(f"计划 {plan_no} 中已有任务 {spec.task_no}")
+    head = audit.read_head(cur, sql)
+    at = head.stamp(wf._now())
+    cj = audit.canonical_json
+    cur.execute(
+        sql(
+            "INSERT INTO task (plan_id, task_no, name, task_type, ratio, items, scope,"
+            " initiating_office, joining_offices, months, item_codes, filters, stratum_ratios,"
+            " inspector_field, state, version, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
+        ),
+        (
+            plan_id,
+            spec.task_no,
+            spec.name,
+            spec.task_type,
+            spec.ratio,
+            spec.items,
+            spec.scope,
+            spec.initiating_office,
+            cj(spec.joining_offices),
+            spec.months,
+            cj(spec.item_codes),
+            cj(spec.filters),
+            cj(spec.stratum_ratios),
+            spec.inspector_field,
+            states.INITIAL_STATE,
+            at,
+            at,
+        ),
+    )
+    cur.execute(
+        sql("SELECT id FROM task WHERE plan_id = ? AND task_no = ?"), (plan_id, spec.task_no)
+    )
+    task_id = cur.fetchone()[0]
+    audit.append(
+        cur,
+        sql,
+        head,
+        at=at,
+        actor=actor,
+        role=role,
+        task_id=task_id,
+        kind="task_created",
+        to_state=states.INITIAL_STATE,
+        reason=reason,
+        payload={"plan_no": plan_no, **spec.as_payload()},
+    )
+    return task_id
+
+
+def publish_plan(
+    wf: Workflow, cur: Any, plan_no: str, *, actor: str, role: str
+) -> list[dict[str, Any]]:
+    """Publish the plan: each planned task without a commitment gets a fresh secret (kept
+    server-side) and its commitment logged; then the plan's publication event lists them all."""
+    sql = wf.raw.sql
+    plan_no = normalize.code(plan_no)
+    cur.execute(sql("SELECT id, published_at FROM plan WHERE plan_no = ?"), (plan_no,))
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"抽查计划 {plan_no} 不存在")
+    plan_id, published_at = row
+    cur.execute(
+        sql(
+            "SELECT id, task_no FROM task WHERE plan_id = ? AND state = ? AND commitment IS NULL"
+            " ORDER BY task_no"
+        ),
+        (plan_id, states.INITIAL_STATE),
+    )
+    pending = cur.fetchall()
+    if not pending:
+        if published_at:
+            when = local_time(published_at, str(wf.timezone))
+            raise InvalidInput(f"抽查计划 {plan_no} 已于 {when} 公布，没有新增任务需要公布")
+        raise InvalidInput(f"抽查计划 {plan_no} 没有任务：请先创建或导入任务")
+    published: list[dict[str, Any]] = []
+    for task_id, task_no in pending:
+        secret = algorithm.new_secret()
+        commitment = algorithm.commitment_of(secret)
+
+        def change(tx: Any, secret: bytes = secret, commitment: str = commitment) -> None:
+            if not states.allows("commit", tx.task.state):
+                raise InvalidInput(f"任务 {tx.task.id} 状态为 {tx.task.state}，不能公布承诺值")
+            tx.execute(
+                "INSERT INTO draw_secret (task_id, secret, created_at) VALUES (?, ?, ?)",
+                (tx.task.id, secret.hex(), tx.at),
+            )
+            tx.execute("UPDATE task SET commitment = ? WHERE id = ?", (commitment, tx.task.id))
+
+        wf._apply(
+            cur,
+            task_id,
+            None,
+            actor=actor,
+            role=role,
+            kind="draw_committed",
+            reason=None,
+            payload={"plan_no": plan_no, "task_no": task_no, "commitment": commitment},
+            change=change,
+        )
+        published.append({"task_id": task_id, "task_no": task_no, "commitment": commitment})
+    head = audit.read_head(cur, sql)
+    at = head.stamp(wf._now())
+    cur.execute(sql("UPDATE plan SET published_at = ? WHERE id = ?"), (at, plan_id))
+    audit.append(
+        cur,
+        sql,
+        head,
+        at=at,
+        actor=actor,
+        role=role,
+        task_id=None,
+        kind="plan_published",
+        payload={"plan_no": plan_no, "tasks": published},
+    )
+    return published
+
+
+# --- the plan table (seed 004 annex) ----------------------------------------------------------
+
+
+def _type(v: str) -> str:
+    hit = normalize.TASK_TYPE.get(v)
+    if hit is None:
+        raise ValueError("应为 定向 或 不定向")
+    return hit
+
+
+def _ratio(v: str) -> str:
+    try:
+        return normalize_ratio(v)
+    except InvalidInput as e:
+        raise ValueError(str(e)) from None
+
+
+def _words(v: str) -> list[str]:
+    return [w for p in normalize.split_list(v) for w in p.split("/") if w]
+
+
+def _conditions(v: str) -> dict[str, list[str]]:
+    """'信用风险等级=C,D；规模=大型' → {"grade": ["C", "D"], "size": ["大型"]}."""
+    out: dict[str, list[str]] = {}
+    for part in (p.strip() for p in re.split(r"[;；\n]", v)):
+        if not part:
+            continue
+        text = normalize.nfkc(part)  # ＝ and ： become = and :
+        label, sep, values = text.partition("=")
+        if not sep:
+            label, sep, values = text.partition(":")
+        label = normalize.word(label)
+        key = _FILTER_BY_LABEL.get(label) or (label if label in FILTER_KEYS else None)
+        if key is None:
+            raise ValueError(f"条件 {label!r} 无效：应为 {'、'.join(FILTER_KEYS.values())}")
+        out[key] = _words(values)
+        if not out[key]:  # "地区" alone would filter on nothing: say what is missing
+            raise ValueError(f"条件 {label} 缺少取值：应写作 {label}=取值，如 信用风险等级=C,D")
+        choice = _FILTER_CHOICES.get(key)
+        bad = [w for w in out[key] if choice is not None and choice.get(w) is None]
+        if bad:
+            raise ValueError(
+                f"{FILTER_KEYS[key]} 的值 {'、'.join(bad)} 无效：{choice.allowed() if choice else ''}"
+            )
+        if choice is not None:
+            out[key] = list(dict.fromkeys(choice(w) for w in out[key]))
+    return out
+
+
+def _stratum_ratios(v: str) -> dict[str, str]:
+    """'C=20%；D=30%' → {"C": "0.2", "D": "0.3"}."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in re.split(r"[;；,，\n]", v)):
+        if not part:
+            continue
+        grade, sep, ratio = normalize.nfkc(part).partition("=")
+        if not sep:
+            raise ValueError("应为 分层=比例，如 C=20%；D=30%")
+        try:
+            stratum = normalize.stratum(grade)
+        except ValueError:
+            raise ValueError(f"分层 {grade.strip()!r} 无效：应为 A/B/C/D 或 {UNGRADED}") from None
+        out[stratum] = _ratio(ratio.strip())
+    return out
+
+
+def _plan_no(v: str) -> str:
+    return normalize.code(v)
+
+
+def _task_no(v: str) -> str:
+    return normalize.task_no(v) if v else ""
+
+
+PLAN_TABLE = Kind(
+    "plans",
+    "年度抽查工作计划",
+    "plan",
+    (
+        Col("serial", "序号", required=True),
+        Col("unit", "单位", directories._word, required=True),
+        Col("plan_no", "抽查计划编号", _plan_no, required=True, note="年份+三位序号，如 2024001"),
+        Col("plan_name", "抽查计划名称", note="年度+部门+随机抽查+序号（来源文件 004）"),
+        Col("task_no", "抽查任务编号", _task_no, note="如 001号；留空则顺延"),
+        Col("name", "抽查任务名称", required=True),
+        Col(
+            "task_type",
+            "抽查类型",
+            _type,
+            required=True,
+            note="定向 或 不定向",
+            choices=normalize.Choice(
+                "抽查类型", ("定向", "不定向"), {"定向抽查": "定向", "不定向抽查": "不定向"}
+            ),
+        ),
+        Col("ratio", "抽查比例", _ratio, required=True, note="如 10% 或 0.1"),
+        Col("items", "抽查事项", note="事项编码或名称，顿号分隔；或“按照……事项清单”表示清单全覆盖"),
+        Col(
+            "scope",
+            "抽查对象范围",
+            note=f"检查对象类型，多个用顿号或空格分隔；{normalize.TARGET_TYPE.allowed()}；留空为全部",
+        ),
+        Col("office", "发起处室", directories._word),
+        Col("joining", "联合处室", _words, note="空格或顿号分隔"),
+        Col("months", "抽查时间", normalize.months, note=normalize.MONTH_FORMS),
+        Col(
+            "conditions",
+            "定向条件",
+            _conditions,
+            note="如 信用风险等级=C,D；规模=大型（等级可写 C级，规模可写 小型企业）",
+        ),
+        Col("stratum_ratios", "分层比例", _stratum_ratios, note="如 C=20%；D=30%"),
+        Col("field", "执法领域", directories._word, note="检查组人员须具备的执法领域（留空不限）"),
+    ),
+)
+
+
+def _scope_types(scope: str) -> list[str]:
+    words = _words(scope)
+    if not words or words in (["全部"], ["所有"], ["全部对象"]):
+        return []
+    bad = [w for w in words if normalize.TARGET_TYPE.get(w) is None]
+    if bad:
+        raise ValueError(f"{'、'.join(bad)} 不是检查对象类型：应为 {'、'.join(TARGET_TYPES)}")
+    return list(dict.fromkeys(normalize.TARGET_TYPE(w) for w in words))
+
+
+def _item_codes(
+    text: str, items: dict[str, str], retired: frozenset[str] = frozenset()
+) -> list[str]:
+    """Item codes named by the 抽查事项 cell: codes or names, or the whole list (清单全覆盖)."""
+    if not text:
+        return []
+    if "事项清单" in text or "清单全覆盖" in text:
+        active = {c for c in items.values() if c not in retired}
+        if not active:
+            raise ValueError("事项清单为空：请先 ssj import items 导入抽查事项清单")
+        return sorted(active)
+    out, bad = [], []
+    for word in _words(text):
+        code = items.get(word) or items.get(normalize.fold(word))
+        (out if code else bad).append(code or word)
+    if bad:
+        raise ValueError(f"{'、'.join(bad)} 不在抽查事项清单中（应为事项编码或名称）")
+    gone = [c for c in out if c in retired]
+    if gone:
+        raise ValueError(f"{'、'.join(dict.fromkeys(gone))} 已停用，不能用于新任务")
+    return list(dict.fromkeys(out))
+
+
+@dataclass
+class PlanImport:
+    plans_created: list[str]
+    tasks_created: int
+    tasks_unchanged: int
+    dry_run: bool
+    warnings: list[str] = field(default_factory=list)  # printed, not refused
+
+
+def import_plan_table(
+    wf: Workflow, path: Path, *, actor: str, rules: DrawSettings, dry_run: bool
+) -> PlanImport:
+    """Load a plan table in seed 004's annex layout; all rows or none. Every problem of every
+    row is found in one pass and reported together, by row; only a check that needs a value
+    found wrong (a task number's plan, a month's plan year) is skipped for that row."""
+    problems: list[str] = []
+    parsed: list[ParsedRow] = []
+    parse_file(PLAN_TABLE, path, problems_out=problems, all_rows=parsed)
+    header = {c.key: c.header for c in PLAN_TABLE.cols}
+    sql = wf.raw.sql
+
+    def bad(row: int, key: str, message: str, value: Any) -> None:
+        problems.append(f"{path}:{row}:{header[key]}: {message}（{value}）")
+
+    def reject() -> ImportRejected:
+        order = {c.header: i for i, c in enumerate(PLAN_TABLE.cols)}
+
+        def where(line: str) -> tuple[int, int]:  # FILE:ROW:COLUMN: message
+            row, _, rest = line[len(str(path)) + 1 :].partition(":")
+            return int(row) if row.isdigit() else 0, order.get(rest.partition(":")[0], -1)
+
+        return ImportRejected(str(path), sorted(problems, key=where))
+
+    summary = PlanImport([], 0, 0, dry_run)
+    with wf.raw.write() as cur:
+        cur.execute("SELECT code, name, category, retired_at FROM item")
+        # Codes and names as written, and folded (NFKC, no spaces, upper case) as clerks type.
+        items, categories, retired = {}, {}, set()
+        for code, name, category, retired_at in cur.fetchall():
+            items[code] = items[name] = items[normalize.fold(name)] = code
+            categories[code] = RETIRED if retired_at else category
+            if retired_at:
+                retired.add(code)
+        plans: dict[str, ParsedRow] = {}  # plan no. → its first row
+        stored: dict[str, bool] = {}  # plan no. → already in the database
+        specs: list[tuple[int, str, TaskSpec, bool]] = []  # row, plan, task, stored and same
+        seen_task_no: dict[tuple[str, str], int] = {}
+        for row in parsed:
+            rec, text, n = row.rec, row.text, row.row
+            broken = set(row.bad)  # columns already reported: checks needing them are skipped
+            before = len(problems)
+            plan_no = rec.get("plan_no", "")
+            m = PLAN_NO.match(plan_no) if "plan_no" not in broken else None
+            if m is None and "plan_no" not in broken:
+                bad(n, "plan_no", "应为 年份+三位序号，如 2024001", plan_no)
+                broken.add("plan_no")
+            if m:
+                first = plans.setdefault(plan_no, row)
+                if first is row:
+                    stored[plan_no] = _check_plan(cur, sql, plan_no, row, broken, bad)
+                else:
+                    for key in ("unit", "plan_name"):
+                        if key not in broken | first.bad and rec[key] != first.rec[key]:
+                            bad(n, key, f"与第 {first.row} 行同一计划的值不一致", rec[key])
+            spec = TaskSpec(
+                name=rec.get("name", ""),
+                task_no=rec["task_no"] or None,
+                # A placeholder for a value already reported, so that the other checks run:
+                # whatever they then say about its own column is left out below.
+                task_type=rec.get("task_type", "directed"),
+                ratio=rec.get("ratio", "1"),
+                items=rec["items"],
+                scope=rec["scope"],
+                initiating_office=rec["office"],
+                joining_offices=rec["joining"],
+                months=rec["months"],
+                filters=dict(rec["conditions"]),
+                stratum_ratios=rec["stratum_ratios"],
+                inspector_field=rec["field"],
+            )
+            try:
+                spec.item_codes = _item_codes(rec["items"], items, frozenset(retired))
+            except ValueError as e:
+                bad(n, "items", str(e), rec["items"])
+                broken.add("items")
+            if m and "months" not in broken:
+                try:
+                    spec.months = normalize_months(text["months"], int(m.group(1)))
+                except InvalidInput as e:
+                    bad(n, "months", str(e), text["months"])
+            if m and spec.task_no:
+                other = seen_task_no.get((plan_no, spec.task_no))
+                if other:
+                    bad(n, "task_no", f"与第 {other} 行的任务编号重复", spec.task_no)
+                else:
+                    seen_task_no[(plan_no, spec.task_no)] = n
+            for key, message in task_problems(spec, rules, categories):
+                if key not in broken:
+                    bad(n, key, message, text.get(key, ""))
+            same = None  # the stored task of this number is the same (None: there is none)
+            if not row.bad and len(problems) == before and stored.get(plan_no) and spec.task_no:
+                same = _stored_task_is(cur, sql, plan_no, spec)
+                if same is False:
+                    bad(
+                        n,
+                        "task_no",
+                        f"计划 {plan_no} 已有此任务且内容不同；已建任务不能通过导入修改",
+                        spec.task_no,
+                    )
+            specs.append((n, plan_no, spec, bool(same)))
+        if problems:
+            raise reject()
+        for plan_no, first in plans.items():
+            if stored[plan_no]:
+                continue
+            insert_plan(
+                wf,
+                cur,
+                plan_no,
+                unit=first.rec["unit"],
+                actor=actor,
+                role="clerk",
+                name=first.rec["plan_name"] or None,
+            )
+            summary.plans_created.append(plan_no)
+        for n, plan_no, spec, same in specs:
+            if same:
+                summary.tasks_unchanged += 1
+                continue
+            try:
+                insert_task(
+                    wf,
+                    cur,
+                    plan_no,
+                    spec,
+                    actor=actor,
+                    role="clerk",
+                    reason=f"导入 {path.name}",
+                    rules=rules,
+                )
+            except InvalidInput as e:  # a task number taken by one numbered on import
+                bad(n, "task_no", str(e), spec.task_no or "")
+                continue
+            summary.tasks_created += 1
+        if problems:
+            raise reject()
+        summary.warnings = _field_warnings(cur, specs)
+        if dry_run:
+            wf.raw.dbapi.rollback()
+    return summary
+
+
+def _check_plan(
+    cur: Any,
+    sql: Any,
+    plan_no: str,
+    row: ParsedRow,
+    broken: set[str],
+    bad: Callable[[int, str, str, Any], None],
+) -> bool:
+    """Check a plan at its first row: a new one's name, a stored one's unit. Whether it is
+    stored already."""
+    cur.execute(sql("SELECT unit FROM plan WHERE plan_no = ?"), (plan_no,))
+    existing = cur.fetchone()
+    if existing is None:
+        if not broken & {"unit", "plan_name"}:
+            try:
+                plan_identity(plan_no, row.rec["unit"], row.rec["plan_name"] or None)
+            except InvalidInput as e:
+                bad(row.row, "plan_name", str(e), row.rec["plan_name"])
+        return False
+    if "unit" not in broken and existing[0] != row.rec["unit"]:
+        bad(row.row, "unit", f"计划 {plan_no} 已存在，单位为 {existing[0]}", row.rec["unit"])
+    return True
+
+
+def _stored_task_is(cur: Any, sql: Any, plan_no: str, spec: TaskSpec) -> bool | None:
+    """Whether the stored task of this number is the same as ``spec`` (None: there is none)."""
+    cur.execute(
+        sql(
+            "SELECT t.name, t.task_type, t.ratio, t.item_codes, t.filters,"
+            " t.stratum_ratios, t.months FROM task t JOIN plan p ON p.id = t.plan_id"
+            " WHERE p.plan_no = ? AND t.task_no = ?"
+        ),
+        (plan_no, spec.task_no),
+    )
+    found = cur.fetchone()
+    if found is None:
+        return None
+    return (
+        found[0],
+        found[1],
+        found[2],
+        json.loads(found[3]),
+        json.loads(found[4]),
+        json.loads(found[5]),
+        found[6],
+    ) == (
+        spec.name,
+        spec.task_type,
+        spec.ratio,
+        spec.item_codes,
+        spec.filters,
+        spec.stratum_ratios,
+        spec.months,
+    )
+
+
+def _field_warnings(cur: Any, specs: list[tuple[int, str, TaskSpec, bool]]) -> list[str]:
+    """A task's 执法领域 that no inspector has: its draw would find no group."""
+    cur.execute("SELECT fields FROM inspector")
+    have = {f for (fields,) in cur.fetchall() for f in json.loads(fields)}
+    out = []
+    for row, _, spec, _ in specs:
+        if spec.inspector_field and spec.inspector_field not in have:
+            out.append(
+                f"第 {row} 行的执法领域“{spec.inspector_field}”没有任何执法人员具备"
+                f"（名录中的执法领域：{'、'.join(sorted(have)) or '无'}）；抽取时将无法组成检查组"
+            )
+    return out
+
+
+def write_plan_template(path: Path) -> None:
+    from workflow.sampling.directories import _write
+
+    if path.suffix.lower() != ".xlsx":
+        raise InvalidInput(f"模板须为 .xlsx 文件：{path}")
+    _write(path, [[c.header for c in PLAN_TABLE.cols]], PLAN_TABLE, notes=True)
