@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from workflow.cli.main import _App
+from workflow.app import AppContext
 from workflow.core.clock import FixedClock, parse_time
 from workflow.core.config import load_settings
 from workflow.core.logging import configure_logging
@@ -15,7 +15,7 @@ from workflow.deadlines import scheduler
 def main(db_url: str, config: str, now: str) -> None:
     settings = load_settings(config)
     configure_logging(settings.log)
-    a = _App(settings, db_url)
+    a = AppContext(settings, db_url)
     a.clock = FixedClock(parse_time(now, settings.calendar.timezone), tick_us=1000)
     scheduler.serve(a, echo=lambda text: print(text, flush=True))
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from workflow.cli.main import _App, _parse_date, _print_json, _run, app
+from workflow.cli.main import _App, _parse_date, _print_json, _rehearsal, _run, app
 from workflow.core import normalize
 from workflow.core.clock import parse_time
 from workflow.core.errors import InvalidInput, NotFound
@@ -242,7 +242,7 @@ def sweep_cmd(
     from workflow.deadlines import sweep
 
     def go(a: _App) -> None:
-        dry = a.rehearsal(now, to_stderr=as_json)
+        dry = _rehearsal(a, now, to_stderr=as_json)
         r = sweep.run(a.wf, a.settings, a.clock.now(), deliver=not no_deliver, dry_run=dry)
         if as_json:
             _print_json(r.as_json())
@@ -387,7 +387,7 @@ def outbox_retry(ctx: typer.Context, outbox_id: int, now: NowOption = None) -> N
     from workflow.core.clock import format_utc
 
     def go(a: _App) -> None:
-        dry = a.rehearsal(now)
+        dry = _rehearsal(a, now)
         with a.raw() as raw:
             try:
                 if dry:

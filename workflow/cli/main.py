@@ -11,7 +11,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -22,15 +22,14 @@ import typer
 from typer.core import TyperGroup
 
 import states
+from workflow.app import AppContext
 from workflow.core import audit, normalize, queries, refs, schema
-from workflow.core.clock import Clock, FixedClock, SystemClock, format_utc, parse_time
-from workflow.core.config import ConfigError, Settings, load_settings
-from workflow.core.db import RawConnection, make_engine
+from workflow.core.clock import SystemClock, format_utc, parse_time
+from workflow.core.config import ConfigError, load_settings
 from workflow.core.errors import InvalidInput, NotFound, SsjError
 from workflow.core.logging import configure_logging
 from workflow.core.replay import replay as run_replay
-from workflow.core.writer import CORRECTION_CATEGORIES, Workflow, parse_data
-from workflow.deadlines.calendar import WorkCalendar
+from workflow.core.writer import CORRECTION_CATEGORIES, parse_data
 
 app = typer.Typer(
     help="ssj：人社“双随机、一公开”抽查工作流服务。",
@@ -76,127 +75,21 @@ for sub, name in (
 T = TypeVar("T")
 
 
-class _App:
-    """Per-invocation state: settings, the database URL, lazily opened engine and workflow."""
-
-    def __init__(self, settings: Settings, db_url: str) -> None:
-        self.settings = settings
-        self.db_url = db_url
-        self._engine: Any = None
-        self._wf: Workflow | None = None
-        self._calendar: WorkCalendar | None = None
-        self.clock: Clock = SystemClock()
-        self.may_create = False  # only ssj init makes a new database file
-
-    @property
-    def engine(self) -> Any:
-        if self._engine is None:
-            self._engine = make_engine(self.settings.db, self.db_url, create=self.may_create)
-        return self._engine
-
-    def require_schema(self) -> None:
-        current = schema.current_revision(self.engine)
-        if current != schema.head_revision():
-            raise InvalidInput(
-                f"数据库 {self.safe_url()} 尚未初始化或版本过旧（当前 {current or '无'}，"
-                f"需要 {schema.head_revision()}）：请先运行 ssj init"
-            )
-
-    @property
-    def wf(self) -> Workflow:
-        if self._wf is None:
-            self.require_schema()
-            self._wf = Workflow(
-                self.engine,
-                clock=self.clock,
-                min_group_size=self.settings.lifecycle.min_group_size,
-                rules=self.settings.draw,
-                calendar=self.calendar,
-                deadlines=self.settings.deadlines,
-                timezone=self.settings.calendar.timezone,
-                clerks=self.settings.clerks,
-            )
-        return self._wf
-
-    def close(self) -> None:
-        """Release the database connections when the command ends (tests run many in one
-        process; a server counts every open connection)."""
-        self.drop_workflow()
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
-
-    def drop_workflow(self) -> None:
-        wf, self._wf = self._wf, None
-        if wf is not None:
-            with suppress(Exception):
-                wf.close()
-
-    @property
-    def calendar(self) -> WorkCalendar:
-        """config.yaml's years, the database's recorded years (when the database is there),
-        the package, provisional years beyond."""
-        if self._calendar is None:
-            self._calendar = self.settings.calendar.build(self._recorded_years())
-        return self._calendar
-
-    def _recorded_years(self) -> dict[int, Any]:
-        from workflow.deadlines import calendar_years
-
-        try:
-            if schema.current_revision(self.engine) != schema.head_revision():
-                return {}  # not initialised: nothing recorded (`ssj calendar add` needs no DB)
-            conn = RawConnection(self.engine)
-        except (sqlalchemy.exc.OperationalError, InvalidInput):
-            return {}  # unreachable or no file yet: the package and config.yaml still answer
-        try:
-            with conn.read() as cur:
-                return calendar_years.load(cur, conn.sql)
-        finally:
-            conn.close()
-
-    def at(self, now: str | None) -> None:
-        """Run as of ``now`` (ISO time, Asia/Shanghai when no offset): ``--now``."""
-        if now is not None:
-            try:
-                when = parse_time(now, self.settings.calendar.timezone)
-            except (ValueError, OverflowError) as e:
-                raise InvalidInput(f"--now {e}") from None
-            # Deadlines are walked year by year up to --now: a far year would run for hours.
-            if not 2000 <= when.year <= 2099:
-                raise InvalidInput(f"--now {now} 超出范围：应在 2000 年至 2099 年之间")
-            self.clock = FixedClock(when)
-            if self._wf is not None:  # built already (e.g. to read the purpose): move it too
-                self._wf.clock = self.clock
-
-    def rehearsal(self, now: str | None, *, to_stderr: bool = False) -> bool:
-        """``--now`` on a writing command: run as of ``now``; on a live database that is a
-        rehearsal (a dry run that writes nothing), said in REHEARSAL (on stderr when stdout
-        is JSON). Demo and test databases write as of ``now``."""
-        self.at(now)
-        if now is None or self.wf.purpose != "live":
-            return False
-        typer.echo(REHEARSAL, err=to_stderr)
-        return True
-
-    @contextmanager
-    def raw(self) -> Iterator[RawConnection]:
-        """A DBAPI connection for the streaming commands (verify, replay, import, export)."""
-        self.require_schema()
-        conn = RawConnection(self.engine)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    def safe_url(self) -> str:
-        return sqlalchemy.engine.make_url(self.db_url).render_as_string(hide_password=True)
-
+_App = AppContext  # the commands' name for it
 
 REHEARSAL = (
     "演练：这是正式库，--now 只演练，不写入任何数据（不记审计日志、不记督办步骤、"
     "不入队、不发送邮件）；以下是按该时刻运行将会发生的情况。"
 )
+
+
+def _rehearsal(a: AppContext, now: str | None, *, to_stderr: bool = False) -> bool:
+    """``--now`` on a writing command; a rehearsal on a live database says so (on stderr when
+    stdout is JSON)."""
+    dry = a.rehearsal(now)
+    if dry:
+        typer.echo(REHEARSAL, err=to_stderr)
+    return dry
 
 
 def _state(ctx: typer.Context) -> _App:
@@ -252,7 +145,9 @@ def _check_params() -> None:
                     input_limits.check_text(
                         text,
                         label,
-                        max_chars=input_limits.NAME_MAX_CHARS if one_line else input_limits.TEXT_MAX_CHARS,
+                        max_chars=input_limits.NAME_MAX_CHARS
+                        if one_line
+                        else input_limits.TEXT_MAX_CHARS,
                         multiline=not one_line,
                     )
 

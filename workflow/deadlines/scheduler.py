@@ -32,7 +32,7 @@ from workflow.deadlines import mail, sweep
 from workflow.deadlines import rules as deadline_rules
 
 if TYPE_CHECKING:
-    from workflow.cli.main import _App
+    from workflow.app import AppContext
     from workflow.core.config import Settings
 
 log = get_logger("ssj.scheduler")
@@ -64,7 +64,7 @@ def fixed_dates(settings: Settings) -> list[tuple[str, CronTrigger]]:
     return out
 
 
-def build(a: _App, run_sweep: Callable[[str], None]) -> BackgroundScheduler:
+def build(a: AppContext, run_sweep: Callable[[str], None]) -> BackgroundScheduler:
     s = a.settings
     tz = ZoneInfo(s.calendar.timezone)
     scheduler = BackgroundScheduler(
@@ -106,7 +106,9 @@ def build(a: _App, run_sweep: Callable[[str], None]) -> BackgroundScheduler:
     return scheduler
 
 
-def serve(a: _App, exit_after: float | None = None, echo: Callable[[str], Any] = print) -> None:
+def serve(
+    a: AppContext, exit_after: float | None = None, echo: Callable[[str], Any] = print
+) -> None:
     """Run the scheduler in the foreground until SIGTERM/SIGINT (or ``exit_after`` seconds)."""
     a.require_schema()
     s = a.settings

@@ -1,0 +1,133 @@
+"""The application context that the CLI, the scheduler and (next) the web service share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import sqlalchemy.exc
+
+from workflow.core import schema
+from workflow.core.clock import Clock, FixedClock, SystemClock, parse_time
+from workflow.core.config import Settings
+from workflow.core.db import RawConnection, make_engine
+from workflow.core.errors import InvalidInput
+from workflow.core.writer import Workflow
+from workflow.deadlines.calendar import WorkCalendar
+
+
+class AppContext:
+    """One process's view of ssj: settings, the database URL, and, opened when first asked
+    for, the engine, the calendar (config.yaml, recorded notices, the package) and the
+    workflow. Built once per CLI invocation, per scheduler, and (next) per web process."""
+
+    def __init__(self, settings: Settings, db_url: str) -> None:
+        self.settings = settings
+        self.db_url = db_url
+        self._engine: Any = None
+        self._wf: Workflow | None = None
+        self._calendar: WorkCalendar | None = None
+        self.clock: Clock = SystemClock()
+        self.may_create = False  # only ssj init makes a new database file
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.db, self.db_url, create=self.may_create)
+        return self._engine
+
+    def require_schema(self) -> None:
+        current = schema.current_revision(self.engine)
+        if current != schema.head_revision():
+            raise InvalidInput(
+                f"数据库 {self.safe_url()} 尚未初始化或版本过旧（当前 {current or '无'}，"
+                f"需要 {schema.head_revision()}）：请先运行 ssj init"
+            )
+
+    @property
+    def wf(self) -> Workflow:
+        if self._wf is None:
+            self.require_schema()
+            self._wf = Workflow(
+                self.engine,
+                clock=self.clock,
+                min_group_size=self.settings.lifecycle.min_group_size,
+                rules=self.settings.draw,
+                calendar=self.calendar,
+                deadlines=self.settings.deadlines,
+                timezone=self.settings.calendar.timezone,
+                clerks=self.settings.clerks,
+            )
+        return self._wf
+
+    def close(self) -> None:
+        """Release the database connections when the command ends (tests run many in one
+        process; a server counts every open connection)."""
+        self.drop_workflow()
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def drop_workflow(self) -> None:
+        wf, self._wf = self._wf, None
+        if wf is not None:
+            with suppress(Exception):
+                wf.close()
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """config.yaml's years, the database's recorded years (when the database is there),
+        the package, provisional years beyond."""
+        if self._calendar is None:
+            self._calendar = self.settings.calendar.build(self._recorded_years())
+        return self._calendar
+
+    def _recorded_years(self) -> dict[int, Any]:
+        from workflow.deadlines import calendar_years
+
+        try:
+            if schema.current_revision(self.engine) != schema.head_revision():
+                return {}  # not initialised: nothing recorded (`ssj calendar add` needs no DB)
+            conn = RawConnection(self.engine)
+        except (sqlalchemy.exc.OperationalError, InvalidInput):
+            return {}  # unreachable or no file yet: the package and config.yaml still answer
+        try:
+            with conn.read() as cur:
+                return calendar_years.load(cur, conn.sql)
+        finally:
+            conn.close()
+
+    def at(self, now: str | None) -> None:
+        """Run as of ``now`` (ISO time, Asia/Shanghai when no offset): ``--now``."""
+        if now is not None:
+            try:
+                when = parse_time(now, self.settings.calendar.timezone)
+            except (ValueError, OverflowError) as e:
+                raise InvalidInput(f"--now {e}") from None
+            # Deadlines are walked year by year up to --now: a far year would run for hours.
+            if not 2000 <= when.year <= 2099:
+                raise InvalidInput(f"--now {now} 超出范围：应在 2000 年至 2099 年之间")
+            self.clock = FixedClock(when)
+            if self._wf is not None:  # built already (e.g. to read the purpose): move it too
+                self._wf.clock = self.clock
+
+    def rehearsal(self, now: str | None) -> bool:
+        """``--now`` on a writing command: run as of ``now``; on a live database that is a
+        rehearsal (a dry run that writes nothing; the interface says so). Demo and test
+        databases write as of ``now``."""
+        self.at(now)
+        return now is not None and self.wf.purpose == "live"
+
+    @contextmanager
+    def raw(self) -> Iterator[RawConnection]:
+        """A DBAPI connection for the streaming commands (verify, replay, import, export)."""
+        self.require_schema()
+        conn = RawConnection(self.engine)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def safe_url(self) -> str:
+        return sqlalchemy.engine.make_url(self.db_url).render_as_string(hide_password=True)
