@@ -14,7 +14,7 @@ from workflow.core.config import Settings
 from workflow.core.db import RawConnection, make_engine
 from workflow.core.errors import InvalidInput
 from workflow.core.writer import Workflow
-from workflow.deadlines.calendar import WorkCalendar
+from workflow.deadlines.calendar import WorkCalendar, build_calendar
 
 
 class AppContext:
@@ -80,7 +80,7 @@ class AppContext:
         """config.yaml's years, the database's recorded years (when the database is there),
         the package, provisional years beyond."""
         if self._calendar is None:
-            self._calendar = self.settings.calendar.build(self._recorded_years())
+            self._calendar = build_calendar(self.settings.calendar, self._recorded_years())
         return self._calendar
 
     def _recorded_years(self) -> dict[int, Any]:

@@ -40,7 +40,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_holds_the_defaults_the_migrations_and_the_templates(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "workflow/core/defaults.yaml" in names
-    assert "workflow/core/migrations/env.py" in names and "workflow/core/migrations/script.py.mako" in names
+    assert (
+        "workflow/core/migrations/env.py" in names
+        and "workflow/core/migrations/script.py.mako" in names
+    )
     migrations = {Path(n).name for n in names if n.startswith("workflow/core/migrations/versions/")}
     shipped = {p.name for p in (ROOT / "workflow/core/migrations/versions").glob("0*.py")}
     assert shipped and shipped <= migrations

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from workflow.cli.main import app
 from workflow.core.config import ConfigError, load_settings
-from workflow.deadlines.calendar import WorkCalendar, package_years, statutory_days
+from workflow.deadlines.calendar import WorkCalendar, build_calendar, package_years, statutory_days
 
 UNCOVERED = package_years()[1] + 1
 
@@ -108,7 +108,7 @@ def test_config_years_fill_a_year_the_package_lacks(tmp_path) -> None:
         f"      workdays: [{saturday}]\n",
         encoding="utf-8",
     )
-    cal = load_settings(cfg, env={}).calendar.build()
+    cal = build_calendar(load_settings(cfg, env={}).calendar)
     assert cal.coverage(UNCOVERED) == "config.yaml"
     assert not cal.is_working_day(weekday_off)
     assert cal.is_working_day(saturday)

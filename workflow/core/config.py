@@ -80,11 +80,11 @@ def _known_zone(v: str) -> str:
 
 
 def _exact_ratio(v: str, key: str) -> str:
-    from workflow.sampling.algorithm import DrawError, parse_ratio
+    from workflow.core.normalize import exact_ratio
 
     try:
-        parse_ratio(str(v))
-    except DrawError as e:
+        exact_ratio(str(v))
+    except ValueError as e:
         raise ValueError(f"{key}：{e}") from None
     return str(v)
 
@@ -196,19 +196,6 @@ class CalendarSettings(_Section):
                         f"calendar.years.{year}.workdays 中的 {d} 本是工作日：只填调休上班的周末"
                     )
         return self
-
-    def build(self, recorded: Any = None) -> Any:
-        """The working-day calendar: config.yaml's years, then ``recorded`` (the database's,
-        workflow/calendar_years.py), then the package; other years provisional."""
-        from workflow.deadlines.calendar import WorkCalendar, YearOverride
-
-        return WorkCalendar(
-            {
-                y: YearOverride(frozenset(spec.holidays), frozenset(spec.workdays))
-                for y, spec in self.years.items()
-            },
-            recorded,
-        )
 
 
 class DeadlineSettings(_Section):

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
+from fractions import Fraction
 from functools import lru_cache
 from typing import TypeVar
 
@@ -439,3 +440,23 @@ def option(value: str, parse: Callable[[str], T], name: str) -> T:
         if isinstance(parse, Choice):
             raise InvalidInput(f"{parse.label} {value!r} 无效（{name}）：{e}") from None
         raise InvalidInput(f"{name} 的值 {value!r} 无效：{e}") from None
+
+
+def percent(ratio: str) -> str:
+    """An exact ratio as people write it: "0.05" → "5%"."""
+    from decimal import Decimal
+
+    return f"{(Decimal(ratio) * 100).normalize():f}%"
+
+
+def exact_ratio(ratio: str) -> Fraction:
+    """An exact decimal ratio in (0, 1] ("0.05"; a percent sign is not part of a record)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(ratio)
+    except (InvalidOperation, TypeError):
+        raise ValueError(f'抽查比例 {ratio!r} 不是精确小数（如 "0.05"）') from None
+    if not value.is_finite() or not (0 < value <= 1):
+        raise ValueError(f"抽查比例 {ratio!r} 超出范围 (0, 1]")
+    return Fraction(value)

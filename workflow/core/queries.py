@@ -33,7 +33,7 @@ def list_plans(engine: Engine) -> list[dict[str, Any]]:
 
 
 def show_plan(engine: Engine, plan_no: str) -> dict[str, Any]:
-    from workflow.sampling.plans import TASK_TYPES, percent
+    from workflow.core.normalize import TASK_TYPES, percent
 
     with Session(engine) as s:
         plan = s.exec(select(Plan).where(Plan.plan_no == plan_no)).first()

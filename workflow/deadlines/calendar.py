@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib.metadata import version
+from typing import Any
 
 import chinese_calendar
 
+from workflow.core.config import CalendarSettings
 from workflow.core.errors import InvalidInput
 
 
@@ -201,3 +203,15 @@ class WorkCalendar:
             day += timedelta(days=1)
             count += self.is_working_day(day)
         return count
+
+
+def build_calendar(settings: CalendarSettings, recorded: Any = None) -> WorkCalendar:
+    """The working-day calendar: config.yaml's years, then ``recorded`` (the database's,
+    workflow/deadlines/calendar_years.py), then the package; other years provisional."""
+    return WorkCalendar(
+        {
+            y: YearOverride(frozenset(spec.holidays), frozenset(spec.workdays))
+            for y, spec in settings.years.items()
+        },
+        recorded,
+    )

@@ -19,7 +19,6 @@ import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
@@ -48,13 +47,12 @@ def seed_of(secret: bytes, public_input: str) -> bytes:
 
 def parse_ratio(ratio: str) -> Fraction:
     """An exact decimal ratio in (0, 1]: "0.05" (a percent sign is not part of the record)."""
+    from workflow.core.normalize import exact_ratio
+
     try:
-        value = Decimal(ratio)
-    except (InvalidOperation, TypeError):
-        raise DrawError(f'抽查比例 {ratio!r} 不是精确小数（如 "0.05"）') from None
-    if not value.is_finite() or not (0 < value <= 1):
-        raise DrawError(f"抽查比例 {ratio!r} 超出范围 (0, 1]")
-    return Fraction(value)
+        return exact_ratio(ratio)
+    except ValueError as e:
+        raise DrawError(str(e)) from None
 
 
 def sample_size(n: int, ratio: str) -> int:

@@ -19,6 +19,7 @@ import states
 from workflow.core import audit, normalize
 from workflow.core.config import DrawSettings
 from workflow.core.errors import InvalidInput, NotFound
+from workflow.core.normalize import percent
 from workflow.core.refs import local_time
 from workflow.sampling import algorithm, directories
 from workflow.sampling.directories import (
@@ -55,10 +56,6 @@ _FILTER_CHOICES = {
     "size": normalize.SIZE,
 }
 UNGRADED = normalize.UNGRADED  # the stratum of targets without a credit-risk grade
-
-
-def percent(ratio: str) -> str:
-    return f"{(Decimal(ratio) * 100).normalize():f}%"
 
 
 def normalize_ratio(ratio: str) -> str:
