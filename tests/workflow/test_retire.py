@@ -63,5 +63,5 @@ def test_retiring_twice_restoring_and_unknown_codes(wf, tmp_path):
     s = directories.import_file(wf.raw, "targets", path, actor="x", now=wf._now())
     assert s.changed == 1
     assert s.warnings == [
-        f"{codes[1]} 已停用：导入更新其内容，但仍为停用（恢复请用 ssj retire targets 编码 --restore）"
+        f"{codes[1]} 已停用：导入更新其内容，但仍为停用（恢复请用 ssj retire targets 编码 --restore --reason 原因）"
     ]
