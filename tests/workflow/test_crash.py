@@ -8,10 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from workflow.core import audit, schema
 from workflow.core.config import DbSettings
 from workflow.core.db import RawConnection, make_engine
 from workflow.core.replay import replay
+
+pytestmark = pytest.mark.slow  # declared in pyproject.toml: `pytest -m 'not slow'` skips
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
 from tests.conftest import drawn_task
+from tests.racing import race
 from workflow.core import audit, queries
 from workflow.core.clock import format_utc
 from workflow.core.errors import Conflict, InvalidInput, NotFound, TransitionRefused
@@ -110,25 +110,12 @@ def test_two_racing_writers_exactly_one_wins(engine, wf):
     t, codes = drawn_task(wf, 1)
     wf.set_result(t, codes[0], "no_problem", actor="x")
     _, version = wf.task_state(t)
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def writer(name: str) -> None:
-        w = Workflow(engine)
-        try:
-            barrier.wait()
-            w.fire(t, "inspect", actor=name, expected_version=version)
-            outcomes.append("won")
-        except Conflict:
-            outcomes.append("conflict")
-        finally:
-            w.close()
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in ("甲", "乙")]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    names = ("甲", "乙")
+    results = race(
+        engine, lambda w, n: w.fire(t, "inspect", actor=names[n], expected_version=version)
+    )
+    outcomes = ["conflict" if isinstance(r, Conflict) else "won" for r in results]
+    assert not [r for r in results if isinstance(r, BaseException) and not isinstance(r, Conflict)]
     assert sorted(outcomes) == ["conflict", "won"]
     inspects = [e for e in _events(wf, t) if e["payload"].get("trigger") == "inspect"]
     assert len(inspects) == 1
@@ -220,7 +207,17 @@ def test_event_times_are_the_clocks_not_copied_from_the_head(wf, clock):
 
 
 def test_payload_is_stored_as_canonical_json(wf):
+    # The canonical form is part of the hash outsiders recompute (DESIGN §6): keys sorted, no
+    # spaces, UTF-8 text as is, null for None. A change to any of these fails here.
+    value = {"b": 1, "a": "检查", "c": [1.5, None, True], "d": {"z": "", "y": "\u2028"}}
+    assert audit.canonical_json(value) == (
+        '{"a":"检查","b":1,"c":[1.5,null,true],"d":{"y":"\u2028","z":""}}'
+    )
+    with pytest.raises(ValueError):
+        audit.canonical_json({"x": float("nan")})
+    # And what the log stores is that form of each payload, byte for byte.
     t, _ = drawn_task(wf, 1)
-    raw_payloads = [e["payload"] for e in queries.list_events(wf.engine, t)]
-    for p in raw_payloads:
-        assert json.loads(audit.canonical_json(p)) == p
+    with wf.raw.read() as cur:
+        cur.execute(wf.raw.sql("SELECT payload FROM event WHERE task_id = ?"), (t,))
+        stored = [row[0] for row in cur.fetchall()]
+    assert stored and all(text == audit.canonical_json(json.loads(text)) for text in stored)

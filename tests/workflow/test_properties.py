@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import states
 from tests.conftest import drawn_task
+from tests.racing import race
 from workflow.core import audit, queries
 from workflow.core.errors import Conflict, SsjError
 from workflow.core.replay import replay
 from workflow.core.writer import Workflow
+
+pytestmark = pytest.mark.slow  # declared in pyproject.toml: `pytest -m 'not slow'` skips
 
 op = st.one_of(
     st.tuples(st.just("fire"), st.sampled_from(states.TRIGGERS)),
@@ -24,27 +26,19 @@ op = st.one_of(
 
 
 def _race(engine, task_id: int, trigger: str, version: int) -> list[str]:
-    barrier = threading.Barrier(2)
-    out: list[str] = []
+    def fire(w: Workflow, _n: int) -> None:
+        w.fire(task_id, trigger, actor="并发", expected_version=version)
 
-    def writer() -> None:
-        w = Workflow(engine)
-        try:
-            barrier.wait()
-            w.fire(task_id, trigger, actor="并发", expected_version=version)
-            out.append("won")
-        except Conflict:
+    out = []
+    for r in race(engine, fire):
+        if isinstance(r, Conflict):
             out.append("conflict")
-        except SsjError:
+        elif isinstance(r, SsjError):
             out.append("refused")
-        finally:
-            w.close()
-
-    threads = [threading.Thread(target=writer) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        elif isinstance(r, BaseException):
+            raise r
+        else:
+            out.append("won")
     return out
 
 

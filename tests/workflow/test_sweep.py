@@ -3,7 +3,6 @@ escalation once, in the log, in the outbox and in a real SMTP server's inbox."""
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import SmtpServer, drawn_task, free_port
+from tests.racing import race
 from workflow.core.clock import FixedClock
 from workflow.core.config import Settings
 from workflow.core.errors import InvalidInput
@@ -170,25 +170,13 @@ def test_server_down_during_a_sweep_then_up_delivers_each_message_once(wf, clock
 
 def test_two_concurrent_sweeps_take_every_step_once(engine, clock, task) -> None:
     s = make_settings(free_port())
-    barrier = threading.Barrier(2)
-    results: list[sweep.SweepResult] = []
-    errors: list[BaseException] = []
-
-    def one() -> None:
-        w = Workflow(engine, clock=FixedClock(at(2024, 4, 8)))
-        try:
-            barrier.wait()
-            results.append(sweep.run(w, s, at(2024, 4, 8), deliver=False))
-        except BaseException as e:  # pragma: no cover - reported below
-            errors.append(e)
-        finally:
-            w.close()
-
-    threads = [threading.Thread(target=one) for _ in range(2)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    outcomes = race(
+        engine,
+        lambda w, _n: sweep.run(w, s, at(2024, 4, 8), deliver=False),
+        clock=FixedClock(at(2024, 4, 8)),
+    )
+    errors = [r for r in outcomes if isinstance(r, BaseException)]
+    results = [r for r in outcomes if isinstance(r, sweep.SweepResult)]
     assert errors == []
     taken = sorted(sum(r.steps.values()) for r in results)
     assert taken == [0, 2]  # one sweep took both steps, the other found them taken
