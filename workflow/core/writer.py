@@ -45,7 +45,7 @@ class _TaskRow:
     version: int
 
 
-class _TaskTx:
+class TaskTransaction:
     """What a change may do inside the write transaction of one task."""
 
     def __init__(self, wf: Workflow, cur: Any, task: _TaskRow, at: str) -> None:
@@ -61,6 +61,45 @@ class _TaskTx:
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         self.cur.execute(self.wf.raw.sql(sql), params)
         return self.cur
+
+    # The task and record rows a change may write: here, so that nothing outside core writes
+    # them (tests/workflow/test_layers.py checks the source).
+
+    def insert_records(self, rows: Iterable[tuple[str, str, list[str]]]) -> None:
+        """One inspection record per drawn target: (code, name, the group's certificates)."""
+        self.cur.executemany(
+            self.wf.raw.sql(
+                "INSERT INTO inspection_record (task_id, target_code, target_name, inspectors,"
+                " group_size, followup_count, replaced) VALUES (?, ?, ?, ?, ?, 0, '[]')"
+            ),
+            [(self.task.id, c, n, audit.canonical_json(g), len(g)) for c, n, g in rows],
+        )
+
+    def set_drawn(self, digest: str) -> None:
+        """The draw is stored: its record's digest and the time."""
+        self.execute(
+            "UPDATE task SET draw_digest = ?, drawn_at = ? WHERE id = ?",
+            (digest, self.at, self.task.id),
+        )
+
+    def set_confirmed(self) -> None:
+        self.execute("UPDATE task SET confirmed_at = ? WHERE id = ?", (self.at, self.task.id))
+
+    def set_commitment(self, commitment: str) -> None:
+        self.execute("UPDATE task SET commitment = ? WHERE id = ?", (commitment, self.task.id))
+
+    def set_joined(self, record_id: int, joined: list[Any]) -> None:
+        """The tasks whose items a record's visit also carries (joint visits)."""
+        self.execute(
+            "UPDATE inspection_record SET joined = ? WHERE id = ?",
+            (audit.canonical_json(joined), record_id),
+        )
+
+    def replace_inspectors(self, record_id: int, group: list[str], replaced: list[str]) -> None:
+        self.execute(
+            "UPDATE inspection_record SET inspectors = ?, replaced = ? WHERE id = ?",
+            (audit.canonical_json(group), audit.canonical_json(replaced), record_id),
+        )
 
 
 class Workflow:
@@ -186,7 +225,7 @@ class Workflow:
             draw_recorded=row[9] is not None,
         )
 
-    def _decide(self, tx: _TaskTx, trigger: str, facts: TaskFacts) -> None:
+    def _decide(self, tx: TaskTransaction, trigger: str, facts: TaskFacts) -> None:
         """Ask the lifecycle; set ``tx.new_state`` or refuse with the guard's reason."""
         try:
             decision = states.decide(tx.task.state, trigger, facts)
@@ -200,7 +239,7 @@ class Workflow:
             ) from None
         tx.new_state = decision.dest
 
-    def _decide_now(self, tx: _TaskTx, trigger: str) -> None:
+    def _decide_now(self, tx: TaskTransaction, trigger: str) -> None:
         """As ``_decide``, on facts read inside the transaction after ``change`` wrote them."""
         row = tx.execute(self._LOAD_WITH_FACTS, (tx.task.id,)).fetchone()
         self._decide(tx, trigger, self._facts(row))
@@ -215,10 +254,10 @@ class Workflow:
         kind: str,
         reason: str | None,
         payload: dict[str, Any],
-        change: Callable[[_TaskTx], None],
+        change: Callable[[TaskTransaction], None],
         with_facts: bool = False,
-        then: Callable[[_TaskTx], None] | None = None,
-    ) -> _TaskTx:
+        then: Callable[[TaskTransaction], None] | None = None,
+    ) -> TaskTransaction:
         """THE write path. One transaction: take the append lock, apply the change (``_apply``),
         then ``then`` (changes to other tasks that follow from this one, each through ``_apply``
         with its own event, after this one's), commit; or roll back all. A plain function rather
@@ -262,9 +301,9 @@ class Workflow:
         kind: str,
         reason: str | None,
         payload: dict[str, Any],
-        change: Callable[[_TaskTx], None],
+        change: Callable[[TaskTransaction], None],
         with_facts: bool = False,
-    ) -> _TaskTx:
+    ) -> TaskTransaction:
         """One task change inside a write transaction the caller holds (and commits): load the
         task, check the expected version, let ``change`` run (it may refuse by raising, and may
         set ``tx.new_state``), bump the version and append the event. Plan publication applies
@@ -281,7 +320,7 @@ class Workflow:
                 f"当前版本 {task.version}（状态 {task.state}）；请重新读取后再操作"
             )
         head = audit.read_head(cur, sql)
-        tx = _TaskTx(self, cur, task, head.stamp(self._now()))  # _now: the one clock check
+        tx = TaskTransaction(self, cur, task, head.stamp(self._now()))  # _now: the one clock check
         if with_facts:
             tx.facts = self._facts(row)
         change(tx)
@@ -310,6 +349,59 @@ class Workflow:
         )
         return tx
 
+    # The columns a new task row takes (the rest: state, version and times, set here).
+    TASK_COLUMNS = (
+        "plan_id", "task_no", "name", "task_type", "ratio", "items", "scope",
+        "initiating_office", "joining_offices", "months", "item_codes", "filters",
+        "stratum_ratios", "inspector_field",
+    )  # fmt: skip
+
+    def insert_task(
+        self,
+        cur: Any,
+        values: dict[str, Any],
+        *,
+        actor: str,
+        role: str,
+        reason: str | None,
+        payload: dict[str, Any],
+    ) -> int:
+        """A new task in its initial state and its ``task_created`` event, inside the caller's
+        write transaction (plan import creates many in one). ``values``: TASK_COLUMNS."""
+        if set(values) != set(self.TASK_COLUMNS):
+            raise ValueError(f"task columns: {sorted(set(values) ^ set(self.TASK_COLUMNS))}")
+        sql = self.raw.sql
+        head = audit.read_head(cur, sql)
+        at = head.stamp(self._now())
+        names = ", ".join(self.TASK_COLUMNS)
+        marks = ", ".join("?" for _ in self.TASK_COLUMNS)
+        cur.execute(
+            sql(
+                f"INSERT INTO task ({names}, state, version, created_at, updated_at)"
+                f" VALUES ({marks}, ?, 1, ?, ?)"
+            ),
+            (*(values[c] for c in self.TASK_COLUMNS), states.INITIAL_STATE, at, at),
+        )
+        cur.execute(
+            sql("SELECT id FROM task WHERE plan_id = ? AND task_no = ?"),
+            (values["plan_id"], values["task_no"]),
+        )
+        task_id: int = cur.fetchone()[0]
+        audit.append(
+            cur,
+            sql,
+            head,
+            at=at,
+            actor=actor,
+            role=role,
+            task_id=task_id,
+            kind="task_created",
+            to_state=states.INITIAL_STATE,
+            reason=reason,
+            payload=payload,
+        )
+        return task_id
+
     def _operational_errors(self) -> tuple[type[Exception], ...]:
         import sqlite3
 
@@ -337,7 +429,7 @@ class Workflow:
             )
         payload = {"trigger": trigger, "data": data or {}}
 
-        def change(tx: _TaskTx) -> None:
+        def change(tx: TaskTransaction) -> None:
             assert tx.facts is not None
             self._decide(tx, trigger, tx.facts)
 
@@ -403,7 +495,7 @@ class Workflow:
     # ----------------------------------------------------------------------------------------
     # Inspection records
 
-    def _record(self, tx: _TaskTx, target_code: str) -> tuple[Any, ...]:
+    def _record(self, tx: TaskTransaction, target_code: str) -> tuple[Any, ...]:
         row = tx.execute(
             "SELECT id, result, result_note, published_at, followup_count FROM inspection_record"
             " WHERE task_id = ? AND target_code = ?",
@@ -485,14 +577,14 @@ class Workflow:
         reason: str | None = None,
         rectify_by: date | None = None,
         role: str | None = None,
-    ) -> tuple[dict[str, Any], Callable[[_TaskTx], None]]:
+    ) -> tuple[dict[str, Any], Callable[[TaskTransaction], None]]:
         """The payload and the change of one ``result_set`` event (set_result, result import)."""
         due = self._due(result, rectify_by)
         payload: dict[str, Any] = {"target_code": target_code}
         if due is not None:
             payload["rectify_by"] = due
 
-        def change(tx: _TaskTx) -> None:
+        def change(tx: TaskTransaction) -> None:
             if not states.allows("set_result", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：只能在 drawn 或 inspected 状态"
@@ -523,7 +615,7 @@ class Workflow:
         return payload, change
 
     def _require_recorder(
-        self, tx: _TaskTx, target_code: str, actor: str, role: str | None = None
+        self, tx: TaskTransaction, target_code: str, actor: str, role: str | None = None
     ) -> None:
         """Results are recorded by an inspector of the target's group (by name or certificate)
         or by one of the bureau's clerks (config.yaml ``clerks``); anyone else is refused.
@@ -538,7 +630,9 @@ class Workflow:
             "也不是登记的经办人员（config.yaml 的 clerks）：不能录入或更正其检查结果"
         )
 
-    def _recorder_role(self, tx: _TaskTx, target_code: str, actor: str) -> tuple[str | None, str]:
+    def _recorder_role(
+        self, tx: TaskTransaction, target_code: str, actor: str
+    ) -> tuple[str | None, str]:
         """``inspector`` (in the target's group, by name or certificate), ``clerk`` (a listed
         clerk) or None; and the group as people read it."""
         who = actor.strip()
@@ -588,7 +682,7 @@ class Workflow:
         today = self.clock.now().astimezone(self.timezone).date().isoformat()
         payload: dict[str, Any] = {"target_code": target_code, "category": cat}
 
-        def change(tx: _TaskTx) -> None:
+        def change(tx: TaskTransaction) -> None:
             rec_id, before, before_note, published_at, _ = self._record(tx, target_code)
             if published_at is None:
                 raise InvalidInput(
@@ -672,7 +766,7 @@ class Workflow:
             raise InvalidInput(f"整改期限 {day} 早于今天 {today}")
         payload: dict[str, Any] = {"target_code": target_code, "after": day.isoformat()}
 
-        def change(tx: _TaskTx) -> None:
+        def change(tx: TaskTransaction) -> None:
             if not states.allows("change_rectify_by", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：不能变更整改期限"
@@ -727,7 +821,7 @@ class Workflow:
             raise InvalidInput("公示位置不能为空（如 河北人社网“行政执法信息公示专栏”的网址）")
         payload: dict[str, Any] = {"place": place}
 
-        def change(tx: _TaskTx) -> None:
+        def change(tx: TaskTransaction) -> None:
             if not states.allows("publish", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：只有 inspected 状态可以公示结果"
@@ -794,7 +888,7 @@ class Workflow:
             )
         payload: dict[str, Any] = {"target_code": target_code, "outcome": outcome, "note": note}
 
-        def change(tx: _TaskTx) -> None:
+        def change(tx: TaskTransaction) -> None:
             if not states.allows("add_followup", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：只能在 inspected 或 publicized 状态登记后续处置"

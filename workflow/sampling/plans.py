@@ -402,50 +402,27 @@ def insert_task(
         )
         if cur.fetchone():
             raise InvalidInput(f"计划 {plan_no} 中已有任务 {spec.task_no}")
-    head = audit.read_head(cur, sql)
-    at = head.stamp(wf._now())
     cj = audit.canonical_json
-    cur.execute(
-        sql(
-            "INSERT INTO task (plan_id, task_no, name, task_type, ratio, items, scope,"
-            " initiating_office, joining_offices, months, item_codes, filters, stratum_ratios,"
-            " inspector_field, state, version, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"
-        ),
-        (
-            plan_id,
-            spec.task_no,
-            spec.name,
-            spec.task_type,
-            spec.ratio,
-            spec.items,
-            spec.scope,
-            spec.initiating_office,
-            cj(spec.joining_offices),
-            spec.months,
-            cj(spec.item_codes),
-            cj(spec.filters),
-            cj(spec.stratum_ratios),
-            spec.inspector_field,
-            states.INITIAL_STATE,
-            at,
-            at,
-        ),
-    )
-    cur.execute(
-        sql("SELECT id FROM task WHERE plan_id = ? AND task_no = ?"), (plan_id, spec.task_no)
-    )
-    task_id = cur.fetchone()[0]
-    audit.append(
+    task_id = wf.insert_task(
         cur,
-        sql,
-        head,
-        at=at,
+        {
+            "plan_id": plan_id,
+            "task_no": spec.task_no,
+            "name": spec.name,
+            "task_type": spec.task_type,
+            "ratio": spec.ratio,
+            "items": spec.items,
+            "scope": spec.scope,
+            "initiating_office": spec.initiating_office,
+            "joining_offices": cj(spec.joining_offices),
+            "months": spec.months,
+            "item_codes": cj(spec.item_codes),
+            "filters": cj(spec.filters),
+            "stratum_ratios": cj(spec.stratum_ratios),
+            "inspector_field": spec.inspector_field,
+        },
         actor=actor,
         role=role,
-        task_id=task_id,
-        kind="task_created",
-        to_state=states.INITIAL_STATE,
         reason=reason,
         payload={"plan_no": plan_no, **spec.as_payload()},
     )
@@ -489,7 +466,7 @@ def publish_plan(
                 "INSERT INTO draw_secret (task_id, secret, created_at) VALUES (?, ?, ?)",
                 (tx.task.id, secret.hex(), tx.at),
             )
-            tx.execute("UPDATE task SET commitment = ? WHERE id = ?", (commitment, tx.task.id))
+            tx.set_commitment(commitment)
 
         wf._apply(
             cur,

@@ -23,7 +23,7 @@ from workflow.core import spreadsheet
 from workflow.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from workflow.core.writer import Workflow, _TaskTx
+    from workflow.core.writer import TaskTransaction, Workflow
 
 
 def _write_sheet(
@@ -109,7 +109,7 @@ def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> lis
     scratch = Path(tempfile.mkdtemp(prefix="ssj-sheets-"))
     try:
 
-        def change(tx: _TaskTx) -> None:
+        def change(tx: TaskTransaction) -> None:
             if not states.allows("make_sheets", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 状态为 {tx.task.state}：检查表在抽取确认后、检查前（drawn 状态）生成"
@@ -177,7 +177,7 @@ def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> lis
     return payload["files"]
 
 
-def _task(tx: _TaskTx) -> dict[str, Any]:
+def _task(tx: TaskTransaction) -> dict[str, Any]:
     row = tx.execute(
         "SELECT p.plan_no, p.name, p.unit, t.task_no, t.name, t.months, t.items, t.item_codes,"
         " t.confirmed_at FROM task t JOIN plan p ON p.id = t.plan_id WHERE t.id = ?",
@@ -197,7 +197,9 @@ def _task(tx: _TaskTx) -> dict[str, Any]:
     return dict(zip(keys, row, strict=True))
 
 
-def _joined(tx: _TaskTx, joined: list[dict[str, Any]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+def _joined(
+    tx: TaskTransaction, joined: list[dict[str, Any]]
+) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """For each task joined into this visit: a heading naming it, and its items (its plan
     wording when it lists no item codes)."""
     out = []
@@ -212,7 +214,7 @@ def _joined(tx: _TaskTx, joined: list[dict[str, Any]]) -> list[tuple[str, list[t
     return out
 
 
-def _items(tx: _TaskTx, codes: list[str]) -> list[tuple[Any, ...]]:
+def _items(tx: TaskTransaction, codes: list[str]) -> list[tuple[Any, ...]]:
     if not codes:
         return []
     rows = tx.execute(

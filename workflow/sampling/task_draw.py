@@ -26,7 +26,7 @@ from workflow.sampling import algorithm, eligibility
 from workflow.sampling.plans import month_window
 
 if TYPE_CHECKING:
-    from workflow.core.writer import Workflow, _TaskTx
+    from workflow.core.writer import TaskTransaction, Workflow
 
 _FILTER_COLUMNS = ("grade", "type", "size", "region", "industry")
 
@@ -39,7 +39,7 @@ def _digest(record_text: str) -> str:
     return hashlib.sha256(record_text.encode("utf-8")).hexdigest()
 
 
-def _task_row(tx: _TaskTx) -> dict[str, Any]:
+def _task_row(tx: TaskTransaction) -> dict[str, Any]:
     row = tx.execute(
         "SELECT p.plan_no, p.year, t.task_no, t.name, t.task_type, t.ratio, t.filters,"
         " t.stratum_ratios, t.inspector_field, t.initiating_office, t.months, t.commitment,"
@@ -70,7 +70,7 @@ def _task_row(tx: _TaskTx) -> dict[str, Any]:
     return out
 
 
-def _candidates(tx: _TaskTx, filters: dict[str, list[str]]) -> list[tuple[Any, ...]]:
+def _candidates(tx: TaskTransaction, filters: dict[str, list[str]]) -> list[tuple[Any, ...]]:
     clauses, params = ["retired_at IS NULL"], []  # retired targets are not offered to draws
     for column in _FILTER_COLUMNS:
         values = filters.get(column)
@@ -86,7 +86,7 @@ def _candidates(tx: _TaskTx, filters: dict[str, list[str]]) -> list[tuple[Any, .
     return rows  # (code, grade, complaints, last_inspected) tuples, as TargetFacts
 
 
-def _other_visits(tx: _TaskTx, year: int) -> dict[str, list[eligibility.OtherVisit]]:
+def _other_visits(tx: TaskTransaction, year: int) -> dict[str, list[eligibility.OtherVisit]]:
     rows = tx.execute(
         "SELECT r.target_code, p.plan_no, t.task_no, t.initiating_office, t.months, r.result,"
         " t.id FROM inspection_record r JOIN task t ON t.id = r.task_id"
@@ -103,7 +103,7 @@ def _other_visits(tx: _TaskTx, year: int) -> dict[str, list[eligibility.OtherVis
     return out
 
 
-def _pool(tx: _TaskTx) -> list[algorithm.Candidate]:
+def _pool(tx: TaskTransaction) -> list[algorithm.Candidate]:
     rows = tx.execute("SELECT cert, fields, recusal, available FROM inspector").fetchall()
     return [
         algorithm.Candidate(
@@ -126,7 +126,7 @@ def draw_task(
     out: dict[str, Any] = {}
     payload: dict[str, Any] = {"trigger": "draw"}
 
-    def change(tx: _TaskTx) -> None:
+    def change(tx: TaskTransaction) -> None:
         if tx.task.state != "planned":
             raise TransitionRefused(
                 task_id,
@@ -191,29 +191,14 @@ def draw_task(
         digest = _digest(text)  # = record_digest(record), on the text stored
         codes = [t["code"] for t in record["targets"]]
         names = dict(_names(tx, codes))
-        tx.cur.executemany(
-            wf.raw.sql(
-                "INSERT INTO inspection_record (task_id, target_code, target_name, inspectors,"
-                " group_size, followup_count, replaced) VALUES (?, ?, ?, ?, ?, 0, '[]')"
-            ),
-            [
-                (
-                    task_id,
-                    t["code"],
-                    names.get(t["code"], ""),
-                    audit.canonical_json(t["group"]),
-                    len(t["group"]),
-                )
-                for t in record["targets"]
-            ],
+        tx.insert_records(
+            (t["code"], names.get(t["code"], ""), t["group"]) for t in record["targets"]
         )
         tx.execute(
             "INSERT INTO draw_record (task_id, digest, record, created_at) VALUES (?, ?, ?, ?)",
             (task_id, digest, text, tx.at),
         )
-        tx.execute(
-            "UPDATE task SET draw_digest = ?, drawn_at = ? WHERE id = ?", (digest, tx.at, task_id)
-        )
+        tx.set_drawn(digest)
         out["joins"] = [(code, v.task_id) for s in strata for code, v in s.joins]
         out["task"] = task
         payload["data"] = {
@@ -256,7 +241,7 @@ def draw_task(
 
 def _join_visits(
     wf: Workflow,
-    tx: _TaskTx,
+    tx: TaskTransaction,
     task: dict[str, Any],
     joins: list[tuple[str, int]],
     *,
@@ -275,7 +260,7 @@ def _join_visits(
     label = f"{task['plan_no']} {task['task_no']}"
     for code, other in joins:
 
-        def change(otx: _TaskTx, code: str = code) -> None:
+        def change(otx: TaskTransaction, code: str = code) -> None:
             row = otx.execute(
                 "SELECT id, result, joined FROM inspection_record"
                 " WHERE task_id = ? AND target_code = ?",
@@ -284,10 +269,7 @@ def _join_visits(
             if row is None or row[1] is not None:  # read in this transaction: cannot happen
                 raise InvalidInput(f"任务 {otx.task.id} 对检查对象 {code} 的检查不能再并入联合检查")
             joined = [*json.loads(row[2]), entry]
-            otx.execute(
-                "UPDATE inspection_record SET joined = ? WHERE id = ?",
-                (audit.canonical_json(joined), row[0]),
-            )
+            otx.set_joined(row[0], joined)
 
         wf._apply(
             tx.cur,
@@ -302,7 +284,7 @@ def _join_visits(
         )
 
 
-def _names(tx: _TaskTx, codes: list[str]) -> list[tuple[str, str]]:
+def _names(tx: TaskTransaction, codes: list[str]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for i in range(0, len(codes), 500):
         chunk = codes[i : i + 500]
@@ -356,7 +338,7 @@ def verify_task(wf: Workflow, task_id: int) -> list[str]:
     return problems
 
 
-def _drawn_on(tx: _TaskTx, tz: str) -> date:
+def _drawn_on(tx: TaskTransaction, tz: str) -> date:
     row = tx.execute("SELECT drawn_at FROM task WHERE id = ?", (tx.task.id,)).fetchone()
     return parse_time(row[0], tz).astimezone(ZoneInfo(tz)).date()
 
@@ -367,7 +349,7 @@ def confirm(
     """Confirm the drawn targets and matched inspectors (seed 003: within 2 working days)."""
     payload: dict[str, Any] = {}
 
-    def change(tx: _TaskTx) -> None:
+    def change(tx: TaskTransaction) -> None:
         if not states.allows("confirm_draw", tx.task.state):
             raise InvalidInput(
                 f"任务 {task_id} 状态为 {tx.task.state}：只有 drawn 状态可以确认抽取结果"
@@ -386,7 +368,7 @@ def confirm(
                 "已逾期：逾期确认须用 --reason 说明原因"
             )
         payload.update({"drawn_on": drawn_on.isoformat(), "due": due.isoformat(), "late": late})
-        tx.execute("UPDATE task SET confirmed_at = ? WHERE id = ?", (tx.at, task_id))
+        tx.set_confirmed()
 
     wf._task_write(
         task_id,
@@ -410,7 +392,7 @@ def substitute(
         raise InvalidInput("递补须用 --reason 说明原因（如 回避、病假、出差）")
     payload: dict[str, Any] = {"target_code": target, "out": cert}
 
-    def change(tx: _TaskTx) -> None:
+    def change(tx: TaskTransaction) -> None:
         if not states.allows("substitute", tx.task.state):
             raise InvalidInput(
                 f"任务 {task_id} 状态为 {tx.task.state}：只有 drawn 状态（检查前）可以递补执法人员"
@@ -473,10 +455,7 @@ def substitute(
             )
         after = [chosen if c == cert else c for c in group]
         payload.update({"in": chosen, "skipped": skipped, "before": group, "after": after})
-        tx.execute(
-            "UPDATE inspection_record SET inspectors = ?, replaced = ? WHERE id = ?",
-            (audit.canonical_json(after), audit.canonical_json([*replaced, cert]), rec_id),
-        )
+        tx.replace_inspectors(rec_id, after, [*replaced, cert])
 
     wf._task_write(
         task_id,
