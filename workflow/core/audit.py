@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from json.encoder import encode_basestring  # the C-accelerated, ensure_ascii=False encoder
 from typing import Any, NamedTuple
 
+from workflow.core import events
+
 GENESIS = "0" * 64
 ALGORITHM = "ssj-audit-v1"
 EVENT_KEYS = (
@@ -119,7 +121,8 @@ def append(
     payload: dict[str, Any] | None = None,
 ) -> Head:
     """Append one event after ``head``, inside the caller's write transaction (which holds the
-    append lock and read ``head`` under it)."""
+    append lock and read ``head`` under it). The kind must be declared (core/events.py)."""
+    events.require(kind, task=task_id is not None)
     seq = head.seq + 1
     payload_json = canonical_json(payload or {})
     digest = chain_hash(
@@ -152,7 +155,7 @@ def append_many(
     cur: Any,
     sql: Any,
     head: Head,
-    events: Iterable[tuple[str, str, int | None, str, str | None, dict[str, Any]]],
+    batch: Iterable[tuple[str, str, int | None, str, str | None, dict[str, Any]]],
     *,
     at: str,
     role: str,
@@ -161,7 +164,11 @@ def append_many(
     inside the caller's write transaction; for bulk changes such as a directory import."""
     rows = []
     prev, seq = head.hash, head.seq
-    for actor, kind, task_id, reason, state, payload in events:
+    checked: set[tuple[str, bool]] = set()  # a million rows share a kind or two
+    for actor, kind, task_id, reason, state, payload in batch:
+        if (kind, task_id is not None) not in checked:
+            events.require(kind, task=task_id is not None)
+            checked.add((kind, task_id is not None))
         seq += 1
         pj = canonical_json(payload)
         digest = chain_hash(

@@ -8,47 +8,12 @@ from the state the replay has reached, and every transition is one the lifecycle
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import states
 from workflow.core.db import RawConnection
-
-
-@dataclass(slots=True)
-class _Record:
-    group_size: int
-    result: str | None = None
-    published: bool = False
-    followups: int = 0
-    rectify_by: str | None = None
-    corrections: int = 0
-    joined: list[dict[str, Any]] = field(default_factory=list)  # joint visits merged in
-    # What ``audit replay --task N --at T`` shows of the record as of T.
-    group: list[str] = field(default_factory=list)
-    note: str | None = None
-    published_at: str | None = None
-    place: str | None = None
-    followup_list: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_json(self, code: str) -> dict[str, Any]:
-        return {
-            "target_code": code,
-            "group": list(self.group),
-            "result": self.result,
-            "result_note": self.note,
-            "published_at": self.published_at,
-            "published_place": self.place,
-            "followups": list(self.followup_list),
-            "joined": list(self.joined),
-        }
-
-
-@dataclass(slots=True)
-class _Task:
-    state: str
-    version: int
-    records: dict[str, _Record] = field(default_factory=dict)
+from workflow.core.events import EVENTS, TaskState, problem
 
 
 @dataclass(slots=True)
@@ -78,16 +43,21 @@ class ReplayResult:
 
 
 def _bad(task: int | None, what: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"task": task, "what": what, "message": message, **extra}
+    return problem(task, what, message, **extra)
 
 
-def rebuild(rows: Any) -> tuple[dict[int, _Task], list[dict[str, Any]], int]:
-    """rows: (seq, task_id, kind, from_state, to_state, payload) in seq order."""
-    tasks: dict[int, _Task] = {}
+def rebuild(rows: Any) -> tuple[dict[int, TaskState], list[dict[str, Any]], int]:
+    """rows: (seq, task_id, kind, from_state, to_state, payload) in seq order. Each event is
+    applied through its kind's declaration (workflow/core/events.py), as the writer wrote it."""
+    tasks: dict[int, TaskState] = {}
     problems: list[dict[str, Any]] = []
     n = 0
     for seq, task_id, kind, frm, to, payload in rows:
         n += 1
+        declared = EVENTS.get(kind)
+        if declared is None:
+            problems.append(_bad(task_id, "log", f"事件 {seq}：未声明的事件类型 {kind}", seq=seq))
+            continue
         if task_id is None:
             continue
         if kind == "task_created":
@@ -95,7 +65,7 @@ def rebuild(rows: Any) -> tuple[dict[int, _Task], list[dict[str, Any]], int]:
                 problems.append(
                     _bad(task_id, "log", f"事件 {seq}：任务 {task_id} 被重复创建", seq=seq)
                 )
-            tasks[task_id] = _Task(to or states.INITIAL_STATE, 1)
+            tasks[task_id] = TaskState(to or states.INITIAL_STATE, 1)
             continue
         t = tasks.get(task_id)
         if t is None:
@@ -110,80 +80,15 @@ def rebuild(rows: Any) -> tuple[dict[int, _Task], list[dict[str, Any]], int]:
                 )
             )
         t.version += 1
-        if kind == "transition":
-            p = json.loads(payload)
-            trigger = p.get("trigger")
-            if trigger == "draw":  # the draw event carries the drawn targets and their groups
-                for code, group in p.get("data", {}).get("targets", ()):
-                    t.records[code] = _Record(len(group), group=list(group))
-            if to not in states.destination(t.state, trigger):
-                problems.append(
-                    _bad(
-                        task_id, "log", f"事件 {seq}：{t.state} 经 {trigger} 不能到达 {to}", seq=seq
-                    )
-                )
-            t.state = to
-            continue
-        if to != frm:
+        if not declared.changes_state and to != frm:
             problems.append(_bad(task_id, "log", f"事件 {seq}（{kind}）不应改变任务状态", seq=seq))
-        if kind == "result_set":
-            p = json.loads(payload)
-            rec = t.records.get(p["target_code"])
-            if rec is None:
-                problems.append(
-                    _bad(task_id, "log", f"事件 {seq}：检查对象 {p['target_code']} 不存在", seq=seq)
-                )
-            else:
-                rec.result = p["after"]["result"]
-                rec.note = p["after"].get("note")
-                rec.rectify_by = p.get("rectify_by")
-        elif kind in ("result_corrected", "rectify_by_changed"):
-            p = json.loads(payload)
-            rec = t.records.get(p["target_code"])
-            if rec is None:
-                problems.append(
-                    _bad(task_id, "log", f"事件 {seq}：检查对象 {p['target_code']} 不存在", seq=seq)
-                )
-            elif kind == "result_corrected":
-                rec.result = p["after"]["result"]
-                rec.note = p["after"].get("note")
-                rec.rectify_by = p.get("rectify_by")
-                rec.corrections += 1
-            else:
-                rec.rectify_by = p["after"]
-        elif kind == "results_published":
-            p = json.loads(payload)
-            for code in p["targets"]:
-                if code in t.records:
-                    r = t.records[code]
-                    r.published = True
-                    r.published_at, r.place = p.get("published_at"), p.get("place")
-        elif kind == "joint_visit_joined":
-            p = json.loads(payload)
-            rec = t.records.get(p["target_code"])
-            if rec is None:
-                problems.append(
-                    _bad(task_id, "log", f"事件 {seq}：检查对象 {p['target_code']} 不存在", seq=seq)
-                )
-            else:
-                rec.joined.append(p["joined"])
-        elif kind == "followup_added":
-            p = json.loads(payload)
-            code = p["target_code"]
-            if code in t.records:
-                t.records[code].followups += 1
-                t.records[code].followup_list.append(
-                    {"outcome": p.get("outcome"), "date": p.get("date"), "note": p.get("note")}
-                )
-        elif kind == "inspector_substituted":
-            p = json.loads(payload)
-            if p.get("target_code") in t.records and "after" in p:
-                t.records[p["target_code"]].group = list(p["after"])
+        if declared.apply is not None:
+            declared.apply(t, json.loads(payload), seq, problems, task_id, to)
     return tasks, problems, n
 
 
 def _compare(
-    raw: RawConnection, tasks: dict[int, _Task], task_id: int | None
+    raw: RawConnection, tasks: dict[int, TaskState], task_id: int | None
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     where, params = ("WHERE id = ?", (task_id,)) if task_id is not None else ("", ())
