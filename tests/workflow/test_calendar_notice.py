@@ -143,7 +143,7 @@ def test_malformed_text_is_refused_naming_the_line(old: str, new: str, message: 
         parse(text.replace(old, new, 1))
     assert e.value.line_no == no
     assert f"第 {no} 行（" in str(e.value) and message in str(e.value), str(e.value)
-    assert e.value.exit_code == 2
+    assert e.value.code == "calendar_notice_invalid"  # the CLI exits 2 for it
 
 
 def test_overlapping_holidays_are_refused() -> None:
@@ -216,7 +216,7 @@ def refused(text: str, line_part: str, message: str) -> None:
     no = next(i for i, s in enumerate(text.splitlines(), 1) if line_part in s)
     with pytest.raises(NoticeError) as e:
         parse(text)
-    assert e.value.line_no == no and e.value.exit_code == 2
+    assert e.value.line_no == no and e.value.code == "calendar_notice_invalid"
     assert f"第 {no} 行（" in str(e.value) and message in str(e.value), str(e.value)
 
 

@@ -102,7 +102,7 @@ def test_a_bad_file_is_rejected_whole_with_every_problem_located(raw, engine, tm
     assert any(p.startswith(f"{path}:3:类型: 应为 ") and "（外星企业）" in p for p in problems)
     assert any(p.startswith(f"{path}:4:投诉举报次数: 应为非负整数（很多）") for p in problems)
     assert any(p.startswith(f"{path}:5:统一社会信用代码: 与第 3 行重复") for p in problems)
-    assert e.value.exit_code == 2
+    assert e.value.code == "import_rejected"
     assert directories.load_all(raw, "targets") == [] and queries.list_events(engine) == []
 
 

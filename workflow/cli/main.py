@@ -26,7 +26,7 @@ from workflow.app import AppContext
 from workflow.core import audit, normalize, queries, refs, schema
 from workflow.core.clock import SystemClock, format_utc, parse_time
 from workflow.core.config import ConfigError, load_settings
-from workflow.core.errors import InvalidInput, NotFound, SsjError
+from workflow.core.errors import Conflict, InvalidInput, NotFound, SsjError
 from workflow.core.logging import configure_logging
 from workflow.core.replay import replay as run_replay
 from workflow.core.writer import CORRECTION_CATEGORIES, parse_data
@@ -152,6 +152,11 @@ def _check_params() -> None:
                     )
 
 
+# Exit codes (the module docstring): 2 for what the user can correct, 3 for a conflict (read
+# again and retry); 1 is a check that failed, returned by the commands themselves.
+EXIT_CODES: dict[type[SsjError], int] = {Conflict: 3}
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     try:
@@ -159,7 +164,7 @@ def _errors() -> Iterator[None]:
         yield
     except SsjError as e:
         typer.echo(f"错误：{e}", err=True)
-        raise typer.Exit(e.exit_code) from None
+        raise typer.Exit(EXIT_CODES.get(type(e), 3 if isinstance(e, Conflict) else 2)) from None
     except ConfigError as e:
         typer.echo(f"错误：{e}", err=True)
         raise typer.Exit(2) from None

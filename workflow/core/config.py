@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from workflow.core.errors import ConfigInvalid
+
 ENV_PREFIX = "SSJ_"
 DEFAULTS = Path(__file__).resolve().with_name("defaults.yaml")
 DEFAULT_CONFIG = DEFAULTS  # the packaged defaults, under their older name
@@ -30,8 +32,7 @@ LOCAL_CONFIG = "config.yaml"  # read from the working directory when present
 DEFAULT_SOURCE = "内置默认值"  # a key no file or variable sets: the model's own default
 
 
-class ConfigError(Exception):
-    """The configuration cannot be used; the message names the file, the key and the reason."""
+ConfigError = ConfigInvalid  # its name here, in the SsjError tree (core/errors.py)
 
 
 class _Section(BaseModel):

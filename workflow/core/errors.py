@@ -1,22 +1,46 @@
-"""Errors that reach users. Each carries the exit code the CLI returns and a zh-CN message."""
+"""Errors that reach users: one tree under ``SsjError``, each class with a stable ``code`` and
+the structured ``fields`` an interface shows or serialises (task, state, file, row, column,
+value …). The CLI maps them to exit codes (workflow/cli/main.py), the web to HTTP statuses and
+problem+json. The message is zh-CN for people."""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 
 class SsjError(Exception):
-    exit_code = 2
+    code: ClassVar[str] = "ssj_error"
+
+    def __init__(self, message: str = "", **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+
+    def as_json(self) -> dict[str, Any]:
+        """What an interface serialises: the stable code, the message, the fields."""
+        return {"code": self.code, "message": self.message, **self.fields}
 
 
 class InvalidInput(SsjError):
     """Bad arguments or data: says what is wrong and where."""
 
+    code = "invalid_input"
+
 
 class NotFound(SsjError):
-    pass
+    code = "not_found"
+
+
+class ConfigInvalid(InvalidInput):
+    """The configuration cannot be used; the message names the file, the key and the reason."""
+
+    code = "config_invalid"
 
 
 class TransitionRefused(SsjError):
     """The task's state does not allow the trigger, or a guard fails."""
+
+    code = "transition_refused"
 
     def __init__(self, task_id: int, state: str, trigger: str, reason: str, allowed: list[str]):
         import states
@@ -36,7 +60,7 @@ class TransitionRefused(SsjError):
                 f"任务 {task_id} 当前状态为 {state}，不能执行 {trigger}：{what}"
                 f"（下一步：{next_steps(task_id, state)}）"
             )
-        super().__init__(text)
+        super().__init__(text, task=task_id, state=state, trigger=trigger, reason=reason)
 
 
 def next_steps(task_id: int, state: str) -> str:
@@ -96,4 +120,4 @@ def next_actions(task_id: int, state: str, facts: object) -> str:
 class Conflict(SsjError):
     """Someone else changed the task first (optimistic lock) or the database stayed locked."""
 
-    exit_code = 3
+    code = "conflict"

@@ -73,11 +73,13 @@ _DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", 1)}
 class NoticeError(InvalidInput):
     """The text is not a notice this parser can read; the message names the line."""
 
+    code = "calendar_notice_invalid"
+
     def __init__(self, message: str, line_no: int | None = None, line: str | None = None) -> None:
         self.line_no = line_no
         self.line = line
         where = f"第 {line_no} 行（{line.strip()}）：" if line_no is not None and line else ""
-        super().__init__(f"节假日安排通知无法识别：{where}{message}")
+        super().__init__(f"节假日安排通知无法识别：{where}{message}", line=line_no)
 
 
 @lru_cache(maxsize=16)

@@ -34,6 +34,8 @@ MAX_LISTED_ERRORS = 200
 class ImportRejected(InvalidInput):
     """The file was rejected whole; ``problems`` holds every ``FILE:ROW:COLUMN: ...`` line."""
 
+    code = "import_rejected"
+
     def __init__(self, path: str, problems: list[str]) -> None:
         self.problems = problems
         shown = problems[:MAX_LISTED_ERRORS]
@@ -42,7 +44,9 @@ class ImportRejected(InvalidInput):
         super().__init__(
             f"{path} 未导入（共 {len(problems)} 个问题，未写入任何数据）：\n"
             + "\n".join(shown)
-            + tail
+            + tail,
+            file=path,
+            problems=problems,
         )
 
 
