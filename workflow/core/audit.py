@@ -152,7 +152,7 @@ def append_many(
     cur: Any,
     sql: Any,
     head: Head,
-    events: Iterable[tuple[str, str, int | None, str, str | None, dict[str, Any]]],
+    events: Iterable[tuple[str, str, int | None, str | None, str | None, dict[str, Any]]],
     *,
     at: str,
     role: str,
