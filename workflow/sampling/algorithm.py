@@ -15,10 +15,10 @@ independent, standard-library-only implementation of the same checks for the pub
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any

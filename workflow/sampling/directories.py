@@ -954,9 +954,7 @@ def _write(path: Path, rows: list[list[str]], kind: Kind, notes: bool = False) -
             for cell in ws[1]:
                 cell.font = Font(bold=True)
             for i, c in enumerate(kind.cols, start=1):
-                ws.column_dimensions[get_column_letter(i)].width = max(
-                    12, len(c.header) * 2 + 4
-                )
+                ws.column_dimensions[get_column_letter(i)].width = max(12, len(c.header) * 2 + 4)
             ws.freeze_panes = "A2"
             if notes:
                 for i, c in enumerate(kind.cols, start=1):
