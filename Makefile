@@ -33,6 +33,7 @@ run: $(STAMP)
 test: $(TEST_STAMP)
 	$(BIN)/ruff check states workflow notifications tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 # The suite must pass whatever the machine's date is (DESIGN §3: a year nothing covers is

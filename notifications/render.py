@@ -59,7 +59,8 @@ def build(
     name, addr = parseaddr(sender)
     msg["From"] = formataddr((name, addr), charset="utf-8")
     msg["To"] = formataddr((recipient_name, recipient), charset="utf-8")
-    msg["Subject"] = Header(subject, "utf-8")
+    # compat32 takes a Header object (encoded when flattened); typeshed allows str only.
+    msg["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id(keys)
     msg["X-SSJ-Keys"] = str(len(keys))

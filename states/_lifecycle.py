@@ -124,11 +124,15 @@ def _compile() -> dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]]
     table: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = {}
     for trigger, event in machine.events.items():
         for source, candidates in event.transitions.items():
-            compiled = []
+            compiled: list[tuple[str, tuple[str, ...]]] = []
             for t in candidates:
                 if any(not c.target for c in t.conditions):
                     raise ValueError("the lifecycle uses 'conditions' only, not 'unless'")
-                compiled.append((t.dest, tuple(c.func for c in t.conditions)))
+                # The declaration names its guards and never declares an internal transition.
+                guards = tuple(c.func for c in t.conditions if isinstance(c.func, str))
+                if t.dest is None or len(guards) != len(t.conditions):
+                    raise ValueError("the lifecycle's transitions have a dest and named guards")
+                compiled.append((t.dest, guards))
             table[(source, trigger)] = tuple(compiled)
     return table
 

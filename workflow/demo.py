@@ -88,7 +88,8 @@ def _directories(folder: Path, start: date) -> tuple[Path, Path, Path]:
     from workflow.sampling.directories import KINDS, write_table
 
     rng = random.Random(2024)
-    targets, inspectors = [], []
+    targets: list[list[str]] = []
+    inspectors: list[list[str]] = []
     for region, county in COUNTIES.items():
         serial = 0
 
@@ -261,7 +262,8 @@ def _inspector(wf: Workflow, task_id: int, code: str) -> str:
         cert = json.loads(cur.fetchone()[0])[0]
         cur.execute(wf.raw.sql("SELECT name FROM inspector WHERE cert = ?"), (cert,))
         row = cur.fetchone()
-    return row[0] if row else cert
+    name: str = row[0] if row else cert
+    return name
 
 
 def _months(year: int, first: int, last: int) -> str:
@@ -336,7 +338,8 @@ def load_demo(wf: Workflow, settings: Settings | None = None) -> int:
         ids = {(t["plan_no"], t["task_no"]): t["id"] for t in queries.list_tasks(wf.engine)}
 
         # What the bureau did, in order of the day it did it (working days before today).
-        script: list[tuple[date, int, Callable[[], None]]] = []
+        # Each step's result, if any, is not used.
+        script: list[tuple[date, int, Callable[[], object]]] = []
         codes: dict[int, list[str]] = {}
 
         def draw(task: int, lottery: str = "") -> None:

@@ -279,8 +279,8 @@ def sweep_cmd(
                 typer.echo(
                     f"警告：{key} 无人可通知（请在 config.yaml 配置科室负责人或上级督办人邮箱）"
                 )
-        for p in r.problems:
-            typer.echo(f"错误：{p}", err=True)
+        for problem in r.problems:
+            typer.echo(f"错误：{problem}", err=True)
 
     _run(ctx, go)
 

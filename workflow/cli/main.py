@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -93,7 +92,8 @@ def _rehearsal(a: AppContext, now: str | None, *, to_stderr: bool = False) -> bo
 
 
 def _state(ctx: typer.Context) -> _App:
-    return ctx.find_root().obj
+    a: _App = ctx.find_root().obj  # set by the root callback, _main
+    return a
 
 
 _ONE_LINE_PARAMS = frozenset(
@@ -108,10 +108,12 @@ def _check_params() -> None:
     bits, floats are finite and not negative. Out-of-range values are refused with exit 2."""
     from workflow.core import input_limits
 
-    try:  # typer >= 0.20 vendors click; older versions use the click package
+    # typer >= 0.20 vendors click (typer.main imports the function without re-exporting it);
+    # older versions use the click package: the same function under either name.
+    try:
         from typer.main import get_current_context  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover
-        from click import get_current_context
+        from click import get_current_context  # type: ignore[no-redef]
 
     ctx = get_current_context(silent=True)
     if ctx is None:
@@ -363,7 +365,7 @@ def import_cmd(
         typer.echo(
             f"{file}：{verb} {s.rows} 行：新增 {s.added}，更新 {s.changed}，未变 {s.unchanged}。"
         )
-        if s.first_seq is not None:
+        if s.first_seq is not None and s.last_seq is not None:  # set together
             typer.echo(f"审计事件 {_seqs(s.first_seq, s.last_seq)}。")
         for w in s.warnings:
             typer.echo(f"警告：{w}", err=True)
@@ -437,7 +439,7 @@ def retire_cmd(
         if s.unchanged:
             state = "在用" if restore else "已停用"
             typer.echo(f"{'、'.join(s.unchanged)} 本来就{state}，未更改。")
-        if s.first_seq is not None:
+        if s.first_seq is not None and s.last_seq is not None:  # set together
             typer.echo(f"审计事件 {_seqs(s.first_seq, s.last_seq)}。")
 
     _run(ctx, go)
@@ -1323,7 +1325,7 @@ def _verify_output(result: audit.VerifyResult, as_json: bool, source: str) -> No
         typer.echo(
             f"哈希链校验失败（{source}）："
             + (f"第一个异常事件序号 {result.first_bad_seq}：" if result.first_bad_seq else "")
-            + result.reason
+            + (result.reason or "")  # a failed verification always gives its reason
         )
     if result.note and not as_json:
         typer.echo(f"注意：{result.note}")
@@ -1570,7 +1572,7 @@ def _code_arg(text: str) -> str:
     return folded if folded.isascii() and folded.isalnum() else text.strip()
 
 
-def _local_today(a: _App, now: Any) -> date:
+def _local_today(a: _App, now: datetime) -> date:
     from zoneinfo import ZoneInfo
 
     return now.astimezone(ZoneInfo(a.settings.calendar.timezone)).date()
@@ -1586,7 +1588,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     # Run through the importable module, so commands registered on ``workflow.cli.main.app`` by
-    # other modules (workflow/cli_deadlines.py) are on the app that runs.
-    from workflow.cli.main import main as _main
+    # other modules (workflow/cli/deadlines.py) are on the app that runs. (Imported under its
+    # own name: ``_main`` is the root callback above.)
+    from workflow.cli.main import main as run_main
 
-    sys.exit(_main())
+    run_main()  # the typer app exits with the command's status

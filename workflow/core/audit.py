@@ -155,7 +155,7 @@ def append_many(
     cur: Any,
     sql: Any,
     head: Head,
-    batch: Iterable[tuple[str, str, int | None, str, str | None, dict[str, Any]]],
+    batch: Iterable[tuple[str, str, int | None, str | None, str | None, dict[str, Any]]],
     *,
     at: str,
     role: str,

@@ -43,4 +43,6 @@ def configure_logging(settings: LogSettings) -> None:
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
-    return structlog.get_logger(name)
+    # Configured above with make_filtering_bound_logger; structlog types its result as Any.
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(name)
+    return logger

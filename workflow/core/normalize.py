@@ -340,7 +340,8 @@ YEARS = range(1900, 2100)
 def _excel_day(serial: int) -> date:
     from openpyxl.utils.datetime import from_excel
 
-    return from_excel(serial).date()
+    moment: datetime = from_excel(serial)  # an integer serial is a datetime at midnight
+    return moment.date()
 
 
 def parse_date(v: str | date | int | float, *, not_after: date | None = None) -> date:
@@ -410,7 +411,7 @@ def months(v: str) -> str:
         # Excel turns "2024/4" or "2024年4月" typed in a cell into the date 2024-04-01.
         if int(d[4] or d[6]) != 1:
             raise ValueError(f"应为月份而不是某一天（{MONTH_FORMS}）")
-        m = (d[1], d[3] or d[5], None, None)
+        m: tuple[str, str, str | None, str | None] = (d[1], d[3] or d[5], None, None)
     else:
         hit = _MONTHS.fullmatch(s)
         if hit is None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import states
 from states._facts import RESULTS
@@ -25,7 +25,9 @@ from workflow.core.models import (
 
 def list_plans(engine: Engine) -> list[dict[str, Any]]:
     with Session(engine) as s:
-        counts = dict(s.exec(select(Task.plan_id, func.count()).group_by(Task.plan_id)).all())
+        counts: dict[int | None, int] = dict(
+            s.exec(select(Task.plan_id, func.count()).group_by(col(Task.plan_id))).all()
+        )
         return [
             {**p.model_dump(exclude={"id"}), "tasks": counts.get(p.id, 0)}
             for p in s.exec(select(Plan).order_by(Plan.plan_no)).all()
@@ -65,11 +67,11 @@ def list_tasks(
 ) -> list[dict[str, Any]]:
     with Session(engine) as s:
         q = (
-            select(Task, Plan.plan_no, func.count(InspectionRecord.id))
-            .join(Plan, Plan.id == Task.plan_id)
-            .join(InspectionRecord, InspectionRecord.task_id == Task.id, isouter=True)
-            .group_by(Task.id, Plan.plan_no)
-            .order_by(Task.id)
+            select(Task, Plan.plan_no, func.count(col(InspectionRecord.id)))
+            .join(Plan, col(Plan.id) == col(Task.plan_id))
+            .join(InspectionRecord, col(InspectionRecord.task_id) == col(Task.id), isouter=True)
+            .group_by(col(Task.id), col(Plan.plan_no))
+            .order_by(col(Task.id))
         )
         if state:
             q = q.where(Task.state == state)
@@ -94,7 +96,9 @@ def _task_summary(t: Task, plan_no: str, records: int) -> dict[str, Any]:
 def show_task(engine: Engine, task_id: int) -> dict[str, Any]:
     with Session(engine) as s:
         row = s.exec(
-            select(Task, Plan).join(Plan, Plan.id == Task.plan_id).where(Task.id == task_id)
+            select(Task, Plan)
+            .join(Plan, col(Plan.id) == col(Task.plan_id))
+            .where(Task.id == task_id)
         ).first()
         if row is None:
             raise NotFound(f"任务 {task_id} 不存在")
@@ -107,9 +111,9 @@ def show_task(engine: Engine, task_id: int) -> dict[str, Any]:
         fus: dict[int, list[dict[str, Any]]] = {}
         for f in s.exec(
             select(FollowUp)
-            .join(InspectionRecord, InspectionRecord.id == FollowUp.record_id)
+            .join(InspectionRecord, col(InspectionRecord.id) == col(FollowUp.record_id))
             .where(InspectionRecord.task_id == task_id)
-            .order_by(FollowUp.id)
+            .order_by(col(FollowUp.id))
         ).all():
             fus.setdefault(f.record_id, []).append(
                 {"outcome": f.outcome, "date": f.outcome_date, "note": f.note, "actor": f.actor}
@@ -120,9 +124,9 @@ def show_task(engine: Engine, task_id: int) -> dict[str, Any]:
         corrections: dict[int, list[dict[str, Any]]] = {}
         for c in s.exec(
             select(ResultCorrection)
-            .join(InspectionRecord, InspectionRecord.id == ResultCorrection.record_id)
+            .join(InspectionRecord, col(InspectionRecord.id) == col(ResultCorrection.record_id))
             .where(InspectionRecord.task_id == task_id)
-            .order_by(ResultCorrection.id)
+            .order_by(col(ResultCorrection.id))
         ).all():
             corrections.setdefault(c.record_id, []).append(
                 {
@@ -186,10 +190,10 @@ def _joint_visits(s: Session, task_id: int) -> list[dict[str, Any]]:
     pattern = f'%"task_id":{int(task_id)},%'
     rows = s.exec(
         select(InspectionRecord, Task, Plan)
-        .join(Task, Task.id == InspectionRecord.task_id)
-        .join(Plan, Plan.id == Task.plan_id)
-        .where(InspectionRecord.joined.like(pattern))  # type: ignore[attr-defined]
-        .order_by(InspectionRecord.target_code, Task.id)
+        .join(Task, col(Task.id) == col(InspectionRecord.task_id))
+        .join(Plan, col(Plan.id) == col(Task.plan_id))
+        .where(col(InspectionRecord.joined).like(pattern))
+        .order_by(col(InspectionRecord.target_code), col(Task.id))
     ).all()
     return [
         {
@@ -229,12 +233,14 @@ def list_events(
             steps = (
                 select(DeadlineStep.event_seq)
                 .where(DeadlineStep.task_id == task_id)
-                .order_by(DeadlineStep.event_seq.desc())  # type: ignore[union-attr]
+                .order_by(col(DeadlineStep.event_seq).desc())
             )
             if limit:
                 steps = steps.limit(limit)
             seqs = list(s.exec(steps).all())
-            deadline = list(s.exec(select(Event).where(Event.seq.in_(seqs))).all()) if seqs else []  # type: ignore[attr-defined]
+            deadline = (
+                list(s.exec(select(Event).where(col(Event.seq).in_(seqs))).all()) if seqs else []
+            )
             events = sorted([*own, *deadline], key=lambda e: e.seq)
             if limit:
                 events = events[-limit:]
@@ -252,5 +258,5 @@ def _newest(s: Session, q: Any, limit: int | None) -> list[Event]:
     """``q``'s events in seq order, or its newest ``limit`` in seq order."""
     if not limit:
         return list(s.exec(q.order_by(Event.seq)).all())
-    newest = s.exec(q.order_by(Event.seq.desc()).limit(limit)).all()  # type: ignore[attr-defined]
+    newest = s.exec(q.order_by(col(Event.seq).desc()).limit(limit)).all()
     return list(reversed(newest))

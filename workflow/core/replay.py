@@ -179,7 +179,8 @@ def _compare(
 def replay(raw: RawConnection, task_id: int | None = None, at: str | None = None) -> ReplayResult:
     """Replay the log (as of ``at``, a stored UTC text time: the prefix up to the last event
     stamped at or before it); compare with the tables when ``at`` is None."""
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[int | str] = []
     if task_id is not None:
         clauses.append("task_id = ?")
         params.append(task_id)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # openpyxl is imported when a workbook is written, not at start-up
+    from openpyxl import Workbook
     from openpyxl.worksheet.worksheet import Worksheet
 
 # What spreadsheet programs read as the start of a formula (OWASP "CSV injection"), with the
@@ -26,6 +27,17 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def risky(value: str) -> bool:
     return value.startswith(FORMULA_START)
+
+
+def first_sheet(wb: Workbook, title: str) -> Worksheet:
+    """A new workbook's sheet, titled (openpyxl types ``active`` as possibly a chart sheet)."""
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    ws = wb.active
+    if not isinstance(ws, Worksheet):
+        raise TypeError("a new workbook starts with one worksheet")
+    ws.title = title
+    return ws
 
 
 def put(ws: Worksheet, row: int, column: int, value: Any) -> Any:
@@ -45,7 +57,7 @@ def append(ws: Worksheet, values: Iterable[Any]) -> int:
     """``ws.append`` that stores user text as text; returns the row number written."""
     values = list(values)
     ws.append(values)
-    row = ws.max_row
+    row: int = ws.max_row
     for column, value in enumerate(values, start=1):
         if isinstance(value, str) and risky(value):
             cell = ws.cell(row=row, column=column)
@@ -93,6 +105,7 @@ def add_choices(
     """A drop-down of ``values`` on one column. Excel's inline list is limited to 255
     characters; ``strict`` refuses other values, otherwise Excel only warns (the importer
     accepts more wordings than the list shows)."""
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
     formula = '"' + ",".join(values) + '"'
@@ -111,16 +124,21 @@ def add_choices(
         prompt=hint or None,
         showInputMessage=bool(hint),
     )
-    letter = ws.cell(row=1, column=column).column_letter
+    letter = get_column_letter(column)
     dv.add(f"{letter}{first_row}:{letter}{last_row}")
     ws.add_data_validation(dv)
 
 
 def print_a4(ws: Worksheet, *, title_rows: str = "1:1", landscape: bool = False) -> None:
     """A4, fitted to the page width, the title rows repeated on every printed page."""
+    from openpyxl.worksheet.properties import PageSetupProperties
+
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0  # as many pages tall as it needs
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    pr = ws.sheet_properties.pageSetUpPr
+    if pr is None:  # openpyxl creates it with the sheet; the stubs allow None
+        pr = ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    pr.fitToPage = True
     ws.print_title_rows = title_rows

@@ -496,7 +496,7 @@ class Workflow:
     # Inspection records
 
     def _record(self, tx: TaskTransaction, target_code: str) -> tuple[Any, ...]:
-        row = tx.execute(
+        row: tuple[Any, ...] | None = tx.execute(
             "SELECT id, result, result_note, published_at, followup_count FROM inspection_record"
             " WHERE task_id = ? AND target_code = ?",
             (tx.task.id, target_code),

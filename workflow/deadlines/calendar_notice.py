@@ -89,7 +89,7 @@ def _package_days(year: int) -> dict[str, date]:
     import holidays
 
     found: dict[str, date] = {}
-    for day, names in holidays.China(years=year, language="en_US").items():
+    for day, names in holidays.country_holidays("CN", years=year, language="en_US").items():
         for name in str(names).split("; "):
             keys = [f for f, ns in _PACKAGE_NAMES.items() if name in ns]
             keys += [_NEW_YEAR] if name == _NEW_YEAR else []

@@ -46,7 +46,7 @@ def overdue(
                 continue
             prev = steps.get(key)
             steps[key] = (max(level, prev[0] if prev else 0), step_at, step)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for d in late:
         days = at.late(d.due)
         head = settings.offices.get(d.office)

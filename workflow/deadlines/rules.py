@@ -465,12 +465,13 @@ def collect(
         if first is not None:
             since = _local_date(first, tz)
             cur.execute(sql("SELECT kind, period, office FROM report_submission"))
-            submitted = {tuple(r) for r in cur.fetchall()}
+            # (kind, period, office) rows.
+            submitted: set[tuple[str, str, str]] = {tuple(r) for r in cur.fetchall()}
             report_deadlines(
                 reporting_offices,
                 range(since.year, horizon.year + 1),
                 since,
-                submitted,  # type: ignore[arg-type]
+                submitted,
                 rules,
                 out,
                 horizon,

@@ -15,10 +15,11 @@ independent, standard-library-only implementation of the same checks for the pub
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -125,8 +126,9 @@ class DrawRecord:
     group_size: int
     cap: int
     field: str | None
-    strata: list[dict[str, Any]] = field(default_factory=list)
-    targets: list[dict[str, Any]] = field(default_factory=list)
+    # dataclasses.field: the attribute ``field`` above shadows the bare name in this class body.
+    strata: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    targets: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {

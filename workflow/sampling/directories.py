@@ -17,7 +17,7 @@ import re
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -537,7 +537,7 @@ def _cell(v: Any, number_format: str = "General") -> str:
         else:
             text = str(v) if isinstance(v, int) else repr(v)
         return NumberCell(text, v)
-    if hasattr(v, "date") and hasattr(v, "hour"):  # a datetime cell
+    if isinstance(v, datetime):  # a datetime cell
         return v.date().isoformat()
     return str(v)
 
@@ -949,18 +949,16 @@ def _write(path: Path, rows: list[list[str]], kind: Kind, notes: bool = False) -
         elif suffix == ".xlsx":
             from openpyxl import Workbook
             from openpyxl.styles import Font
+            from openpyxl.utils import get_column_letter
 
             wb = Workbook(write_only=False)
-            ws = wb.active
-            ws.title = kind.label
+            ws = spreadsheet.first_sheet(wb, kind.label)
             for r in rows:
                 spreadsheet.append(ws, r)
             for cell in ws[1]:
                 cell.font = Font(bold=True)
             for i, c in enumerate(kind.cols, start=1):
-                ws.column_dimensions[ws.cell(1, i).column_letter].width = max(
-                    12, len(c.header) * 2 + 4
-                )
+                ws.column_dimensions[get_column_letter(i)].width = max(12, len(c.header) * 2 + 4)
             ws.freeze_panes = "A2"
             if notes:
                 for i, c in enumerate(kind.cols, start=1):

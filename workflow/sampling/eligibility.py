@@ -23,8 +23,9 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from workflow.core.config import DrawSettings
+from workflow.core.normalize import percent
 from workflow.sampling.algorithm import StratumInput
-from workflow.sampling.plans import UNGRADED, percent
+from workflow.sampling.plans import UNGRADED
 
 STRATUM_ORDER = ("A", "B", "C", "D", UNGRADED, "complaints")
 

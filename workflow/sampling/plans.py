@@ -350,7 +350,7 @@ def insert_plan(
         (plan_no, name, year, unit, at),
     )
     cur.execute(sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
-    plan_id = cur.fetchone()[0]
+    plan_id: int = cur.fetchone()[0]
     audit.append(
         cur,
         sql,
@@ -635,7 +635,8 @@ def _item_codes(
         if not active:
             raise ValueError("事项清单为空：请先 ssj import items 导入抽查事项清单")
         return sorted(active)
-    out, bad = [], []
+    out: list[str] = []
+    bad: list[str] = []
     for word in _words(text):
         code = items.get(word) or items.get(normalize.fold(word))
         (out if code else bad).append(code or word)

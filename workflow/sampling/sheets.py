@@ -38,8 +38,7 @@ def _write_sheet(
     from openpyxl.styles import Alignment, Font
 
     wb = Workbook()
-    ws = wb.active
-    ws.title = "检查表"
+    ws = spreadsheet.first_sheet(wb, "检查表")
     # Every value below may be user text (names, addresses, items): ``spreadsheet.append``
     # stores it as text, never as a formula.
     append = partial(spreadsheet.append, ws)
@@ -123,7 +122,7 @@ def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> lis
             inspectors = {
                 r[1]: r for r in tx.execute("SELECT name, cert, office FROM inspector").fetchall()
             }
-            files = []
+            files: list[dict[str, str]] = []
             # The record's target name is the fallback should the directory row be gone.
             for code, group, *found in tx.execute(
                 "SELECT r.target_code, r.inspectors, t.name, t.type, t.region, t.industry,"
@@ -174,7 +173,8 @@ def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> lis
             ) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return payload["files"]
+    made: list[dict[str, str]] = payload["files"]  # set by change() when the write succeeded
+    return made
 
 
 def _task(tx: TaskTransaction) -> dict[str, Any]:

@@ -80,7 +80,9 @@ def _candidates(tx: TaskTransaction, filters: dict[str, list[str]]) -> list[tupl
     where = f" WHERE {' AND '.join(clauses)}"
     tags = set(filters.get("tags") or ())
     cols = "code, grade, complaints, last_inspected" + (", tags" if tags else "")
-    rows = tx.execute(f"SELECT {cols} FROM target{where}", tuple(params)).fetchall()
+    rows: list[tuple[Any, ...]] = tx.execute(
+        f"SELECT {cols} FROM target{where}", tuple(params)
+    ).fetchall()
     if tags:
         return [r[:4] for r in rows if tags & set(json.loads(r[4]))]
     return rows  # (code, grade, complaints, last_inspected) tuples, as TargetFacts
@@ -236,7 +238,8 @@ def draw_task(
         change=change,
         then=lambda tx: _join_visits(wf, tx, out["task"], out["joins"], actor=actor, role=role),
     )
-    return out["record"]
+    record: dict[str, Any] = out["record"]  # set by change() when the write succeeded
+    return record
 
 
 def _join_visits(
@@ -309,7 +312,8 @@ def load_record(wf: Workflow, task_id: int) -> dict[str, Any]:
         row = cur.fetchone()
     if row is None:
         raise NotFound(f"任务 {task_id} 尚未抽取，没有抽取记录")
-    return json.loads(row[1])
+    record: dict[str, Any] = json.loads(row[1])
+    return record
 
 
 def logged_digest(wf: Workflow, task_id: int) -> str | None:
