@@ -492,7 +492,7 @@ def walkthrough(wf: Workflow, echo: Callable[[str], None]) -> None:
     tasks = queries.list_tasks(wf.engine)
     echo(f"== 抽查任务（{len(tasks)} 个）==")
     for t in tasks:
-        label = states._lifecycle.STATE_LABELS[t["state"]]
+        label = states.STATE_LABELS[t["state"]]
         echo(
             f"  任务 {t['id']:>3}  {t['plan_no']} {t['task_no']}  {t['state']:<10}({label})  {t['name']}"
         )

@@ -45,7 +45,7 @@ def test_a_rejected_import_carries_the_file_and_every_problem(wf, tmp_path: Path
         "统一社会信用代码,名称,类型\n123,甲,用人单位\n456,乙,用人单位\n", encoding="utf-8"
     )
     with pytest.raises(ImportRejected) as e:
-        import_file(wf.raw, "targets", bad, actor="x", now=wf._now())
+        import_file(wf.raw, "targets", bad, actor="x", now=wf.event_time())
     out = e.value.as_json()
     assert out["file"] == str(bad) and len(out["problems"]) >= 2
     assert all(p.startswith(f"{bad}:") for p in out["problems"])

@@ -378,7 +378,7 @@ def test_retired_items_cannot_be_named_in_new_tasks(wf, tmp_path):
     wf.create_plan("2024001", unit=UNIT, actor="x")
     kept = wf.create_task("2024001", name="在先", actor="x", item_codes=["QX-LD-008"])
     s = directories.retire(
-        wf.raw, "items", ["qx-ld-008"], reason="清单调整", actor="x", now=wf._now()
+        wf.raw, "items", ["qx-ld-008"], reason="清单调整", actor="x", now=wf.event_time()
     )
     assert s.changed == ["QX-LD-008"]
     # history kept: the earlier task still names it

@@ -15,7 +15,7 @@ UNIT = "迁西县人力资源和社会保障局"
 
 def _retire(wf, kind, keys, **kw):  # type: ignore[no-untyped-def]
     return directories.retire(
-        wf.raw, kind, keys, reason="注销", actor="录入员", now=wf._now(), **kw
+        wf.raw, kind, keys, reason="注销", actor="录入员", now=wf.event_time(), **kw
     )
 
 
@@ -48,7 +48,7 @@ def test_retiring_twice_restoring_and_unknown_codes(wf, tmp_path):
         _retire(wf, "targets", [codes[0], "911302270000000000"])
     assert wf.head() == head  # nothing changed, not even the known one
     with pytest.raises(InvalidInput, match="--reason"):
-        directories.retire(wf.raw, "targets", codes, reason=" ", actor="x", now=wf._now())
+        directories.retire(wf.raw, "targets", codes, reason=" ", actor="x", now=wf.event_time())
     with pytest.raises(InvalidInput, match="只能停用 items"):
         _retire(wf, "inspectors", ["X"])
     _retire(wf, "targets", [codes[0]])
@@ -60,7 +60,7 @@ def test_retiring_twice_restoring_and_unknown_codes(wf, tmp_path):
     # a re-import of a retired row updates it, keeps it retired, and says so
     path = tmp_path / "t.csv"
     directories.write_table(directories.KINDS["targets"], path, [target_row(codes[1], grade="D")])
-    s = directories.import_file(wf.raw, "targets", path, actor="x", now=wf._now())
+    s = directories.import_file(wf.raw, "targets", path, actor="x", now=wf.event_time())
     assert s.changed == 1
     assert s.warnings == [
         f"{codes[1]} 已停用：导入更新其内容，但仍为停用（恢复请用 ssj retire targets 编码 --restore --reason 原因）"

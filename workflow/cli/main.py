@@ -607,8 +607,8 @@ def task_create(
 
     def go(a: _App) -> None:
         try:
-            filters = plans._conditions(condition)
-            strata = plans._stratum_ratios(stratum_ratio)
+            filters = plans.parse_conditions(condition)
+            strata = plans.parse_stratum_ratios(stratum_ratio)
         except ValueError as e:
             raise InvalidInput(str(e)) from None
         task_id = a.wf.create_task(
@@ -692,7 +692,7 @@ def task_show(
         typer.echo(f"任务 {t['id']}：{t['plan_no']} {t['task_no']} {t['name']}")
         typer.echo(f"  计划：{t['plan_name']}")
         typer.echo(
-            f"  状态：{t['state']}（{states._lifecycle.STATE_LABELS[t['state']]}），版本 {t['version']}"
+            f"  状态：{t['state']}（{states.STATE_LABELS[t['state']]}），版本 {t['version']}"
         )
         state, facts = a.wf.facts(task_id)
         typer.echo(f"  下一步：{next_actions(t['id'], state, facts)}")

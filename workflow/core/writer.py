@@ -1,7 +1,7 @@
 """The one write path.
 
 Every change to a task — creating it, a lifecycle trigger, adding a drawn target, recording or
-correcting a result, publishing, a follow-up — goes through ``Workflow._task_write``: in one
+correcting a result, publishing, a follow-up — goes through ``Workflow.write_task``: in one
 database transaction it takes the log's append lock, loads the task, checks the expected
 version, lets the change run, bumps the version and appends the event. Only ``fire`` changes
 ``task.state``. The hot path uses the DBAPI connection directly: the ORM is for reading.
@@ -179,7 +179,7 @@ class Workflow:
             "要按指定时刻写入，请使用演示库或测试库（ssj init --purpose demo|test）"
         )
 
-    def _now(self, as_of: datetime | None = None) -> str:
+    def event_time(self, as_of: datetime | None = None) -> str:
         """The time stamped on an event (every writer asks here, inside its transaction):
         the real clock on a live database (after ``check_time``), the workflow's clock (or the
         given moment) on a demo or test database."""
@@ -239,12 +239,12 @@ class Workflow:
             ) from None
         tx.new_state = decision.dest
 
-    def _decide_now(self, tx: TaskTransaction, trigger: str) -> None:
+    def decide_trigger(self, tx: TaskTransaction, trigger: str) -> None:
         """As ``_decide``, on facts read inside the transaction after ``change`` wrote them."""
         row = tx.execute(self._LOAD_WITH_FACTS, (tx.task.id,)).fetchone()
         self._decide(tx, trigger, self._facts(row))
 
-    def _task_write(
+    def write_task(
         self,
         task_id: int,
         expected_version: int | None,
@@ -258,15 +258,15 @@ class Workflow:
         with_facts: bool = False,
         then: Callable[[TaskTransaction], None] | None = None,
     ) -> TaskTransaction:
-        """THE write path. One transaction: take the append lock, apply the change (``_apply``),
-        then ``then`` (changes to other tasks that follow from this one, each through ``_apply``
+        """THE write path. One transaction: take the append lock, apply the change (``apply_change``),
+        then ``then`` (changes to other tasks that follow from this one, each through ``apply_change``
         with its own event, after this one's), commit; or roll back all. A plain function rather
         than a context manager: this is the hot path (PERFORMANCE.md)."""
         conn = self.raw.dbapi
         cur = conn.cursor()
         try:
             cur.execute(self.raw.begin_write)
-            tx = self._apply(
+            tx = self.apply_change(
                 cur,
                 task_id,
                 expected_version,
@@ -290,7 +290,7 @@ class Workflow:
         finally:
             cur.close()
 
-    def _apply(
+    def apply_change(
         self,
         cur: Any,
         task_id: int,
@@ -307,7 +307,7 @@ class Workflow:
         """One task change inside a write transaction the caller holds (and commits): load the
         task, check the expected version, let ``change`` run (it may refuse by raising, and may
         set ``tx.new_state``), bump the version and append the event. Plan publication applies
-        several in one transaction; everything else goes through ``_task_write``."""
+        several in one transaction; everything else goes through ``write_task``."""
         sql = self.raw.sql
         cur.execute(sql(self._LOAD_WITH_FACTS if with_facts else self._LOAD), (task_id,))
         row = cur.fetchone()
@@ -320,7 +320,9 @@ class Workflow:
                 f"当前版本 {task.version}（状态 {task.state}）；请重新读取后再操作"
             )
         head = audit.read_head(cur, sql)
-        tx = TaskTransaction(self, cur, task, head.stamp(self._now()))  # _now: the one clock check
+        tx = TaskTransaction(
+            self, cur, task, head.stamp(self.event_time())
+        )  # _now: the one clock check
         if with_facts:
             tx.facts = self._facts(row)
         change(tx)
@@ -372,7 +374,7 @@ class Workflow:
             raise ValueError(f"task columns: {sorted(set(values) ^ set(self.TASK_COLUMNS))}")
         sql = self.raw.sql
         head = audit.read_head(cur, sql)
-        at = head.stamp(self._now())
+        at = head.stamp(self.event_time())
         names = ", ".join(self.TASK_COLUMNS)
         marks = ", ".join("?" for _ in self.TASK_COLUMNS)
         cur.execute(
@@ -433,7 +435,7 @@ class Workflow:
             assert tx.facts is not None
             self._decide(tx, trigger, tx.facts)
 
-        tx = self._task_write(
+        tx = self.write_task(
             task_id,
             expected_version,
             actor=actor,
@@ -533,7 +535,7 @@ class Workflow:
             rectify_by=rectify_by,
             role=role,
         )
-        self._task_write(
+        self.write_task(
             task_id,
             expected_version,
             actor=actor,
@@ -733,7 +735,7 @@ class Workflow:
                 (result, note, tx.at, due, row[1] + 1, rec_id),
             )
 
-        self._task_write(
+        self.write_task(
             task_id,
             expected_version,
             actor=actor,
@@ -789,7 +791,7 @@ class Workflow:
                 (payload["after"], rec_id),
             )
 
-        self._task_write(
+        self.write_task(
             task_id,
             expected_version,
             actor=actor,
@@ -854,7 +856,7 @@ class Workflow:
                     (tx.at, on, place, task_id, code),
                 )
 
-        self._task_write(
+        self.write_task(
             task_id,
             expected_version,
             actor=actor,
@@ -912,7 +914,7 @@ class Workflow:
                 (followups + 1, rec_id),
             )
 
-        self._task_write(
+        self.write_task(
             task_id,
             expected_version,
             actor=actor,

@@ -135,7 +135,7 @@ def record(wf: Workflow, notice: Notice, text: str, actor: str) -> Recorded:
             "was": cov.source,
         }
         head = audit.read_head(cur, sql)
-        at = head.stamp(wf._now())
+        at = head.stamp(wf.event_time())
         new = audit.append(
             cur, sql, head, at=at, actor=actor, role="clerk", task_id=None, kind=RECORDED,
             payload=payload,
@@ -204,7 +204,7 @@ def warn(
     cal = settings.calendar
     w.to = list(cal.admin_emails)
     head = audit.read_head(cur, sql)
-    at = head.stamp(wf._now(now))
+    at = head.stamp(wf.event_time(now))
     payload = {
         "years": years,
         "today": today.isoformat(),

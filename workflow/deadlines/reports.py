@@ -53,7 +53,7 @@ def submit(
                 f" {local_time(done[1], settings.calendar.timezone)} 报送，不能重复登记"
             )
         head = audit.read_head(cur, sql)
-        at = head.stamp(wf._now())
+        at = head.stamp(wf.event_time())
         new = audit.append(
             cur,
             sql,

@@ -236,7 +236,7 @@ def task_label(plan_no: str, task_no: str, name: str) -> str:
     return f"计划 {plan_no} 任务 {task_no}《{name}》"
 
 
-def task_deadlines(
+def task_deadlines(  # noqa: C901 (one pass over open tasks: a check per rule and state)
     cur: Any,
     sql: Any,
     rules: DeadlineSettings,

@@ -210,7 +210,7 @@ def decide_and_enqueue(
         told_before = _told_before(cur, wf.raw, new, plan, ladder)
         skipped = _dedupe(new, plan, told_before)
         head = audit.read_head(cur, sql)
-        at = format_utc(now) if dry_run else head.stamp(wf._now(now))
+        at = format_utc(now) if dry_run else head.stamp(wf.event_time(now))
         as_of = now.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         not_before = _digest_time(now, settings) if settings.mail.digest else None
         events: list[tuple[str, str, int | None, str | None, str | None, dict[str, Any]]] = []

@@ -56,7 +56,7 @@ class ImportRejected(InvalidInput):
 
 
 _text = normalize.text
-_word = normalize.word
+parse_word = normalize.word
 _code = normalize.code
 _count = normalize.count
 
@@ -217,8 +217,8 @@ KINDS: dict[str, Kind] = {
                     required=True,
                     choices=normalize.TARGET_TYPE,
                 ),
-                Col("industry", "行业", _word),
-                Col("region", "地区", _word),
+                Col("industry", "行业", parse_word),
+                Col("region", "地区", parse_word),
                 Col("size", "规模", _choice(normalize.SIZE, blank=True), choices=normalize.SIZE),
                 Col(
                     "grade",
@@ -258,7 +258,7 @@ KINDS: dict[str, Kind] = {
                     note=f"{_LIST_NOTE}；须与抽查任务的执法领域一致",
                 ),
                 Col("specialties", "专长", _list, is_list=True, note=_LIST_NOTE),
-                Col("office", "处室", _word),
+                Col("office", "处室", parse_word),
                 Col(
                     "recusal",
                     "回避对象",
@@ -612,7 +612,7 @@ class ParsedRow:
     text: dict[str, str]  # each column's cell as typed (trimmed), to quote in messages
 
 
-def parse_file(
+def parse_file(  # noqa: C901 (whole-file validation: a flat list of independent checks)
     kind: Kind,
     path: Path,
     rows_out: dict[str, int] | None = None,

@@ -139,7 +139,7 @@ def check_task(spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]) 
     return spec
 
 
-def task_problems(
+def task_problems(  # noqa: C901 (every problem of a task row, each check independent)
     spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]
 ) -> list[tuple[str, str]]:
     """Normalize ``spec`` in place and return every problem, as (the plan-table column key it
@@ -344,7 +344,7 @@ def insert_plan(
     if cur.fetchone():
         raise InvalidInput(f"抽查计划编号 {plan_no} 已存在")
     head = audit.read_head(cur, sql)
-    at = head.stamp(wf._now())
+    at = head.stamp(wf.event_time())
     cur.execute(
         sql("INSERT INTO plan (plan_no, name, year, unit, created_at) VALUES (?, ?, ?, ?, ?)"),
         (plan_no, name, year, unit, at),
@@ -468,7 +468,7 @@ def publish_plan(
             )
             tx.set_commitment(commitment)
 
-        wf._apply(
+        wf.apply_change(
             cur,
             task_id,
             None,
@@ -481,7 +481,7 @@ def publish_plan(
         )
         published.append({"task_id": task_id, "task_no": task_no, "commitment": commitment})
     head = audit.read_head(cur, sql)
-    at = head.stamp(wf._now())
+    at = head.stamp(wf.event_time())
     cur.execute(sql("UPDATE plan SET published_at = ? WHERE id = ?"), (at, plan_id))
     audit.append(
         cur,
@@ -518,7 +518,7 @@ def _words(v: str) -> list[str]:
     return [w for p in normalize.split_list(v) for w in p.split("/") if w]
 
 
-def _conditions(v: str) -> dict[str, list[str]]:
+def parse_conditions(v: str) -> dict[str, list[str]]:
     """'信用风险等级=C,D；规模=大型' → {"grade": ["C", "D"], "size": ["大型"]}."""
     out: dict[str, list[str]] = {}
     for part in (p.strip() for p in re.split(r"[;；\n]", v)):
@@ -546,7 +546,7 @@ def _conditions(v: str) -> dict[str, list[str]]:
     return out
 
 
-def _stratum_ratios(v: str) -> dict[str, str]:
+def parse_stratum_ratios(v: str) -> dict[str, str]:
     """'C=20%；D=30%' → {"C": "0.2", "D": "0.3"}."""
     out: dict[str, str] = {}
     for part in (p.strip() for p in re.split(r"[;；,，\n]", v)):
@@ -577,7 +577,7 @@ PLAN_TABLE = Kind(
     "plan",
     (
         Col("serial", "序号", required=True),
-        Col("unit", "单位", directories._word, required=True),
+        Col("unit", "单位", directories.parse_word, required=True),
         Col("plan_no", "抽查计划编号", _plan_no, required=True, note="年份+三位序号，如 2024001"),
         Col("plan_name", "抽查计划名称", note="年度+部门+随机抽查+序号（来源文件 004）"),
         Col("task_no", "抽查任务编号", _task_no, note="如 001号；留空则顺延"),
@@ -599,17 +599,22 @@ PLAN_TABLE = Kind(
             "抽查对象范围",
             note=f"检查对象类型，多个用顿号或空格分隔；{normalize.TARGET_TYPE.allowed()}；留空为全部",
         ),
-        Col("office", "发起处室", directories._word),
+        Col("office", "发起处室", directories.parse_word),
         Col("joining", "联合处室", _words, note="空格或顿号分隔"),
         Col("months", "抽查时间", normalize.months, note=normalize.MONTH_FORMS),
         Col(
             "conditions",
             "定向条件",
-            _conditions,
+            parse_conditions,
             note="如 信用风险等级=C,D；规模=大型（等级可写 C级，规模可写 小型企业）",
         ),
-        Col("stratum_ratios", "分层比例", _stratum_ratios, note="如 C=20%；D=30%"),
-        Col("field", "执法领域", directories._word, note="检查组人员须具备的执法领域（留空不限）"),
+        Col("stratum_ratios", "分层比例", parse_stratum_ratios, note="如 C=20%；D=30%"),
+        Col(
+            "field",
+            "执法领域",
+            directories.parse_word,
+            note="检查组人员须具备的执法领域（留空不限）",
+        ),
     ),
 )
 
@@ -657,7 +662,7 @@ class PlanImport:
     warnings: list[str] = field(default_factory=list)  # printed, not refused
 
 
-def import_plan_table(
+def import_plan_table(  # noqa: C901 (whole-file validation: a flat list of independent checks)
     wf: Workflow, path: Path, *, actor: str, rules: DrawSettings, dry_run: bool
 ) -> PlanImport:
     """Load a plan table in seed 004's annex layout; all rows or none. Every problem of every

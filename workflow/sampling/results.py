@@ -4,7 +4,7 @@ The layout is the inspection sheet's (workflow/sheets.py) as a table: one row pe
 its credit code (or name), result, note and rectification date; the task is ``--task`` or an
 ``抽查任务`` column. Like every import it is all or nothing: every row is checked against the
 task first (FILE:ROW:COLUMN for each problem, nothing written), then each changed record is
-one ``result_set`` event, all in one transaction through the write path (Workflow._apply).
+one ``result_set`` event, all in one transaction through the write path (Workflow.apply_change).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def write_template(path: Path) -> None:
     _write(path, [[c.header for c in KIND.cols]], KIND, notes=True)
 
 
-def import_results(
+def import_results(  # noqa: C901 (whole-file validation: a flat list of independent checks)
     wf: Workflow,
     path: Path,
     *,
@@ -174,7 +174,7 @@ def import_results(
                 rectify_by=date.fromisoformat(rec["rectify_by"]) if rec["rectify_by"] else None,
                 role=role,
             )
-            wf._apply(
+            wf.apply_change(
                 cur,
                 task_id,
                 None,

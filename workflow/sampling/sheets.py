@@ -153,7 +153,7 @@ def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> lis
                 files.append({"target_code": code, "file": name, "sha256": digest})
             payload["files"] = files
 
-        wf._task_write(
+        wf.write_task(
             task_id,
             None,
             actor=actor,

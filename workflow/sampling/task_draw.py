@@ -224,10 +224,10 @@ def draw_task(
         }
         if out["joins"]:
             payload["data"]["joint_visits"] = [list(j) for j in out["joins"]]
-        wf._decide_now(tx, "draw")
+        wf.decide_trigger(tx, "draw")
         out["record"] = record
 
-    wf._task_write(
+    wf.write_task(
         task_id,
         expected_version,
         actor=actor,
@@ -274,7 +274,7 @@ def _join_visits(
             joined = [*json.loads(row[2]), entry]
             otx.set_joined(row[0], joined)
 
-        wf._apply(
+        wf.apply_change(
             tx.cur,
             other,
             None,
@@ -374,7 +374,7 @@ def confirm(
         payload.update({"drawn_on": drawn_on.isoformat(), "due": due.isoformat(), "late": late})
         tx.set_confirmed()
 
-    wf._task_write(
+    wf.write_task(
         task_id,
         None,
         actor=actor,
@@ -387,7 +387,7 @@ def confirm(
     return payload
 
 
-def substitute(
+def substitute(  # noqa: C901 (each refusal of a substitute is its own branch)
     wf: Workflow, task_id: int, target: str, cert: str, *, reason: str, actor: str
 ) -> dict[str, Any]:
     """Replace an unavailable or conflicted inspector by the next substitute in draw order
@@ -461,7 +461,7 @@ def substitute(
         payload.update({"in": chosen, "skipped": skipped, "before": group, "after": after})
         tx.replace_inspectors(rec_id, after, [*replaced, cert])
 
-    wf._task_write(
+    wf.write_task(
         task_id,
         None,
         actor=actor,
