@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import sqlalchemy
 import typer
 
-from workflow.cli.main import _App, _print_json, _run, app
+from workflow.cli.base import _App, _print_json, _run, app
 from workflow.core.config import (
     DEFAULT_SOURCE,
     DEFAULTS,

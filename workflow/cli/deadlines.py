@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from workflow.cli.main import _App, _parse_date, _print_json, _rehearsal, _run, app
+from workflow.cli.base import _App, _parse_date, _print_json, _rehearsal, _run, app
 from workflow.core import normalize
 from workflow.core.clock import parse_time
 from workflow.core.errors import InvalidInput, NotFound

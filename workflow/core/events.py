@@ -217,7 +217,7 @@ def _inspector_substituted(
         t.records[p["target_code"]].group = list(p["after"])
 
 
-def _no_effect(t: TaskState, p: Any, seq: int, problems: Problems, task_id: int, to: str) -> None:
+def no_effect(t: TaskState, p: Any, seq: int, problems: Problems, task_id: int, to: str) -> None:
     """Logged for the record; the task's state and records do not change (its version does)."""
 
 
@@ -235,11 +235,11 @@ class EventKind:
 
 
 _TASK_KINDS = [
-    EventKind("task_created", "task", Payload, _no_effect),  # replay creates the task itself
+    EventKind("task_created", "task", Payload, no_effect),  # replay creates the task itself
     EventKind("transition", "task", TransitionPayload, _transition, changes_state=True),
-    EventKind("draw_committed", "task", Payload, _no_effect),
-    EventKind("draw_confirmed", "task", Payload, _no_effect),
-    EventKind("sheets_made", "task", Payload, _no_effect),
+    EventKind("draw_committed", "task", Payload, no_effect),
+    EventKind("draw_confirmed", "task", Payload, no_effect),
+    EventKind("sheets_made", "task", Payload, no_effect),
     EventKind("result_set", "task", ResultSetPayload, _result_set),
     EventKind("result_corrected", "task", ResultCorrectedPayload, _result_corrected),
     EventKind("rectify_by_changed", "task", RectifyByChangedPayload, _rectify_by_changed),

@@ -13,7 +13,7 @@ from typing import Any
 
 import states
 from workflow.core.db import RawConnection
-from workflow.core.events import EVENTS, TaskState, problem
+from workflow.core.events import EVENTS, TaskState, no_effect, problem
 
 
 @dataclass(slots=True)
@@ -82,7 +82,7 @@ def rebuild(rows: Any) -> tuple[dict[int, TaskState], list[dict[str, Any]], int]
         t.version += 1
         if not declared.changes_state and to != frm:
             problems.append(_bad(task_id, "log", f"事件 {seq}（{kind}）不应改变任务状态", seq=seq))
-        if declared.apply is not None:
+        if declared.apply is not None and declared.apply is not no_effect:  # skip the decode
             declared.apply(t, json.loads(payload), seq, problems, task_id, to)
     return tasks, problems, n
 

@@ -1,0 +1,136 @@
+"""``ssj plan``: annual plans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workflow.cli.base import (
+    _App,
+    _default_actor,
+    _local,
+    _print_json,
+    _run,
+    plan_app,
+)
+from workflow.core import queries
+
+# ---------------------------------------------------------------------------------------------
+# Plans
+
+
+@plan_app.command("create")
+def plan_create(
+    ctx: typer.Context,
+    plan_no: Annotated[str, typer.Option("--no", help="抽查计划编号，如 2024001")],
+    unit: Annotated[str, typer.Option("--unit", help="单位，如 迁西县人力资源和社会保障局")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="计划名称（默认：年度+部门+随机抽查+序号）")
+    ] = None,
+    role: Annotated[str, typer.Option("--role")] = "clerk",
+) -> None:
+    """创建年度抽查工作计划。"""
+
+    def go(a: _App) -> None:
+        a.wf.create_plan(plan_no, unit=unit, actor=actor, name=name, role=role)
+        typer.echo(f"已创建抽查计划 {plan_no}。")
+
+    _run(ctx, go)
+
+
+@plan_app.command("list")
+def plan_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
+) -> None:
+    """列出抽查计划。"""
+
+    def go(a: _App) -> None:
+        a.require_schema()
+        plans = queries.list_plans(a.engine)
+        if as_json:
+            _print_json(plans)
+            return
+        for p in plans:
+            typer.echo(f"{p['plan_no']}  {p['name']}  （{p['tasks']} 个任务）")
+        if not plans:
+            typer.echo("尚无抽查计划。")
+
+    _run(ctx, go)
+
+
+@plan_app.command("import")
+def plan_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="计划表 .csv 或 .xlsx（来源文件 004 附件的列）")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验，不写入")] = False,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="操作人（默认当前系统用户）", envvar="SSJ_ACTOR")
+    ] = None,
+) -> None:
+    """导入年度抽查工作计划表：整表校验，任一行有误则整表拒绝并按行列出全部问题。"""
+    from workflow.sampling import plans
+
+    def go(a: _App) -> None:
+        s = plans.import_plan_table(
+            a.wf, file, actor=actor or _default_actor(), rules=a.settings.draw, dry_run=dry_run
+        )
+        verb = "校验通过（未写入）" if s.dry_run else "已导入"
+        created = "、".join(s.plans_created) or "无"
+        typer.echo(
+            f"{file}：{verb}：新建计划 {created}；新建任务 {s.tasks_created} 个，"
+            f"已存在且一致 {s.tasks_unchanged} 个。"
+        )
+        for w in s.warnings:
+            typer.echo(f"警告：{w}", err=True)
+
+    _run(ctx, go)
+
+
+@plan_app.command("publish")
+def plan_publish(
+    ctx: typer.Context,
+    plan_no: Annotated[str, typer.Argument(help="抽查计划编号")],
+    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
+) -> None:
+    """公布计划：为每个新任务生成抽取承诺值（secret 的 SHA-256）并记入审计日志。"""
+
+    def go(a: _App) -> None:
+        done = a.wf.publish_plan(plan_no, actor=actor)
+        if as_json:
+            _print_json(done)
+            return
+        typer.echo(f"抽查计划 {plan_no} 已公布，{len(done)} 个任务的抽取承诺值：")
+        for t in done:
+            typer.echo(f"  任务 {t['task_id']}（{t['task_no']}）：{t['commitment']}")
+
+    _run(ctx, go)
+
+
+@plan_app.command("show")
+def plan_show(
+    ctx: typer.Context,
+    plan_no: Annotated[str, typer.Argument(help="抽查计划编号")],
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
+) -> None:
+    """查看计划：任务、比例、抽取承诺值（公开信息）。"""
+
+    def go(a: _App) -> None:
+        a.require_schema()
+        p = queries.show_plan(a.engine, plan_no)
+        if as_json:
+            _print_json(p)
+            return
+        pub = f"已公布 {_local(a, p['published_at'])}" if p["published_at"] else "未公布"
+        typer.echo(f"{p['plan_no']} {p['name']}（{p['unit']}，{pub}）")
+        for t in p["tasks"]:
+            typer.echo(
+                f"  {t['task_no']} 任务 {t['id']} {t['name']}  {t['task_type_label']} "
+                f"{t['ratio_percent']}  {t['state']}  承诺值 {t['commitment'] or '—'}"
+            )
+
+    _run(ctx, go)
