@@ -131,3 +131,13 @@ def test_config_show_prints_values_and_sources_and_never_a_secret(tmp_path, monk
     over = runner.invoke(app, ["--db", "sqlite:///x.db", "config", "show", "--json"])
     db = next(x for x in json.loads(over.stdout) if x["key"] == "db.url")
     assert db == {"key": "db.url", "value": "sqlite:///x.db", "source": "命令行 --db"}
+
+
+def test_one_timezone_for_deadlines_and_display(tmp_path) -> None:
+    from workflow.core.config import ConfigError, load_settings
+
+    assert "audit" not in load_settings(None, env={}).model_dump()
+    old = tmp_path / "config.yaml"
+    old.write_text("audit: {timezone: Asia/Urumqi}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"audit\.timezone 已并入 calendar\.timezone"):
+        load_settings(old, env={})

@@ -96,7 +96,7 @@ def audit_replay(
         at_utc = None
         if at is not None:
             try:
-                at_utc = format_utc(parse_time(at, a.settings.audit.timezone))
+                at_utc = format_utc(parse_time(at, a.settings.calendar.timezone))
             except ValueError as e:
                 raise InvalidInput(str(e)) from None
         with a.raw() as raw:
@@ -116,7 +116,7 @@ def audit_replay(
             for tid, st in sorted(result.tasks.items()):
                 typer.echo(f"  任务 {tid}: {st}")
             if result.records:
-                _replayed_records(result.records, a.settings.audit.timezone)
+                _replayed_records(result.records, a.settings.calendar.timezone)
             if not result.compared:
                 typer.echo("  （按历史时刻重放，不与当前数据表比对）")
             elif result.ok:

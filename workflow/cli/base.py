@@ -212,8 +212,8 @@ def _target(a: _App, task_id: int, ref: str) -> str:
 
 
 def _local(a: _App, stored: str | None) -> str:
-    """A stored UTC time as shown to people: Asia/Shanghai (config audit.timezone), minutes."""
-    return refs.local_time(stored, a.settings.audit.timezone)
+    """A stored UTC time as shown to people: Asia/Shanghai (config calendar.timezone), minutes."""
+    return refs.local_time(stored, a.settings.calendar.timezone)
 
 
 @app.callback()

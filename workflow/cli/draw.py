@@ -207,7 +207,7 @@ def draw_confirm(
     def go(a: _App) -> None:
         task_id = _task(a, task)
         p = task_draw.confirm(
-            a.wf, task_id, actor=actor, reason=reason, tz=a.settings.audit.timezone
+            a.wf, task_id, actor=actor, reason=reason, tz=a.settings.calendar.timezone
         )
         late = "（逾期）" if p["late"] else ""
         typer.echo(

@@ -63,15 +63,6 @@ class LifecycleSettings(_Section):
     min_group_size: int = Field(default=2, ge=2)
 
 
-class AuditSettings(_Section):
-    timezone: str = "Asia/Shanghai"
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, v: str) -> str:
-        return _known_zone(v)
-
-
 def _known_zone(v: str) -> str:
     try:
         ZoneInfo(v)
@@ -356,7 +347,6 @@ class Settings(_Section):
     db: DbSettings = DbSettings()
     log: LogSettings = LogSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
-    audit: AuditSettings = AuditSettings()
     draw: DrawSettings = DrawSettings()
     calendar: CalendarSettings = CalendarSettings()
     deadlines: DeadlineSettings = DeadlineSettings()
@@ -369,6 +359,18 @@ class Settings(_Section):
     # The bureau's clerks (经办人员) by name: besides the inspectors of a target's group, only
     # they may record or correct its result (accounts with roles come later).
     clerks: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_timezone(cls, data: Any) -> Any:
+        # One timezone for deadlines and for what people read: calendar.timezone. The display
+        # zone an older config.yaml set under audit is named, not silently ignored.
+        if isinstance(data, dict) and "audit" in data:
+            raise ValueError(
+                "audit.timezone 已并入 calendar.timezone（截止日期与显示时间共用一个时区）："
+                "请删除 audit 一节，改在 calendar.timezone 设置"
+            )
+        return data
 
 
 def _env_overrides(env: dict[str, str]) -> dict[str, dict[str, str]]:
