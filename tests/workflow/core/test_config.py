@@ -93,7 +93,7 @@ def test_the_repo_config_yaml_changes_nothing_of_the_packaged_defaults():
 
     from workflow.core.config import DEFAULTS
 
-    root = Path(__file__).resolve().parents[2] / "config.yaml"
+    root = Path(__file__).resolve().parents[3] / "config.yaml"
     assert load_settings(root, env={}) == load_settings(DEFAULTS, env={})
 
 

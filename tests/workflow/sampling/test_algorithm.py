@@ -17,7 +17,7 @@ from workflow.sampling import algorithm
 from workflow.sampling.algorithm import Candidate, DrawError, StratumInput, run_draw, verify_record
 from workflow.sampling.credit_code import make
 
-CHECKER = Path(__file__).resolve().parents[2] / "docs" / "verify_draw.py"
+CHECKER = Path(__file__).resolve().parents[3] / "docs" / "verify_draw.py"
 SECRET = bytes(range(32))
 
 

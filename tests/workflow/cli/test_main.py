@@ -273,7 +273,7 @@ def test_the_console_script_reads_ssj_db_url(db_url, tmp_path):
 
 def test_the_standalone_stdlib_checker_agrees(demo_db, tmp_path):
     """docs/verify_audit.py: what an auditor runs without installing the project."""
-    checker = Path(__file__).resolve().parents[2] / "docs" / "verify_audit.py"
+    checker = Path(__file__).resolve().parents[3] / "docs" / "verify_audit.py"
     export, cp = tmp_path / "log.jsonl", tmp_path / "cp.json"
     ssj(demo_db, "audit", "export", str(export))
     ssj(demo_db, "audit", "checkpoint", "--out", str(cp))
@@ -328,7 +328,7 @@ def test_directory_import_export_and_template_through_the_cli(db_url, tmp_path):
 
 
 def test_plan_import_lists_every_problem_of_the_file_in_one_run(db_url, tmp_path):
-    from tests.workflow.test_plans import trial_table
+    from tests.workflow.sampling.test_plans import trial_table
 
     ssj(db_url, "init")
     items = tmp_path / "items.csv"

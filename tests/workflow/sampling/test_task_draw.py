@@ -19,7 +19,7 @@ from workflow.core.replay import replay
 from workflow.core.writer import Workflow
 from workflow.sampling import algorithm, plans, sheets, task_draw
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 UNIT = "迁西县人力资源和社会保障局"
 ITEMS = [["JC-1", "劳动合同制度", "《劳动合同法》第七十四条", "书面合同", "现场", "一般"]]
 

@@ -13,7 +13,7 @@ from tests.conftest import drawn_task
 from workflow.core import audit, events
 from workflow.core.replay import rebuild
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_docs_list_exactly_the_declared_kinds() -> None:

@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover
 
 from workflow.cli.main import app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SOURCES = [
     p
     for d in ("workflow", "states", "notifications")

@@ -139,10 +139,10 @@ def test_scheduler_sweeps_at_start_and_stops_cleanly_on_sigterm(db_url, cfg, dra
     env = {**os.environ, "SSJ_LOG_FORMAT": "json"}
     # The service as `ssj scheduler` runs it, with its clock fixed (tests never read the
     # machine's date): two months after the 2024 task's April window, so it is overdue.
-    worker = [sys.executable, "-m", "tests.workflow.scheduler_worker"]
+    worker = [sys.executable, "-m", "tests.workflow.cli.scheduler_worker"]
     proc = subprocess.Popen(
         [*worker, db_url, str(cfg), "2024-06-03T09:00"],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -17,7 +17,7 @@ from workflow.core.replay import replay
 
 pytestmark = pytest.mark.slow  # declared in pyproject.toml: `pytest -m 'not slow'` skips
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_sigkill_at_random_moments_leaves_a_consistent_database(db_url):
@@ -26,7 +26,7 @@ def test_sigkill_at_random_moments_leaves_a_consistent_database(db_url):
     rng = random.Random(20241)
     for run in range(6):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.workflow.crash_worker", db_url, str(run + 1)],
+            [sys.executable, "-m", "tests.workflow.core.crash_worker", db_url, str(run + 1)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
