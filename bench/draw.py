@@ -39,7 +39,8 @@ from workflow.core.config import DbSettings, DrawSettings, LogSettings  # noqa: 
 from workflow.core.db import RawConnection, make_engine  # noqa: E402
 from workflow.core.logging import configure_logging  # noqa: E402
 from workflow.core.writer import Workflow  # noqa: E402
-from workflow.sampling import directories  # noqa: E402
+from workflow.deadlines.calendar import WorkCalendar  # noqa: E402
+from workflow.sampling import directories, plans  # noqa: E402
 from workflow.sampling.algorithm import Candidate, StratumInput, new_secret, run_draw, verify_record  # noqa: E402
 from workflow.sampling.credit_code import make  # noqa: E402
 from workflow.sampling.task_draw import draw_task  # noqa: E402
@@ -194,7 +195,7 @@ def main() -> None:
 
     # The whole command, as `ssj plan publish` + `ssj draw TASK` run it.
     rules = DrawSettings(level="province", grade_min_ratio={}, load_cap=args.targets)
-    wf = Workflow(engine, rules=rules)
+    wf = Workflow(engine, rules=rules, calendar=WorkCalendar())
     inspectors = d / "inspectors.csv"
     with open(inspectors, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
@@ -203,9 +204,11 @@ def main() -> None:
     directories.import_file(
         wf.raw, "inspectors", inspectors, actor="bench", now="2024-03-01T00:00:00.000000Z"
     )
-    wf.create_plan("2024001", unit="河北省人力资源和社会保障厅", actor="bench")
-    task = wf.create_task("2024001", name="基准", actor="bench", task_type="directed", ratio="0.03")
-    wf.publish_plan("2024001", actor="bench")
+    plans.create_plan(wf, "2024001", unit="河北省人力资源和社会保障厅", actor="bench")
+    task = plans.create_task(
+        wf, "2024001", name="基准", actor="bench", task_type="directed", ratio="0.03"
+    )
+    plans.publish(wf, "2024001", actor="bench")
     t0 = time.perf_counter()
     full = draw_task(wf, task, actor="bench", public_input="bench")
     full_s = time.perf_counter() - t0

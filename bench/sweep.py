@@ -46,6 +46,7 @@ from workflow.core.db import RawConnection, make_engine  # noqa: E402
 from workflow.core.logging import configure_logging  # noqa: E402
 from workflow.core.writer import Workflow  # noqa: E402
 from workflow.deadlines import sweep  # noqa: E402
+from workflow.deadlines.calendar import WorkCalendar  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2024, 6, 3, 9, 0, tzinfo=SH)  # Monday
@@ -144,7 +145,7 @@ def bench_sweep(url: str, tasks: int, due: int) -> None:
         f"populated {tasks:,} open tasks ({due:,} falling due) in {time.perf_counter() - t:.1f} s"
     )
     base = min(baseline_scan(raw) for _ in range(3))
-    wf = Workflow(engine, clock=FixedClock(NOW))
+    wf = Workflow(engine, clock=FixedClock(NOW), calendar=WorkCalendar())
     s = settings()
     t = time.perf_counter()
     r = sweep.decide_and_enqueue(wf, s, NOW)

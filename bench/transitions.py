@@ -40,6 +40,8 @@ from workflow.core.db import RawConnection, make_engine  # noqa: E402
 from workflow.core.logging import configure_logging  # noqa: E402
 from workflow.core.replay import replay  # noqa: E402
 from workflow.core.writer import Workflow  # noqa: E402
+from workflow.deadlines.calendar import WorkCalendar  # noqa: E402
+from workflow.sampling import plans  # noqa: E402
 from workflow.sampling.credit_code import make  # noqa: E402
 from workflow.sampling.task_draw import draw_task  # noqa: E402
 
@@ -68,6 +70,7 @@ def bench_write_path(directory: Path, tasks: int) -> tuple[int, float, int, floa
     # would soon leave none, so they are off here (bench/draw.py measures them).
     wf = Workflow(
         engine,
+        calendar=WorkCalendar(),
         rules=DrawSettings(skip_clean_this_year=False, merge_joint_visits=False),
         clerks=("bench",),
     )
@@ -79,10 +82,10 @@ def bench_write_path(directory: Path, tasks: int) -> tuple[int, float, int, floa
     for i in range(tasks):
         plan_no = f"{2000 + i // 900}001"  # task numbers run 001号–999号 per plan (seed 004)
         if i % 900 == 0:
-            wf.create_plan(plan_no, unit="迁西县人力资源和社会保障局", actor="bench")
+            plans.create_plan(wf, plan_no, unit="迁西县人力资源和社会保障局", actor="bench")
         t0 = clock()
-        t = wf.create_task(plan_no, name="基准任务", actor="bench")
-        wf.publish_plan(plan_no, actor="bench")
+        t = plans.create_task(wf, plan_no, name="基准任务", actor="bench")
+        plans.publish(wf, plan_no, actor="bench")
         (c,) = [x["code"] for x in draw_task(wf, t, actor="bench")["targets"]]
         total += clock() - t0
         writes += 3

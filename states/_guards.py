@@ -15,13 +15,13 @@ Guard = Callable[[TaskFacts], str | None]
 
 def commitment_published(f: TaskFacts) -> str | None:
     if not f.committed:
-        return "抽取承诺值尚未随计划公布：请先 ssj plan publish 公布计划"
+        return "抽取承诺值尚未随计划公布：请先公布计划"
     return None
 
 
 def draw_recorded(f: TaskFacts) -> str | None:
     if not f.draw_recorded:
-        return "尚无抽取记录：抽取只能通过 ssj draw 执行"
+        return "尚无抽取记录：抽取只能由抽取程序执行"
     return None
 
 

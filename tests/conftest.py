@@ -22,6 +22,8 @@ from workflow.core.clock import FixedClock
 from workflow.core.config import DbSettings
 from workflow.core.db import make_engine
 from workflow.core.writer import Workflow
+from workflow.deadlines.calendar import WorkCalendar
+from workflow.sampling import plans
 
 PG_URL = os.environ.get("SSJ_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("SSJ_REQUIRE_POSTGRES") == "1"
@@ -80,7 +82,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def wf(engine, clock: FixedClock) -> Iterator[Workflow]:  # type: ignore[no-untyped-def]
-    w = Workflow(engine, clock=clock, clerks=CLERKS)
+    w = Workflow(engine, calendar=WorkCalendar(), clock=clock, clerks=CLERKS)
     yield w
     w.close()
 
@@ -151,16 +153,16 @@ def drawn_task(
     from workflow.core.errors import InvalidInput
 
     with suppress(InvalidInput):  # the plan may exist already
-        wf.create_plan(plan, unit="迁西县人力资源和社会保障局", actor="测试")
+        plans.create_plan(wf, plan, unit="迁西县人力资源和社会保障局", actor="测试")
     region = f"测试区{uuid.uuid4().hex[:8]}"
-    t = wf.create_task(
-        plan, name="测试任务", actor="测试", ratio="1", filters={"region": [region]}, **spec
+    t = plans.create_task(
+        wf, plan, name="测试任务", actor="测试", ratio="1", filters={"region": [region]}, **spec
     )
     codes = [code(1000 * t + i) for i in range(targets)]
     certs = [f"J{i:03d}" for i in range(max(4, targets))]
     inspectors = [inspector_row(c, email=f"{c}@bureau.test" if email else "") for c in certs]
     load_directory(wf, [target_row(c, region) for c in codes], inspectors)
-    wf.publish_plan(plan, actor="测试")
+    plans.publish(wf, plan, actor="测试")
     from workflow.sampling.task_draw import draw_task
 
     draw_task(wf, t, actor="测试")

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from workflow.core.clock import Clock
 from workflow.core.writer import Workflow
+from workflow.deadlines.calendar import WorkCalendar
 
 T = TypeVar("T")
 
@@ -23,7 +24,7 @@ def race(
     lock = threading.Lock()
 
     def one(n: int) -> None:
-        w = Workflow(engine, clock=clock)
+        w = Workflow(engine, calendar=WorkCalendar(), clock=clock)
         try:
             barrier.wait()
             out: T | BaseException = act(w, n)

@@ -12,7 +12,7 @@ from workflow.core import schema
 from workflow.core.clock import Clock, FixedClock, SystemClock, parse_time
 from workflow.core.config import Settings
 from workflow.core.db import RawConnection, make_engine
-from workflow.core.errors import InvalidInput
+from workflow.core.errors import InvalidInput, Step
 from workflow.core.writer import Workflow
 from workflow.deadlines.calendar import WorkCalendar, build_calendar
 
@@ -42,7 +42,8 @@ class AppContext:
         if current != schema.head_revision():
             raise InvalidInput(
                 f"数据库 {self.safe_url()} 尚未初始化或版本过旧（当前 {current or '无'}，"
-                f"需要 {schema.head_revision()}）：请先运行 ssj init"
+                f"需要 {schema.head_revision()}）：请先初始化或升级数据库",
+                steps=[Step("init")],
             )
 
     @property
@@ -104,10 +105,12 @@ class AppContext:
             try:
                 when = parse_time(now, self.settings.calendar.timezone)
             except (ValueError, OverflowError) as e:
-                raise InvalidInput(f"--now {e}") from None
+                raise InvalidInput(f"指定时刻 {e}", field="now", value=now) from None
             # Deadlines are walked year by year up to --now: a far year would run for hours.
             if not 2000 <= when.year <= 2099:
-                raise InvalidInput(f"--now {now} 超出范围：应在 2000 年至 2099 年之间")
+                raise InvalidInput(
+                    f"指定时刻 {now} 超出范围：应在 2000 年至 2099 年之间", field="now", value=now
+                )
             self.clock = FixedClock(when)
             if self._wf is not None:  # built already (e.g. to read the purpose): move it too
                 self._wf.clock = self.clock

@@ -16,7 +16,7 @@ from workflow.core.errors import TransitionRefused
 from workflow.core.logging import get_logger
 from workflow.core.replay import replay
 from workflow.core.writer import Workflow
-from workflow.deadlines.calendar import WorkCalendar
+from workflow.deadlines.calendar import WorkCalendar, calendar_of
 from workflow.sampling import credit_code
 
 ACTOR = "演示数据"
@@ -305,7 +305,7 @@ def load_demo(wf: Workflow, settings: Settings | None = None) -> int:
     tz = wf.timezone
     today = end.astimezone(tz).date()
     year = today.year
-    day = _Days(wf.calendar, today)
+    day = _Days(calendar_of(wf), today)
 
     def at(d: date, hour: int) -> str:
         """Move the workflow's clock to ``hour`` o'clock of ``d`` (never past the real now)."""
@@ -334,7 +334,7 @@ def load_demo(wf: Workflow, settings: Settings | None = None) -> int:
             plans.import_plan_table(wf, table, actor=ACTOR, rules=wf.rules, dry_run=False)
         qx, ys, bf = f"{year}001", f"{year}003", f"{year}002"
         for plan_no in (qx, ys, bf):
-            wf.publish_plan(plan_no, actor=ACTOR)
+            plans.publish(wf, plan_no, actor=ACTOR)
         ids = {(t["plan_no"], t["task_no"]): t["id"] for t in queries.list_tasks(wf.engine)}
 
         # What the bureau did, in order of the day it did it (working days before today).

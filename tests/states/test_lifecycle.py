@@ -54,9 +54,9 @@ def test_draw_needs_a_commitment_a_record_and_groups_of_at_least_the_minimum():
     drawn = {"committed": True, "draw_recorded": True}
     ok = TaskFacts(records=2, smallest_group=2, **drawn)
     assert states.decide("planned", "draw", ok).dest == "drawn"
-    with pytest.raises(IllegalTransition, match="ssj plan publish"):
+    with pytest.raises(IllegalTransition, match="请先公布计划"):
         states.decide("planned", "draw", ok._replace(committed=False))
-    with pytest.raises(IllegalTransition, match="只能通过 ssj draw"):
+    with pytest.raises(IllegalTransition, match="抽取只能由抽取程序执行"):
         states.decide("planned", "draw", ok._replace(draw_recorded=False))
     with pytest.raises(IllegalTransition, match="不足 2 人"):
         states.decide("planned", "draw", TaskFacts(records=2, smallest_group=1, **drawn))

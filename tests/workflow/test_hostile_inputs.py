@@ -362,7 +362,7 @@ def test_a_truncated_log_without_a_checkpoint_says_nothing_pins_its_length(burea
     out = ok(bureau, "audit", "verify", "--file", str(path))
     assert "--against" in out and "尾部被截掉" in out
     result = json.loads(ok(bureau, "audit", "verify", "--file", str(path), "--json"))
-    assert result["ok"] and "--against" in result["note"]
+    assert result["ok"] and "检查点" in result["note"] and result["needs"] == "against"
     cp = tmp_path / "cp.json"
     ok(bureau, "audit", "checkpoint", "--out", str(cp))
     with_cp = json.loads(

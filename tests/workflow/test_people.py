@@ -15,6 +15,7 @@ from tests.conftest import drawn_task, inspector_row, load_directory, target_row
 from workflow.core import queries, refs
 from workflow.core.errors import InvalidInput, NotFound, TransitionRefused
 from workflow.core.replay import replay
+from workflow.sampling import plans
 
 runner = CliRunner()
 CLERK = "演示数据"  # config.yaml's clerks: the CLI reads the project's config
@@ -68,7 +69,7 @@ def test_a_task_is_found_as_users_write_it(wf):
         refs.task_id(wf.engine, "9" * 25)
     with pytest.raises(InvalidInput, match="2026001-001号"):
         refs.task_id(wf.engine, "第一个任务")
-    other = wf.create_task("2024001", name="n", actor="x", task_no="007号")
+    other = plans.create_task(wf, "2024001", name="n", actor="x", task_no="007号")
     assert refs.task_id(wf.engine, "2024001/7") == other
     assert refs.task_id(wf.engine, "2024001007号") == other
 
@@ -184,8 +185,11 @@ def _published(wf, result: str = "no_problem") -> tuple[int, str]:  # type: igno
 
 def test_a_published_result_is_changed_only_by_a_published_correction(wf):
     t, c = _published(wf)
-    with pytest.raises(InvalidInput, match=f"ssj result correct {t} {c}"):
+    with pytest.raises(InvalidInput, match="结果已公示，不得直接改动：请发布更正") as e:
         wf.set_result(t, c, "problem", actor="x", reason="复核")
+    assert [(s.action, s.args) for s in e.value.steps] == [
+        ("result.correct", {"task": t, "code": c})
+    ]
     with pytest.raises(InvalidInput, match="更正类别 'typo' 无效"):
         wf.correct_result(t, c, "problem", actor="x", reason="复核", category="typo")
     with pytest.raises(InvalidInput, match="说明原因"):
@@ -215,8 +219,9 @@ def test_a_published_result_is_changed_only_by_a_published_correction(wf):
 def test_an_unpublished_result_is_not_corrected_by_a_correction(wf):
     t, codes = drawn_task(wf, 1)
     wf.set_result(t, codes[0], "no_problem", actor="x")
-    with pytest.raises(InvalidInput, match=f"尚未公示.*ssj result set {t}"):
+    with pytest.raises(InvalidInput, match=r"尚未公示.*直接录入新结果") as e:
         wf.correct_result(t, codes[0], "problem", actor="x", reason="r", category="其他")
+    assert [s.action for s in e.value.steps] == ["result.set"]
 
 
 def test_the_rectification_date_moves_on_its_own_with_a_reason_and_replay_follows(wf):
@@ -294,9 +299,8 @@ def test_result_import_records_a_whole_task_in_one_go(db_url, wf, tmp_path):
         "抽查任务,统一社会信用代码,检查结果",
         f"2024001-001号,{codes[0]},不配合检查",
     ], "changed.csv")  # fmt: skip
-    assert "须用 --reason" in ssj(
-        db_url, "result", "import", str(changed), "--actor", CLERK, code=2
-    )
+    out = ssj(db_url, "result", "import", str(changed), "--actor", CLERK, code=2)
+    assert "改动已有结果须说明原因" in out and out.endswith("下一步：用 --reason 给出\n")
     ssj(db_url, "result", "import", str(changed), "--actor", CLERK, "--reason", "复核")
     assert _events(wf) == before + 4 and _records(wf, t)[codes[0]]["result"] == "refused"
 
@@ -323,7 +327,7 @@ def test_a_bad_results_file_is_refused_whole_with_row_and_column(db_url, wf, tmp
         "--actor", "路人", code=2)  # fmt: skip
     assert ":2:统一社会信用代码: 路人 不是该检查对象的检查组成员" in out
     out = ssj(db_url, "result", "import", str(path), "--actor", CLERK, code=2)
-    assert "请用 --task 指定任务" in out
+    assert "请在导入时指定任务" in out
 
 
 def test_result_template_has_the_import_headers(tmp_path):
@@ -344,15 +348,18 @@ def test_refusals_never_offer_the_trigger_they_refuse_nor_call_a_planned_task_fi
     msg = str(e.value)
     assert "暂不能执行 inspect" in msg and "未录入检查结果" in msg
     assert "允许的触发器：inspect" not in msg and "下一步" not in msg
-    wf.create_plan("2024002", unit="迁西县人社局", actor="x")
-    p = wf.create_task("2024002", name="n", actor="x")
+    plans.create_plan(wf, "2024002", unit="迁西县人社局", actor="x")
+    p = plans.create_task(wf, "2024002", name="n", actor="x")
     with pytest.raises(TransitionRefused) as e:
         wf.fire(p, "inspect", actor="x")
-    assert f"等待抽取（ssj draw {p}）" in str(e.value) and "终态" not in str(e.value)
+    assert e.value.steps[0].action == "draw.run" and "终态" not in str(e.value)
+    assert f"等待抽取（ssj draw {p}）" in ssj(
+        db_url, "task", "fire", str(p), "inspect", "--actor", "x", code=2
+    )
     # The draw service refuses a planned task with no commitment: still not "final".
     refused = TransitionRefused(p, "planned", "draw", "抽取承诺值尚未公布", [])
     assert "终态" not in str(refused) and "暂不能执行 draw" in str(refused)
-    assert "无（终态）" in str(TransitionRefused(p, "closed", "close", "x", []))
+    assert TransitionRefused(p, "closed", "close", "x", []).steps == ()
     shown = ssj(db_url, "task", "show", "2024002-001号")
     assert f"下一步：等待抽取（ssj draw {p}）" in shown
     # The next step asks the guards: what is missing comes first, as a command to run.
@@ -399,12 +406,14 @@ def test_refusals_show_stored_times_in_local_time(wf):
 def test_the_draw_takes_the_task_as_written_and_names_targets_and_inspectors(db_url, wf):
     from tests.conftest import code
 
-    wf.create_plan("2024001", unit="迁西县人力资源和社会保障局", actor="x")
-    t = wf.create_task("2024001", name="n", actor="x", ratio="1", filters={"region": ["甲区"]})
+    plans.create_plan(wf, "2024001", unit="迁西县人力资源和社会保障局", actor="x")
+    t = plans.create_task(
+        wf, "2024001", name="n", actor="x", ratio="1", filters={"region": ["甲区"]}
+    )
     c = code(4242)
     people = [inspector_row(f"J00{i}") for i in (1, 2, 3)]
     load_directory(wf, [target_row(c, "甲区")], people)
-    wf.publish_plan("2024001", actor="x")
+    plans.publish(wf, "2024001", actor="x")
     out = ssj(db_url, "draw", "2024001-001号", "--actor", "x")
     assert f"任务 {t} 已抽取" in out
     group = _records(wf, t)[c]["inspectors"]

@@ -19,6 +19,7 @@ from workflow.cli.base import (
     _task,
     audit_app,
 )
+from workflow.cli.hints import OPTIONS
 from workflow.core import audit, queries
 from workflow.core.clock import SystemClock, format_utc, parse_time
 from workflow.core.errors import InvalidInput, NotFound
@@ -42,7 +43,8 @@ def _verify_output(result: audit.VerifyResult, as_json: bool, source: str) -> No
             + (result.reason or "")  # a failed verification always gives its reason
         )
     if result.note and not as_json:
-        typer.echo(f"注意：{result.note}")
+        option = OPTIONS.get(result.needs or "")
+        typer.echo(f"注意：{result.note}" + (f"（用 {option} 给出）" if option else ""))
     if not result.ok:
         raise typer.Exit(1)
 

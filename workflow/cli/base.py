@@ -161,7 +161,9 @@ def _errors() -> Iterator[None]:
         _check_params()
         yield
     except SsjError as e:
-        typer.echo(f"错误：{e}", err=True)
+        from workflow.cli import hints
+
+        typer.echo(f"错误：{hints.render(e)}", err=True)
         raise typer.Exit(EXIT_CODES.get(type(e), 3 if isinstance(e, Conflict) else 2)) from None
     except ConfigError as e:
         typer.echo(f"错误：{e}", err=True)

@@ -35,7 +35,9 @@ def plan_create(
     """创建年度抽查工作计划。"""
 
     def go(a: _App) -> None:
-        a.wf.create_plan(plan_no, unit=unit, actor=actor, name=name, role=role)
+        from workflow.sampling import plans
+
+        plans.create_plan(a.wf, plan_no, unit=unit, actor=actor, name=name, role=role)
         typer.echo(f"已创建抽查计划 {plan_no}。")
 
     _run(ctx, go)
@@ -100,7 +102,9 @@ def plan_publish(
     """公布计划：为每个新任务生成抽取承诺值（secret 的 SHA-256）并记入审计日志。"""
 
     def go(a: _App) -> None:
-        done = a.wf.publish_plan(plan_no, actor=actor)
+        from workflow.sampling import plans
+
+        done = plans.publish(a.wf, plan_no, actor=actor)
         if as_json:
             _print_json(done)
             return

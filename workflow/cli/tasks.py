@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,7 +19,6 @@ from workflow.cli.base import (
 )
 from workflow.core import normalize, queries, refs
 from workflow.core.errors import InvalidInput
-from workflow.core.writer import parse_data
 
 # ---------------------------------------------------------------------------------------------
 # Tasks
@@ -68,7 +67,8 @@ def task_create(
             strata = plans.parse_stratum_ratios(stratum_ratio)
         except ValueError as e:
             raise InvalidInput(str(e)) from None
-        task_id = a.wf.create_task(
+        task_id = plans.create_task(
+            a.wf,
             plan,
             name=name,
             actor=actor,
@@ -137,7 +137,7 @@ def task_show(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """查看一个任务及其检查记录（含结果更正）。"""
-    from workflow.core.errors import next_actions
+    from workflow.cli.hints import next_actions
 
     def go(a: _App) -> None:
         task_id = _task(a, task)
@@ -237,3 +237,14 @@ def task_fire(
             typer.echo(f"任务 {task_id}：{src} → {dest}（事件 {seq}）")
 
     _run(ctx, go)
+
+
+def parse_data(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    from workflow.core import input_limits
+
+    value = input_limits.load_json(text, "--data")  # bounded depth, no NaN or infinity
+    if not isinstance(value, dict):
+        raise InvalidInput('--data 必须是 JSON 对象，如 {"note": "..."}')
+    return value

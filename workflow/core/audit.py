@@ -197,11 +197,13 @@ class VerifyResult:
     # What the verification could not establish (e.g. a file checked without a checkpoint:
     # nothing pins its length, so a log cut short still verifies).
     note: str | None = None
+    needs: str | None = None  # the input that would settle the note ("against": a checkpoint)
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
-        if out["note"] is None:  # the key appears only when there is something to note
-            del out["note"]
+        for key in ("note", "needs"):  # these appear only when there is something to note
+            if out[key] is None:
+                del out[key]
         return out
 
 
@@ -390,6 +392,7 @@ def verify_export(path: str, against: Checkpoint | None = None) -> VerifyResult:
     if result.ok and against is None:
         result.note = (
             "未指定检查点：没有什么能证明这个文件是完整的——尾部被截掉的日志也能通过校验。"
-            "请用 --against CHECKPOINT 对照审计人员留存的检查点校验"
+            "请对照审计人员留存的检查点校验"
         )
+        result.needs = "against"
     return result

@@ -30,10 +30,13 @@ def make_engine(settings: DbSettings, url: str | None = None, *, create: bool = 
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         if not create and not Path(database).exists():
-            from workflow.core.errors import InvalidInput
+            from workflow.core.errors import InvalidInput, Step
 
             raise InvalidInput(
-                f"数据库文件 {database} 不存在：请先运行 ssj init 创建，或用 --db 指明已有的数据库"
+                f"数据库文件 {database} 不存在：请先初始化数据库，或指明已有的数据库",
+                steps=[Step("init")],
+                needs="db",
+                value=database,
             )
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": settings.busy_timeout_ms / 1000})

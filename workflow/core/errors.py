@@ -1,24 +1,61 @@
 """Errors that reach users: one tree under ``SsjError``, each class with a stable ``code`` and
 the structured ``fields`` an interface shows or serialises (task, state, file, row, column,
-value …). The CLI maps them to exit codes (workflow/cli/main.py), the web to HTTP statuses and
-problem+json. The message is zh-CN for people."""
+value …). The message is zh-CN for people and neutral of the interface: it never names a
+command or an option. What to do next travels as data — ``needs`` (the input that was missing,
+e.g. ``reason``) and ``steps`` (actions of ``workflow.core.actions`` with their arguments) —
+and each interface renders it: the CLI as options and commands with exit codes
+(workflow/cli/hints.py), the web as form fields, links, HTTP statuses and problem+json."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from workflow.core.actions import ACTIONS, GUARD_ACTIONS
+
+
+@dataclass(frozen=True)
+class Step:
+    """A next step offered with an error: an action people may take, and its arguments
+    (``task``, ``plan``, ``code``, ``trigger`` …) as far as they are known."""
+
+    action: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"undeclared action {self.action!r} (workflow/core/actions.py)")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"action": self.action, "label": ACTIONS[self.action], **self.args}
 
 
 class SsjError(Exception):
     code: ClassVar[str] = "ssj_error"
 
-    def __init__(self, message: str = "", **fields: Any) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        needs: str | None = None,
+        steps: Sequence[Step] = (),
+        **fields: Any,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.needs = needs  # the input whose absence is the error: reason, actor, task, …
+        self.steps = tuple(steps)
         self.fields: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+        if needs is not None:
+            self.fields["needs"] = needs
 
     def as_json(self) -> dict[str, Any]:
-        """What an interface serialises: the stable code, the message, the fields."""
-        return {"code": self.code, "message": self.message, **self.fields}
+        """What an interface serialises: the stable code, the message, the fields, the steps."""
+        out = {"code": self.code, "message": self.message, **self.fields}
+        if self.steps:
+            out["next"] = [s.as_json() for s in self.steps]
+        return out
 
 
 class InvalidInput(SsjError):
@@ -42,7 +79,15 @@ class TransitionRefused(SsjError):
 
     code = "transition_refused"
 
-    def __init__(self, task_id: int, state: str, trigger: str, reason: str, allowed: list[str]):
+    def __init__(
+        self,
+        task_id: int,
+        state: str,
+        trigger: str,
+        reason: str,
+        allowed: list[str],
+        steps: Sequence[Step] = (),
+    ) -> None:
         import states
 
         self.task_id = task_id
@@ -52,69 +97,31 @@ class TransitionRefused(SsjError):
         # What the state declares, whatever the caller passed: a message must never offer
         # a trigger it has just refused, nor call a planned task final.
         self.allowed = states.allowed_triggers(state) if state in states.STATES else allowed
-        if trigger in self.allowed:  # declared here; a guard failed and says what is missing
+        # Declared here: a guard failed and its reason says what is missing. Otherwise the
+        # way on is what the state allows, offered as steps (the CLI says "下一步").
+        self.guard_failed = trigger in self.allowed
+        if self.guard_failed:
             text = f"任务 {task_id} 当前状态为 {state}，暂不能执行 {trigger}：{reason}"
+            steps = list(steps)
         else:
-            what = reason.split("；该状态允许的触发器：")[0]  # said below, with its command
-            text = (
-                f"任务 {task_id} 当前状态为 {state}，不能执行 {trigger}：{what}"
-                f"（下一步：{next_steps(task_id, state)}）"
-            )
-        super().__init__(text, task=task_id, state=state, trigger=trigger, reason=reason)
+            what = reason.split("；该状态允许的触发器：")[0]  # the allowed ones are the steps
+            text = f"任务 {task_id} 当前状态为 {state}，不能执行 {trigger}：{what}"
+            steps = [trigger_step(task_id, t) for t in self.allowed]
+        super().__init__(
+            text, steps=steps, task=task_id, state=state, trigger=trigger, reason=reason
+        )
 
 
-def next_steps(task_id: int, state: str) -> str:
-    """What can move a task on from ``state``, as a person reads it: the draw is run by
-    ``ssj draw``, other triggers by ``ssj task fire``; a final state has none."""
-    import states
-
-    if state not in states.STATES:
-        return "无"
-    allowed = states.allowed_triggers(state)
-    if not allowed:
-        return "无（终态）"
-    if allowed == ["draw"]:
-        return f"等待抽取（ssj draw {task_id}）"
-    return "、".join(f"ssj task fire {task_id} {t}" for t in allowed)
+def guard_steps(task_id: int, guards: Sequence[str]) -> list[Step]:
+    """The steps that satisfy the failed ``guards`` (``actions.GUARD_ACTIONS``)."""
+    return [Step(action, {"task": task_id}) for g in guards for action in GUARD_ACTIONS.get(g, ())]
 
 
-# What to do when a guard stands in the way, as a command people can run (``{id}``: the task).
-GUARD_TODO: dict[str, str] = {
-    "commitment_published": "先公布计划（ssj plan publish 计划编号 --actor 姓名）",
-    "all_results_recorded": (
-        "录入检查结果（ssj result set {id} 信用代码 --result 结果，或 ssj result import 文件）"
-    ),
-    "all_results_published": "公示检查结果（ssj result publish {id} --place 公示位置）",
-    "all_problems_followed_up": (
-        "登记后续处置（ssj followup add {id} 信用代码 --outcome 处置结果）"
-    ),
-}
-
-
-def next_actions(task_id: int, state: str, facts: object) -> str:
-    """Like ``next_steps``, but asking the guards with the task's facts: a trigger whose guard
-    passes is offered as its command; one that waits on missing work says what to do first
-    (a guard that rules a path out, e.g. close while problems are open, is left unsaid)."""
-    import states
-
-    if state not in states.STATES or state == "planned":
-        return next_steps(task_id, state)
-    offered: list[str] = []
-    todo: list[str] = []
-    for trigger in states.allowed_triggers(state):
-        failed = states.failed_guards(state, trigger, facts)  # type: ignore[arg-type]
-        if not failed:
-            offered.append(f"ssj task fire {task_id} {trigger}")
-            continue
-        for guard in failed:
-            if guard in GUARD_TODO:
-                todo.append(
-                    GUARD_TODO[guard].format(id=task_id)
-                    + f"，然后 ssj task fire {task_id} {trigger}"
-                )
-    if not offered and not todo:
-        return next_steps(task_id, state)
-    return "；".join(dict.fromkeys(offered + todo))
+def trigger_step(task_id: int, trigger: str) -> Step:
+    """The step that fires ``trigger``: the draw has its own action, the rest are ``task.fire``."""
+    if trigger == "draw":
+        return Step("draw.run", {"task": task_id})
+    return Step("task.fire", {"task": task_id, "trigger": trigger})
 
 
 class Conflict(SsjError):

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -25,17 +25,29 @@ from workflow.core import audit
 from workflow.core.clock import Clock, SystemClock, format_utc, parse_time
 from workflow.core.config import DeadlineSettings, DrawSettings
 from workflow.core.db import RawConnection
-from workflow.core.errors import Conflict, InvalidInput, NotFound, TransitionRefused
+from workflow.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Step,
+    TransitionRefused,
+    guard_steps,
+)
 from workflow.core.logging import get_logger
 from workflow.core.refs import local_time
-from workflow.deadlines.calendar import WorkCalendar
-from workflow.sampling import plans
 
 log = get_logger("ssj.engine")
 
 # How far a live write's as-of time (a sweep's moment, taken when it started deciding) may be
 # from the real clock: long enough for a slow sweep, far too short to act on another day.
 MAX_SKEW = timedelta(minutes=5)
+
+
+class WorkingDays(Protocol):
+    """What the writer needs of the working-day calendar (``deadlines.calendar.WorkCalendar``):
+    the rectification date a problem result gets. A protocol, so core does not import deadlines."""
+
+    def add_working_days(self, start: date, n: int) -> date: ...
 
 
 @dataclass(slots=True)
@@ -109,9 +121,10 @@ class Workflow:
         self,
         engine: Engine,
         clock: Clock | None = None,
+        *,
+        calendar: WorkingDays,
         min_group_size: int = 2,
         rules: DrawSettings | None = None,
-        calendar: WorkCalendar | None = None,
         deadlines: DeadlineSettings | None = None,
         timezone: str = "Asia/Shanghai",
         real_clock: Clock | None = None,
@@ -125,7 +138,7 @@ class Workflow:
         self._purpose: str | None = None
         self.min_group_size = min_group_size
         self.rules = rules or DrawSettings()
-        self.calendar = calendar or WorkCalendar()
+        self.calendar = calendar
         self.deadlines = deadlines or DeadlineSettings()
         self.timezone = ZoneInfo(timezone)
         self.raw = RawConnection(engine)
@@ -175,8 +188,9 @@ class Workflow:
 
         raise InvalidInput(
             f"正式库（live）只按真实时间写入：拒绝按 {local(at)} 写入"
-            f"（真实时间 {local(real)}，北京时间）。--now 在正式库上只演练、不写入；"
-            "要按指定时刻写入，请使用演示库或测试库（ssj init --purpose demo|test）"
+            f"（真实时间 {local(real)}，北京时间）。指定时刻在正式库上只演练、不写入；"
+            "要按指定时刻写入，请使用演示库或测试库",
+            steps=[Step("init", {"purpose": "demo|test"})],
         )
 
     def event_time(self, as_of: datetime | None = None) -> str:
@@ -230,12 +244,15 @@ class Workflow:
         try:
             decision = states.decide(tx.task.state, trigger, facts)
         except IllegalTransition as e:
+            allowed = trigger in states.allowed_triggers(tx.task.state)
+            failed = states.failed_guards(tx.task.state, trigger, facts) if allowed else []
             raise TransitionRefused(
                 tx.task.id,
                 tx.task.state,
                 trigger,
                 e.reason,
                 states.allowed_triggers(tx.task.state),
+                steps=guard_steps(tx.task.id, failed),
             ) from None
         tx.new_state = decision.dest
 
@@ -423,11 +440,13 @@ class Workflow:
         expected_version: int | None = None,
     ) -> tuple[str, str, int]:
         """Apply a lifecycle trigger; returns (from_state, to_state, event seq)."""
-        _require_actor(actor, role)
+        require_actor(actor, role)
         if trigger == "draw":
             raise InvalidInput(
-                f"任务 {task_id}：draw 只能通过 ssj draw {task_id} 执行"
-                "（按已公布的承诺值随机抽取，并生成可验证的抽取记录）"
+                f"任务 {task_id}：抽取只能由抽取程序执行"
+                "（按已公布的承诺值随机抽取，并生成可验证的抽取记录）",
+                steps=[Step("draw.run", {"task": task_id})],
+                task=task_id,
             )
         payload = {"trigger": trigger, "data": data or {}}
 
@@ -449,50 +468,6 @@ class Workflow:
         assert tx.event is not None and tx.new_state is not None
         log.debug("transition", task=task_id, trigger=trigger, to=tx.new_state, seq=tx.event.seq)
         return tx.task.state, tx.new_state, tx.event.seq
-
-    # ----------------------------------------------------------------------------------------
-    # Plans and tasks
-
-    def create_plan(
-        self, plan_no: str, *, unit: str, actor: str, name: str | None = None, role: str = "clerk"
-    ) -> int:
-        _require_actor(actor, role)
-        with self.raw.write() as cur:
-            return plans.insert_plan(
-                self, cur, plan_no, unit=unit, actor=actor, role=role, name=name
-            )
-
-    def create_task(
-        self,
-        plan_no: str,
-        *,
-        name: str,
-        actor: str,
-        role: str = "clerk",
-        reason: str | None = None,
-        **spec: Any,
-    ) -> int:
-        """Create a task in ``planned`` (event ``task_created``); ``spec``: the fields of
-        ``plans.TaskSpec`` (task_no, task_type, ratio, items, item_codes, scope, …)."""
-        _require_actor(actor, role)
-        try:
-            task = plans.TaskSpec(name=name, **spec)
-        except TypeError as e:
-            raise InvalidInput(f"任务字段无效：{e}") from None
-        with self.raw.write() as cur:
-            task_id = plans.insert_task(
-                self, cur, plan_no, task, actor=actor, role=role, reason=reason, rules=self.rules
-            )
-        log.debug("task_created", task=task_id, plan=plan_no, task_no=task.task_no)
-        return task_id
-
-    def publish_plan(
-        self, plan_no: str, *, actor: str, role: str = "clerk"
-    ) -> list[dict[str, Any]]:
-        """Publish the plan with each new task's draw commitment (one transaction)."""
-        _require_actor(actor, role)
-        with self.raw.write() as cur:
-            return plans.publish_plan(self, cur, plan_no, actor=actor, role=role)
 
     # ----------------------------------------------------------------------------------------
     # Inspection records
@@ -524,7 +499,7 @@ class Workflow:
         after. A problem (or a refusal) gets its rectification date: ``rectify_by``, or the
         configured number of working days from today (DESIGN §3). The actor must be in the
         target's group or a listed clerk."""
-        _require_actor(actor, role)
+        require_actor(actor, role)
         payload, change = self.result_change(
             task_id,
             target_code,
@@ -590,19 +565,26 @@ class Workflow:
             if not states.allows("set_result", tx.task.state):
                 raise InvalidInput(
                     f"任务 {task_id} 当前状态为 {tx.task.state}：只能在 drawn 或 inspected 状态"
-                    "录入或更正检查结果（已公示的结果须经更正程序：ssj result correct）"
+                    "录入或更正检查结果（已公示的结果须经更正程序）",
+                    steps=[Step("result.correct", {"task": task_id, "code": target_code})],
+                    task=task_id,
+                    state=tx.task.state,
                 )
             rec_id, before, before_note, published_at, _ = self._record(tx, target_code)
             if published_at is not None:
                 raise InvalidInput(
-                    f"任务 {task_id} 检查对象 {target_code} 的结果已公示，不得直接改动："
-                    f"请用 ssj result correct {task_id} {target_code} --result 结果 --reason 原因"
-                    " --category 类别 发布更正"
+                    f"任务 {task_id} 检查对象 {target_code} 的结果已公示，不得直接改动：请发布更正",
+                    steps=[Step("result.correct", {"task": task_id, "code": target_code})],
+                    task=task_id,
+                    value=target_code,
                 )
             self._require_recorder(tx, target_code, actor, role)
             if before is not None and reason is None:
                 raise InvalidInput(
-                    f"任务 {task_id} 检查对象 {target_code} 已有结果 {before}：更正结果须用 --reason 说明原因"
+                    f"任务 {task_id} 检查对象 {target_code} 已有结果 {before}：更正结果须说明原因",
+                    needs="reason",
+                    task=task_id,
+                    value=target_code,
                 )
             if before is not None and before == result and before_note == note:
                 raise InvalidInput(f"检查对象 {target_code} 的结果已经是 {result}，无需更正")
@@ -676,9 +658,9 @@ class Workflow:
         """更正: change a published result by an explicit correction with a reason and a
         category; the correction is itself published (its own row, date and place) and the
         record counts it. Event ``result_corrected`` holds the values before and after."""
-        _require_actor(actor, role)
+        require_actor(actor, role)
         if not reason or not reason.strip():
-            raise InvalidInput("更正已公示的结果须用 --reason 说明原因")
+            raise InvalidInput("更正已公示的结果须说明原因", needs="reason", task=task_id)
         cat = correction_category(category)
         due = self._due(result, rectify_by)
         today = self.clock.now().astimezone(self.timezone).date().isoformat()
@@ -688,8 +670,12 @@ class Workflow:
             rec_id, before, before_note, published_at, _ = self._record(tx, target_code)
             if published_at is None:
                 raise InvalidInput(
-                    f"任务 {task_id} 检查对象 {target_code} 的结果尚未公示：直接用"
-                    f" ssj result set {task_id} {target_code} --result R --reason 原因 更正"
+                    f"任务 {task_id} 检查对象 {target_code} 的结果尚未公示：直接录入新结果并说明原因即可更正",
+                    steps=[
+                        Step("result.set", {"task": task_id, "code": target_code, "reason": "原因"})
+                    ],
+                    task=task_id,
+                    value=target_code,
                 )
             if not states.allows("correct_result", tx.task.state):
                 raise InvalidInput(
@@ -760,9 +746,9 @@ class Workflow:
     ) -> dict[str, Any]:
         """Move a problem's rectification date on its own, with a reason (event
         ``rectify_by_changed``); the result stays as it is, published or not."""
-        _require_actor(actor, role)
+        require_actor(actor, role)
         if not reason or not reason.strip():
-            raise InvalidInput("变更整改期限须用 --reason 说明原因")
+            raise InvalidInput("变更整改期限须说明原因", needs="reason", task=task_id)
         today = self.clock.now().astimezone(self.timezone).date()
         if day < today:
             raise InvalidInput(f"整改期限 {day} 早于今天 {today}")
@@ -818,7 +804,7 @@ class Workflow:
         """Record the publication (date and place) of results; all unpublished ones by default.
         ``published_on``: the local date the user states the publication happened (default
         today), stored beside ``published_at``, the real time of the event; never in the future."""
-        _require_actor(actor, role)
+        require_actor(actor, role)
         if not place.strip():
             raise InvalidInput("公示位置不能为空（如 河北人社网“行政执法信息公示专栏”的网址）")
         payload: dict[str, Any] = {"place": place}
@@ -882,7 +868,7 @@ class Workflow:
         expected_version: int | None = None,
     ) -> None:
         """Add a follow-up outcome to a problem or refused record."""
-        _require_actor(actor, role)
+        require_actor(actor, role)
         if outcome not in OUTCOMES:
             raise InvalidInput(
                 f"后续处置 {outcome!r} 无效：应为 "
@@ -988,21 +974,10 @@ def _stated(day: date | None, today: date, what: str) -> str:
     return day.isoformat()
 
 
-def _require_actor(actor: str, role: str | None = None) -> None:
+def require_actor(actor: str, role: str | None = None) -> None:
     if not actor or not actor.strip():
-        raise InvalidInput("必须用 --actor 指明操作人（或设置环境变量 SSJ_ACTOR）")
+        raise InvalidInput("必须指明操作人", needs="actor")
     if role is not None and role not in ROLES:
         raise InvalidInput(
             f"角色 {role!r} 无效：应为 " + "、".join(f"{k}（{v}）" for k, v in ROLES.items())
         )
-
-
-def parse_data(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    from workflow.core import input_limits
-
-    value = input_limits.load_json(text, "--data")  # bounded depth, no NaN or infinity
-    if not isinstance(value, dict):
-        raise InvalidInput('--data 必须是 JSON 对象，如 {"note": "..."}')
-    return value

@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chinese_calendar
 
 from workflow.core.config import CalendarSettings
 from workflow.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from workflow.core.writer import Workflow
 
 
 @lru_cache(maxsize=1)
@@ -203,6 +206,15 @@ class WorkCalendar:
             day += timedelta(days=1)
             count += self.is_working_day(day)
         return count
+
+
+def calendar_of(wf: Workflow) -> WorkCalendar:
+    """The working-day calendar a workflow was built with. The writer knows it only as the
+    ``WorkingDays`` protocol (core does not import deadlines); deadline code needs all of it."""
+    cal = wf.calendar
+    if not isinstance(cal, WorkCalendar):
+        raise TypeError(f"the workflow's calendar is a {type(cal).__name__}, not a WorkCalendar")
+    return cal
 
 
 def build_calendar(settings: CalendarSettings, recorded: Any = None) -> WorkCalendar:

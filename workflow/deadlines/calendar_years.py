@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import notifications
 from workflow.core import audit
 from workflow.core.errors import InvalidInput
-from workflow.deadlines.calendar import WorkCalendar, YearOverride
+from workflow.deadlines.calendar import WorkCalendar, YearOverride, calendar_of
 from workflow.deadlines.calendar_notice import Notice, weekday_cn
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def record(wf: Workflow, notice: Notice, text: str, actor: str) -> Recorded:
     notice agrees with it day by day: a disagreement means a wrong or mistyped text.
     """
     if not actor.strip():
-        raise InvalidInput("必须用 --actor 指明录入人（或设置环境变量 SSJ_ACTOR）")
+        raise InvalidInput("必须指明录入人", needs="actor")
     holidays = sorted(d.isoformat() for d in notice.holidays)
     workdays = sorted(d.isoformat() for d in notice.workdays)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -110,11 +110,11 @@ def record(wf: Workflow, notice: Notice, text: str, actor: str) -> Recorded:
                 "已录入的年份不能改写；如国务院发布了调整通知，请在 config.yaml 的"
                 f" calendar.years.{notice.year} 中填写（优先于数据库）"
             )
-        refresh(wf.calendar, cur, sql)
-        cov = wf.calendar.coverage_of(notice.year)
+        refresh(calendar_of(wf), cur, sql)
+        cov = calendar_of(wf).coverage_of(notice.year)
         note = ""
         if not cov.provisional:
-            diff = differences(notice, wf.calendar)
+            diff = differences(notice, calendar_of(wf))
             if diff:
                 raise InvalidInput(
                     f"{notice.year} 年已由 {cov.source} 覆盖，本通知与之不符（请核对通知原文）："
@@ -148,7 +148,7 @@ def record(wf: Workflow, notice: Notice, text: str, actor: str) -> Recorded:
             (notice.year, json.dumps(holidays), json.dumps(workdays), notice.title, digest,
              actor, at, new.seq),
         )  # fmt: skip
-        refresh(wf.calendar, cur, sql)
+        refresh(calendar_of(wf), cur, sql)
     return Recorded(notice.year, False, new.seq, at, note)
 
 
@@ -190,7 +190,7 @@ def warn(
     mail to each administrator (calendar.admin_emails). Inside the sweep's write transaction."""
     from workflow.deadlines.calendar import provisional_source
 
-    years = years_to_warn(wf.calendar, today)
+    years = years_to_warn(calendar_of(wf), today)
     if not years:
         return None
     w = Warning(years, warning_text(years, provisional_source()))

@@ -14,6 +14,7 @@ from workflow.core.config import Settings
 from workflow.core.writer import Workflow
 from workflow.deadlines import calendar_years
 from workflow.deadlines import rules as deadline_rules
+from workflow.deadlines.calendar import calendar_of
 
 
 def overdue(
@@ -24,13 +25,13 @@ def overdue(
     tz = ZoneInfo(settings.calendar.timezone)
     now = now or wf.clock.now()
     today = deadline_rules.local_today(now, tz)
-    at = deadline_rules.Calendar(wf.calendar, today)
+    at = deadline_rules.Calendar(calendar_of(wf), today)
     sql = wf.raw.sql
     ladder = {i + 1: s.step for i, s in enumerate(settings.escalation.ladder)}
     with wf.raw.read() as cur:
-        calendar_years.refresh(wf.calendar, cur, sql)  # a notice recorded since: recompute
+        calendar_years.refresh(calendar_of(wf), cur, sql)  # a notice recorded since: recompute
         yesterday = today - timedelta(days=1)
-        found = deadline_rules.collect_open(cur, sql, settings, wf.calendar, today, yesterday)
+        found = deadline_rules.collect_open(cur, sql, settings, calendar_of(wf), today, yesterday)
         late = [
             d for d in found.deadlines if d.due < today and (office is None or d.office == office)
         ]

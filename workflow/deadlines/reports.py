@@ -12,6 +12,7 @@ from workflow.core import audit
 from workflow.core.errors import InvalidInput
 from workflow.core.refs import local_time
 from workflow.deadlines import rules as deadline_rules
+from workflow.deadlines.calendar import calendar_of
 
 if TYPE_CHECKING:
     from workflow.core.config import Settings
@@ -23,8 +24,8 @@ def submit(
 ) -> dict[str, Any]:
     """Record that ``office`` submitted its ``kind`` report for ``period``; one event."""
     if not actor.strip():
-        raise InvalidInput("必须用 --actor 指明报送人")
-    due = deadline_rules.parse_period(kind, period, settings.deadlines, wf.calendar)
+        raise InvalidInput("必须指明报送人", needs="actor")
+    due = deadline_rules.parse_period(kind, period, settings.deadlines, calendar_of(wf))
     known = [o for o, c in settings.offices.items() if c.reports]
     if office not in known:
         listed = "、".join(known) if known else "（config.yaml 的 offices 中尚未配置任何科室）"

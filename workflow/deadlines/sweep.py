@@ -24,6 +24,7 @@ from workflow.core.logging import get_logger
 from workflow.core.writer import Workflow
 from workflow.deadlines import calendar_years, mail
 from workflow.deadlines import rules as deadline_rules
+from workflow.deadlines.calendar import calendar_of
 from workflow.deadlines.rules import Deadline, Person, Step
 
 log = get_logger("ssj.sweep")
@@ -171,12 +172,12 @@ def decide_and_enqueue(
     tz = ZoneInfo(settings.calendar.timezone)
     today = deadline_rules.local_today(now, tz)
     result = SweepResult(as_of=format_utc(now), today=today.isoformat(), dry_run=dry_run)
-    at_cal = deadline_rules.Calendar(wf.calendar, today)
+    at_cal = deadline_rules.Calendar(calendar_of(wf), today)
     remind = settings.deadlines.remind_before_working_days
     ladder = settings.escalation.ladder
     sql = wf.raw.sql
     with wf.raw.read() if dry_run else wf.raw.write() as cur:
-        calendar_years.refresh(wf.calendar, cur, sql)  # a notice recorded by another process
+        calendar_years.refresh(calendar_of(wf), cur, sql)  # a notice recorded by another process
         # The daily warning while a year is provisional; a rehearsal writes nothing.
         warned = None if dry_run else calendar_years.warn(cur, sql, wf, settings, today, now)
         if warned is not None:
@@ -185,7 +186,7 @@ def decide_and_enqueue(
             result.calendar_warning_mails = warned.messages if warned.new else 0
             result.messages += warned.messages
         horizon = deadline_rules.reminder_horizon(today, remind)
-        found = deadline_rules.collect_open(cur, sql, settings, wf.calendar, today, horizon)
+        found = deadline_rules.collect_open(cur, sql, settings, calendar_of(wf), today, horizon)
         result.problems = found.problems
         result.open_deadlines = len(found.deadlines)
         result.provisional = sum(d.provisional for d in found.deadlines)

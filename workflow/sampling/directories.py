@@ -15,7 +15,7 @@ import json
 import math
 import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,7 +25,7 @@ from typing import Any
 from workflow.core import audit, input_limits, normalize, spreadsheet
 from workflow.core.config import ImportSettings
 from workflow.core.db import RawConnection
-from workflow.core.errors import InvalidInput
+from workflow.core.errors import InvalidInput, Step
 from workflow.sampling import credit_code
 
 MAX_LISTED_ERRORS = 200
@@ -36,7 +36,13 @@ class ImportRejected(InvalidInput):
 
     code = "import_rejected"
 
-    def __init__(self, path: str, problems: list[str]) -> None:
+    def __init__(
+        self,
+        path: str,
+        problems: list[str],
+        steps: Sequence[Step] = (),
+        needs: str | None = None,
+    ) -> None:
         self.problems = problems
         shown = problems[:MAX_LISTED_ERRORS]
         more = len(problems) - len(shown)
@@ -45,6 +51,8 @@ class ImportRejected(InvalidInput):
             f"{path} 未导入（共 {len(problems)} 个问题，未写入任何数据）：\n"
             + "\n".join(shown)
             + tail,
+            steps=steps,
+            needs=needs,
             file=path,
             problems=problems,
         )
@@ -646,14 +654,15 @@ def parse_file(  # noqa: C901 (whole-file validation: a flat list of independent
         problems.append(
             f"{path}:{header_row}: 缺少必需的列：{'、'.join(missing)}"
             f"（{kind.label}的表头为：{'、'.join(c.header for c in kind.cols)}；"
-            f"可用 ssj template {kind.name} 生成模板）"
+            "可先生成导入模板）"
         )
     if unknown:
         problems.append(f"{path}:{header_row}: 无法识别的列：{'、'.join(unknown)}")
     if dup_headers:
         problems.append(f"{path}:{header_row}: 列重复：{'、'.join(dup_headers)}")
     if problems:
-        raise ImportRejected(str(path), problems)
+        steps = [Step("directory.template", {"kind": kind.name})] if missing else []
+        raise ImportRejected(str(path), problems, steps)
     index = [(i, known[h]) for i, h in enumerate(header) if h in known]
     records: dict[str, dict[str, Any]] = {}
     first_row: dict[str, int] = {}
@@ -862,10 +871,7 @@ def _warnings(cur: Any, kind: Kind, records: dict[str, dict[str, Any]]) -> list[
         retired = sorted({r[0] for r in cur.fetchall()} & records.keys())
         if retired:
             shown = "、".join(retired[:5]) + (f" 等 {len(retired)} 个" if len(retired) > 5 else "")
-            out.append(
-                f"{shown} 已停用：导入更新其内容，但仍为停用"
-                f"（恢复请用 ssj retire {kind.name} 编码 --restore --reason 原因）"
-            )
+            out.append(f"{shown} 已停用：导入更新其内容，但仍为停用（恢复须另行办理并说明原因）")
     return out
 
 
@@ -1026,7 +1032,7 @@ def retire(
     label = RETIRABLE[kind_name]
     reason = normalize.text(reason)
     if not reason:
-        raise InvalidInput("请用 --reason 说明停用或恢复的原因")
+        raise InvalidInput("请说明停用或恢复的原因", needs="reason")
     codes = list(dict.fromkeys(normalize.code(k) for k in keys if k.strip()))
     if not codes:
         raise InvalidInput(f"请指定要{'恢复' if restore else '停用'}的{label}编码")

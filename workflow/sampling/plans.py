@@ -1,8 +1,10 @@
 """Annual plans and their tasks (seed 004): numbering, naming, validation, the plan table
 import, and publication with each task's draw commitment (DESIGN §6 step 1).
 
-Writes run inside a transaction the caller holds (``Workflow`` opens it), so that a plan
-table imports whole or not at all, and a plan publishes all its commitments or none.
+``create_plan``, ``create_task`` and ``publish`` each run in one write transaction of the
+writer; the ``insert_*`` and ``publish_pending`` steps run inside a transaction the caller
+holds, so that a plan table imports whole or not at all, and a plan publishes all its
+commitments or none.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 import states
 from workflow.core import audit, normalize
 from workflow.core.config import DrawSettings
-from workflow.core.errors import InvalidInput, NotFound
+from workflow.core.errors import InvalidInput, NotFound, Step
+from workflow.core.logging import get_logger
 from workflow.core.normalize import percent
 from workflow.core.refs import local_time
+from workflow.core.writer import require_actor
 from workflow.sampling import algorithm, directories
 from workflow.sampling.directories import (
     TARGET_TYPES,
@@ -33,6 +37,8 @@ from workflow.sampling.directories import (
 
 if TYPE_CHECKING:
     from workflow.core.writer import Workflow
+
+log = get_logger("ssj.plans")
 
 TASK_TYPES = normalize.TASK_TYPES
 PLAN_NO = re.compile(r"^(\d{4})(\d{3})$")  # seed 004: 2024001
@@ -180,7 +186,7 @@ def task_problems(  # noqa: C901 (every problem of a task row, each check indepe
         out.append(
             (
                 "items",
-                f"抽查事项 {'、'.join(unknown)} 不在抽查事项清单中：请先 ssj import items 导入清单",
+                f"抽查事项 {'、'.join(unknown)} 不在抽查事项清单中：请先导入抽查事项清单",
             )
         )
     spec.inspector_field = normalize.word(spec.inspector_field)
@@ -381,7 +387,11 @@ def insert_task(
     cur.execute(sql("SELECT id, year FROM plan WHERE plan_no = ?"), (plan_no,))
     row = cur.fetchone()
     if row is None:
-        raise NotFound(f"抽查计划 {plan_no} 不存在；请先用 ssj plan create 创建")
+        raise NotFound(
+            f"抽查计划 {plan_no} 不存在；请先创建",
+            steps=[Step("plan.create", {"plan": plan_no})],
+            value=plan_no,
+        )
     plan_id, year = row
     spec.months = normalize_months(spec.months, year)
     check_task(spec, rules, item_categories(cur))
@@ -429,7 +439,54 @@ def insert_task(
     return task_id
 
 
-def publish_plan(
+def create_plan(
+    wf: Workflow,
+    plan_no: str,
+    *,
+    unit: str,
+    actor: str,
+    name: str | None = None,
+    role: str = "clerk",
+) -> int:
+    """A new annual plan (event ``plan_created``); returns its id."""
+    require_actor(actor, role)
+    with wf.raw.write() as cur:
+        return insert_plan(wf, cur, plan_no, unit=unit, actor=actor, role=role, name=name)
+
+
+def create_task(
+    wf: Workflow,
+    plan_no: str,
+    *,
+    name: str,
+    actor: str,
+    role: str = "clerk",
+    reason: str | None = None,
+    **spec: Any,
+) -> int:
+    """Create a task in ``planned`` (event ``task_created``); ``spec``: the fields of
+    ``TaskSpec`` (task_no, task_type, ratio, items, item_codes, scope, …)."""
+    require_actor(actor, role)
+    try:
+        task = TaskSpec(name=name, **spec)
+    except TypeError as e:
+        raise InvalidInput(f"任务字段无效：{e}") from None
+    with wf.raw.write() as cur:
+        task_id = insert_task(
+            wf, cur, plan_no, task, actor=actor, role=role, reason=reason, rules=wf.rules
+        )
+    log.debug("task_created", task=task_id, plan=plan_no, task_no=task.task_no)
+    return task_id
+
+
+def publish(wf: Workflow, plan_no: str, *, actor: str, role: str = "clerk") -> list[dict[str, Any]]:
+    """Publish the plan with each new task's draw commitment (one transaction)."""
+    require_actor(actor, role)
+    with wf.raw.write() as cur:
+        return publish_pending(wf, cur, plan_no, actor=actor, role=role)
+
+
+def publish_pending(
     wf: Workflow, cur: Any, plan_no: str, *, actor: str, role: str
 ) -> list[dict[str, Any]]:
     """Publish the plan: each planned task without a commitment gets a fresh secret (kept
@@ -638,7 +695,7 @@ def _item_codes(
     if "事项清单" in text or "清单全覆盖" in text:
         active = {c for c in items.values() if c not in retired}
         if not active:
-            raise ValueError("事项清单为空：请先 ssj import items 导入抽查事项清单")
+            raise ValueError("事项清单为空：请先导入抽查事项清单")
         return sorted(active)
     out: list[str] = []
     bad: list[str] = []

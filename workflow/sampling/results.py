@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from states._facts import PROBLEM_RESULTS, RESULTS
 from workflow.core import refs
-from workflow.core.errors import SsjError
-from workflow.core.writer import _require_actor
+from workflow.core.errors import SsjError, Step
+from workflow.core.writer import require_actor
 from workflow.sampling.directories import Col, ImportRejected, Kind, _date, _write, parse_file
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ KIND = Kind(
         Col("result", "检查结果", _result, required=True, note="、".join(RESULTS.values())),
         Col("note", "检查情况说明"),
         Col("rectify_by", "整改期限", _date, note="发现问题、不配合检查时；YYYY-MM-DD"),
-        Col("task", "抽查任务", refs.norm, note="如 2026001-001号；或用 --task 指定"),
+        Col("task", "抽查任务", refs.norm, note="如 2026001-001号；或在导入时指定"),
     ),
 )
 
@@ -62,7 +62,7 @@ def import_results(  # noqa: C901 (whole-file validation: a flat list of indepen
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """Validate the whole file, then record every changed result in one transaction."""
-    _require_actor(actor, role)
+    require_actor(actor, role)
     problems: list[str] = []
     rows: dict[str, int] = {}
     records = parse_file(KIND, path, rows, problems)
@@ -80,14 +80,16 @@ def import_results(  # noqa: C901 (whole-file validation: a flat list of indepen
     if not allows("set_result", state):
         problems.append(
             f"{path}: 任务 {task_id}（{task_label}）当前状态为 {state}：只能在 drawn 或 inspected"
-            " 状态录入检查结果（已公示的结果须经更正程序：ssj result correct）"
+            " 状态录入检查结果（已公示的结果须经更正程序）"
         )
-        raise ImportRejected(str(path), problems)
+        raise ImportRejected(str(path), problems, steps=[Step("result.correct", {"task": task_id})])
     clerk = actor.strip() in wf.clerks
     seen: dict[str, str] = {}
     changes: list[tuple[str, dict[str, Any], str | None]] = []
     today = wf.clock.now().astimezone(wf.timezone).date().isoformat()
     unchanged = 0
+    correct: list[Step] = []  # a published row: its correction, offered once
+    needs: str | None = None
     by_name: dict[str, set[str]] = {}
     for c, r in existing.items():
         for n in r["names"]:
@@ -120,10 +122,11 @@ def import_results(  # noqa: C901 (whole-file validation: a flat list of indepen
                 f"{actor} 不是该检查对象的检查组成员（{members}），也不是登记的经办人员",
             )
         if old["published"]:
+            correct.append(Step("result.correct", {"task": task_id, "code": code}))
             bad(
                 key,
                 "result",
-                f"结果已公示，不得导入改动：请用 ssj result correct {task_id} {code} --result 结果 --reason 原因 --category 类别",
+                "结果已公示，不得导入改动：须逐户发布更正（说明原因与类别）",
             )
         due = rec["rectify_by"]
         if due is not None and rec["result"] not in PROBLEM_RESULTS:
@@ -140,16 +143,17 @@ def import_results(  # noqa: C901 (whole-file validation: a flat list of indepen
             unchanged += 1
             continue
         if old["result"] is not None and not reason:
+            needs = "reason"
             bad(
                 key,
                 "result",
-                f"已有结果 {old['result']}：改动已有结果须用 --reason 说明原因（{rec['result']}）",
+                f"已有结果 {old['result']}：改动已有结果须说明原因（{rec['result']}）",
             )
         if due is None and rec["result"] == old["result"] and (old["rectify_by"] or "") >= today:
             rec["rectify_by"] = old["rectify_by"]  # a changed note keeps the date it had
         changes.append((code, rec, old["result"]))
     if problems:
-        raise ImportRejected(str(path), problems)
+        raise ImportRejected(str(path), problems, correct[:1], needs=needs)
     summary = {
         "task_id": task_id,
         "task": task_label,
@@ -203,7 +207,7 @@ def _which_task(
         try:
             wanted = refs.task_id(wf.engine, task)
         except SsjError as e:
-            problems.append(f"{path}: --task {e}")
+            problems.append(f"{path}: 指定的任务：{e}")
             return None
     found: dict[int, str] = {}
     for key, rec in records.items():
@@ -215,7 +219,7 @@ def _which_task(
             bad(key, "task", str(e))
             continue
         if wanted is not None and tid != wanted:
-            bad(key, "task", f"与 --task 指定的任务 {wanted} 不符（{rec['task']}）")
+            bad(key, "task", f"与导入时指定的任务 {wanted} 不符（{rec['task']}）")
         found.setdefault(tid, key)
     if wanted is not None:
         return wanted
@@ -224,7 +228,7 @@ def _which_task(
         problems.append(f"{path}: 一个文件只能导入一个任务的结果，文件中有 {listed}")
         return None
     if not found:
-        problems.append(f"{path}: 请用 --task 指定任务，或在“抽查任务”列填写（如 2026001-001号）")
+        problems.append(f"{path}: 请在导入时指定任务，或在“抽查任务”列填写（如 2026001-001号）")
         return None
     return next(iter(found))
 

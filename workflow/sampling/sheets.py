@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import states
 from states._facts import RESULTS
 from workflow.core import spreadsheet
-from workflow.core.errors import InvalidInput
+from workflow.core.errors import InvalidInput, Step
 
 if TYPE_CHECKING:
     from workflow.core.writer import TaskTransaction, Workflow
@@ -116,7 +116,9 @@ def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> lis
             task = _task(tx)
             if task["confirmed_at"] is None:
                 raise InvalidInput(
-                    f"任务 {task_id} 的抽取结果尚未确认：请先 ssj draw confirm {task_id}"
+                    f"任务 {task_id} 的抽取结果尚未确认：请先确认抽取结果",
+                    steps=[Step("draw.confirm", {"task": task_id})],
+                    task=task_id,
                 )
             items = _items(tx, json.loads(task["item_codes"]))
             inspectors = {

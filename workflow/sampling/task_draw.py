@@ -20,7 +20,7 @@ import states
 from states._facts import RESULTS
 from workflow.core import audit
 from workflow.core.clock import parse_time
-from workflow.core.errors import InvalidInput, NotFound, TransitionRefused
+from workflow.core.errors import InvalidInput, NotFound, Step, TransitionRefused
 from workflow.core.refs import local_time
 from workflow.sampling import algorithm, eligibility
 from workflow.sampling.plans import month_window
@@ -143,8 +143,9 @@ def draw_task(
                 task_id,
                 "planned",
                 "draw",
-                f"抽取承诺值尚未公布：请先 ssj plan publish {task['plan_no']}",
+                f"抽取承诺值尚未公布：请先公布计划 {task['plan_no']}",
                 [],
+                steps=[Step("plan.publish", {"plan": task["plan_no"]})],
             )
         secret = bytes.fromhex(task["secret"])
         ctx = eligibility.TaskContext(
@@ -369,7 +370,9 @@ def confirm(
             raise InvalidInput(
                 f"任务 {task_id} 应在 {due.isoformat()} 前确认（抽取于 {drawn_on.isoformat()}，"
                 f"{wf.rules.confirm_within_working_days} 个工作日内，来源文件 003），"
-                "已逾期：逾期确认须用 --reason 说明原因"
+                "已逾期：逾期确认须说明原因",
+                needs="reason",
+                task=task_id,
             )
         payload.update({"drawn_on": drawn_on.isoformat(), "due": due.isoformat(), "late": late})
         tx.set_confirmed()
@@ -393,7 +396,7 @@ def substitute(  # noqa: C901 (each refusal of a substitute is its own branch)
     """Replace an unavailable or conflicted inspector by the next substitute in draw order
     (seed 003), skipping any now unavailable, recused, already in the group or at the cap."""
     if not reason or not reason.strip():
-        raise InvalidInput("递补须用 --reason 说明原因（如 回避、病假、出差）")
+        raise InvalidInput("递补须说明原因（如 回避、病假、出差）", needs="reason", task=task_id)
     payload: dict[str, Any] = {"target_code": target, "out": cert}
 
     def change(tx: TaskTransaction) -> None:

@@ -20,7 +20,10 @@ try:  # typer ≥ 0.20 vendors click
 except ImportError:  # pragma: no cover
     from click.exceptions import UsageError  # type: ignore[no-redef]
 
+from workflow.cli import hints
 from workflow.cli.main import app
+from workflow.core.actions import ACTIONS
+from workflow.core.errors import Step
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCES = [
@@ -139,8 +142,25 @@ COMMANDS = suggested()
 def test_messages_suggest_commands():
     assert len(COMMANDS) > 20  # the collector works: messages do suggest commands
     lines = {c for _, c in COMMANDS}
-    assert any(c.startswith("ssj draw confirm 1") for c in lines)
-    assert any(c.startswith("ssj result correct 1 1 --result") for c in lines)
+    assert any(c.startswith("ssj task fire 1 ") for c in lines)
+    assert "ssj result correct {task} {code} --result 结果 --reason 原因 --category 类别" in lines
+
+
+# Every action an error may offer, rendered as the CLI renders it with typical arguments.
+SAMPLE_ARGS = {"task": "12", "plan": "2026001", "code": "91130227MA0000000X", "trigger": "inspect"}
+KIND_OF = {"directory.import": "targets", "directory.template": "targets",
+           "directory.restore": "targets", "report.submit": "monthly"}  # fmt: skip
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_every_action_renders_as_a_command_that_parses(action: str) -> None:
+    args = {**SAMPLE_ARGS, "kind": KIND_OF.get(action, "targets")}
+    for step in (Step(action), Step(action, args)):
+        line = hints.command(step)
+        try:
+            parse(line)
+        except UsageError as e:
+            pytest.fail(f"{action}: {line!r} 不是有效命令：{e}")
 
 
 @pytest.mark.parametrize(("source", "line"), COMMANDS)

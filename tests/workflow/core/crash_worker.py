@@ -9,11 +9,12 @@ from tests.conftest import drawn_task
 from workflow.core.config import DbSettings
 from workflow.core.db import make_engine
 from workflow.core.writer import Workflow
+from workflow.deadlines.calendar import WorkCalendar
 
 
 def main(url: str, seed: int) -> None:
     rng = random.Random(seed)
-    wf = Workflow(make_engine(DbSettings(), url), clerks=("worker",))
+    wf = Workflow(make_engine(DbSettings(), url), calendar=WorkCalendar(), clerks=("worker",))
     n = 0
     while True:
         # The whole path: directory import, plan publication, the draw (several transactions).

@@ -23,6 +23,7 @@ from workflow.core.replay import replay
 from workflow.core.writer import Workflow
 from workflow.deadlines import sweep
 from workflow.deadlines.overdue import overdue
+from workflow.sampling import plans
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICE = "劳动保障监察大队"
@@ -110,7 +111,7 @@ def test_on_a_live_database_events_carry_the_real_time(wf, clock, drawn) -> None
     wf.set_result(t, codes[0], "no_problem", actor="甲")  # a head far ahead (old data)
     make_live(wf)
     real = FixedClock(at(2024, 4, 2, 10))  # stands in for the real clock
-    live = Workflow(wf.engine, clock=real, real_clock=real, clerks=CLERKS)
+    live = Workflow(wf.engine, calendar=wf.calendar, clock=real, real_clock=real, clerks=CLERKS)
     try:
         live.set_result(t, codes[1], "no_problem", actor="甲")
     finally:
@@ -132,7 +133,7 @@ class TickingClock:
 def test_a_live_sweep_delivers_the_mail_it_has_just_enqueued(wf, clock, drawn, tmp_path) -> None:
     make_live(wf)
     real = TickingClock(at(2024, 4, 8))  # the confirmation is overdue by then
-    live = Workflow(wf.engine, clock=real, real_clock=real, clerks=CLERKS)  # type: ignore[arg-type]
+    live = Workflow(wf.engine, calendar=wf.calendar, clock=real, real_clock=real, clerks=CLERKS)  # type: ignore[arg-type]
     try:
         r = sweep.run(live, settings(tmp_path))
     finally:
@@ -149,15 +150,18 @@ def test_a_fixed_clock_cannot_write_to_a_live_database(wf, clock, drawn, tmp_pat
     make_live(wf)
     before = counts(wf)
     with pytest.raises(
-        InvalidInput, match=r"正式库（live）只按真实时间写入.*--now 在正式库上只演练"
-    ):
+        InvalidInput, match=r"正式库（live）只按真实时间写入.*指定时刻在正式库上只演练"
+    ) as refused:
         wf.set_result(t, codes[0], "no_problem", actor="甲")
+    assert [s.as_json() for s in refused.value.steps] == [
+        {"action": "init", "label": "初始化数据库", "purpose": "demo|test"}
+    ]
     with pytest.raises(InvalidInput, match="正式库"):
-        wf.create_plan("2024009", unit="迁西县人力资源和社会保障局", actor="甲")
+        plans.create_plan(wf, "2024009", unit="迁西县人力资源和社会保障局", actor="甲")
     with pytest.raises(InvalidInput, match="正式库"):
         sweep.run(wf, settings(tmp_path), at(2024, 4, 10))
     # The real clock, asked to sweep as of another day, is refused too.
-    real = Workflow(wf.engine, clerks=CLERKS)
+    real = Workflow(wf.engine, calendar=wf.calendar, clerks=CLERKS)
     try:
         with pytest.raises(InvalidInput, match="正式库"):
             sweep.run(real, settings(tmp_path), datetime(2099, 6, 1, tzinfo=UTC))

@@ -10,6 +10,7 @@ from workflow.core import audit, queries
 from workflow.core.clock import format_utc
 from workflow.core.errors import Conflict, InvalidInput, NotFound, TransitionRefused
 from workflow.core.writer import Workflow
+from workflow.sampling import plans
 
 
 def _events(wf: Workflow, task_id: int) -> list[dict]:
@@ -81,19 +82,26 @@ def test_an_illegal_move_names_the_task_state_and_allowed_triggers_and_writes_no
     with pytest.raises(TransitionRefused) as e:
         wf.fire(t, "close", actor="x")
     msg = str(e.value)
-    assert f"任务 {t}" in msg and "drawn" in msg and "inspect" in msg
-    with pytest.raises(TransitionRefused, match="未录入检查结果"):
+    assert f"任务 {t}" in msg and "drawn" in msg and "close" in msg
+    # The way on is data: what the state allows, as steps (the CLI renders them as commands).
+    assert [(s.action, s.args) for s in e.value.steps] == [
+        ("task.fire", {"task": t, "trigger": "inspect"})
+    ]
+    with pytest.raises(TransitionRefused, match="未录入检查结果") as e:
         wf.fire(t, "inspect", actor="x")
+    # A guard waiting on work offers the actions that do it.
+    assert [s.action for s in e.value.steps] == ["result.set", "result.import"]
     assert wf.head() == before
     assert wf.task_state(t) == ("drawn", 3)
 
 
 def test_draw_is_fired_only_by_the_draw_service(wf):
-    wf.create_plan("2024001", unit="迁西县人社局", actor="x")
-    t = wf.create_task("2024001", name="n", actor="x")
+    plans.create_plan(wf, "2024001", unit="迁西县人社局", actor="x")
+    t = plans.create_task(wf, "2024001", name="n", actor="x")
     before = wf.head()
-    with pytest.raises(InvalidInput, match=f"ssj draw {t}"):
+    with pytest.raises(InvalidInput, match="抽取只能由抽取程序执行") as e:
         wf.fire(t, "draw", actor="x")
+    assert [(s.action, s.args) for s in e.value.steps] == [("draw.run", {"task": t})]
     assert wf.head() == before and wf.task_state(t) == ("planned", 1)
 
 
@@ -125,8 +133,9 @@ def test_two_racing_writers_exactly_one_wins(engine, wf):
 def test_a_correction_logs_before_and_after_and_needs_a_reason(wf):
     t, codes = drawn_task(wf, 1)
     wf.set_result(t, codes[0], "unreachable", actor="甲")
-    with pytest.raises(InvalidInput, match="--reason"):
+    with pytest.raises(InvalidInput, match="须说明原因") as e:
         wf.set_result(t, codes[0], "no_problem", actor="甲")
+    assert e.value.needs == "reason"
     wf.set_result(t, codes[0], "no_problem", actor="甲", reason="复查已联系上", note="正常")
     e = _events(wf, t)[-1]
     assert e["kind"] == "result_set" and e["reason"] == "复查已联系上"
@@ -151,8 +160,9 @@ def test_bad_values_are_refused_with_the_allowed_ones(wf):
         wf.set_result(t, "X" * 18, "problem", actor="甲")
     with pytest.raises(NotFound, match="任务 999"):
         wf.fire(999, "inspect", actor="甲")
-    with pytest.raises(InvalidInput, match="--actor"):
+    with pytest.raises(InvalidInput, match="必须指明操作人") as e:
         wf.fire(t, "inspect", actor=" ")
+    assert e.value.needs == "actor"
     with pytest.raises(InvalidInput, match="角色"):
         wf.fire(t, "inspect", actor="甲", role="king")
     wf.set_result(t, codes[0], "no_problem", actor="甲")
@@ -165,14 +175,14 @@ def test_bad_values_are_refused_with_the_allowed_ones(wf):
 
 def test_plan_and_task_numbering_follow_seed_004(wf):
     with pytest.raises(InvalidInput, match="2024001"):
-        wf.create_plan("24-1", unit="u", actor="x")
-    wf.create_plan("2024001", unit="迁西县人力资源和社会保障局", actor="x")
+        plans.create_plan(wf, "24-1", unit="u", actor="x")
+    plans.create_plan(wf, "2024001", unit="迁西县人力资源和社会保障局", actor="x")
     plan = queries.list_plans(wf.engine)[0]
     assert plan["name"] == "2024年迁西县人力资源和社会保障局随机抽查001"
     with pytest.raises(InvalidInput, match="已存在"):
-        wf.create_plan("2024001", unit="u", actor="x")
-    a = wf.create_task("2024001", name="a", actor="x", ratio="10%")
-    b = wf.create_task("2024001", name="b", actor="x")
+        plans.create_plan(wf, "2024001", unit="u", actor="x")
+    a = plans.create_task(wf, "2024001", name="a", actor="x", ratio="10%")
+    b = plans.create_task(wf, "2024001", name="b", actor="x")
     shown = queries.show_task(wf.engine, a)
     assert (shown["task_no"], shown["ratio"], shown["state"], shown["version"]) == (
         "001号",
@@ -182,11 +192,12 @@ def test_plan_and_task_numbering_follow_seed_004(wf):
     )
     assert queries.show_task(wf.engine, b)["task_no"] == "002号"
     with pytest.raises(InvalidInput, match="已有任务 001号"):
-        wf.create_task("2024001", name="c", actor="x", task_no="001号")
+        plans.create_task(wf, "2024001", name="c", actor="x", task_no="001号")
     with pytest.raises(InvalidInput, match="比例"):
-        wf.create_task("2024001", name="c", actor="x", ratio="150%")
-    with pytest.raises(NotFound, match="ssj plan create"):
-        wf.create_task("2099001", name="c", actor="x")
+        plans.create_task(wf, "2024001", name="c", actor="x", ratio="150%")
+    with pytest.raises(NotFound, match="抽查计划 2099001 不存在") as e:
+        plans.create_task(wf, "2099001", name="c", actor="x")
+    assert [(s.action, s.args) for s in e.value.steps] == [("plan.create", {"plan": "2099001"})]
     created = queries.list_events(wf.engine, a)[0]
     assert created["kind"] == "task_created" and created["payload"]["ratio"] == "0.1"
 

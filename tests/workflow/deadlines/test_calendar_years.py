@@ -22,7 +22,7 @@ from workflow.core.config import Settings
 from workflow.core.errors import InvalidInput
 from workflow.core.writer import Workflow
 from workflow.deadlines import calendar_years, sweep
-from workflow.deadlines.calendar import package_years
+from workflow.deadlines.calendar import WorkCalendar, package_years
 from workflow.deadlines.calendar_notice import festival_days, parse, weekday_cn
 from workflow.deadlines.overdue import overdue
 
@@ -121,7 +121,7 @@ def test_a_provisional_deadline_is_marked_and_recomputed_once_the_notice_is_reco
 
     # Another process (a fresh workflow on the same database) sees the recorded year: the
     # Sunday is worked, the week off; due Sunday + 1 working day = the Monday after the week.
-    other = Workflow(engine, clock=clock)
+    other = Workflow(engine, calendar=WorkCalendar(), clock=clock)
     try:
         with other.raw.read() as cur:
             calendar_years.refresh(other.calendar, cur, other.raw.sql)
@@ -158,8 +158,9 @@ def test_recording_a_year_twice_or_against_the_package(wf: Workflow) -> None:
         calendar_years.record(wf, parse(tampered), tampered, "王文书")
     ok = calendar_years.record(wf, parse(real), real, "王文书")
     assert ok.note.startswith("与 chinesecalendar ") and ok.event_seq is not None
-    with pytest.raises(InvalidInput, match="--actor"):
+    with pytest.raises(InvalidInput, match="必须指明录入人") as e:
         calendar_years.record(wf, parse(real), real, " ")
+    assert e.value.needs == "actor"
 
 
 def test_the_sweep_marks_provisional_mail_and_warns_the_administrators_once_a_day(

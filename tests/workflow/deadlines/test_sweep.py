@@ -16,6 +16,7 @@ from workflow.core.config import Settings
 from workflow.core.errors import InvalidInput
 from workflow.core.writer import Workflow
 from workflow.deadlines import reports, sweep
+from workflow.deadlines.calendar import WorkCalendar
 from workflow.deadlines.overdue import overdue
 from workflow.sampling import task_draw
 
@@ -180,7 +181,7 @@ def test_two_concurrent_sweeps_take_every_step_once(engine, clock, task) -> None
     assert errors == []
     taken = sorted(sum(r.steps.values()) for r in results)
     assert taken == [0, 2]  # one sweep took both steps, the other found them taken
-    w = Workflow(engine)
+    w = Workflow(engine, calendar=WorkCalendar())
     try:
         assert steps(w) == [("confirm", "overdue"), ("confirm", "office_head")]
         assert len(logged(w)) == 2

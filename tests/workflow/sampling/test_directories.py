@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 
 from workflow.core import audit, queries
 from workflow.core.db import RawConnection
-from workflow.sampling import directories
+from workflow.sampling import directories, plans
 from workflow.sampling.credit_code import make
 from workflow.sampling.directories import ImportRejected
 
@@ -383,8 +383,8 @@ def test_inspector_lists_split_on_every_separator_and_codes_are_normalised(raw, 
 
 
 def test_an_inspector_field_no_task_uses_is_a_warning(wf, tmp_path):
-    wf.create_plan("2024001", unit="迁西县人力资源和社会保障局", actor="张三")
-    wf.create_task("2024001", name="专项", actor="张三", inspector_field="劳动保障监察")
+    plans.create_plan(wf, "2024001", unit="迁西县人力资源和社会保障局", actor="张三")
+    plans.create_task(wf, "2024001", name="专项", actor="张三", inspector_field="劳动保障监察")
     head = ["执法证号", "姓名", "执法领域"]
     path = _csv(
         tmp_path / "i.csv",

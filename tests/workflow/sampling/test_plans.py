@@ -14,6 +14,7 @@ from workflow.core import audit, queries
 from workflow.core.config import DrawSettings
 from workflow.core.errors import InvalidInput
 from workflow.core.writer import Workflow
+from workflow.deadlines.calendar import WorkCalendar
 from workflow.sampling import plans
 from workflow.sampling.directories import ImportRejected
 
@@ -211,43 +212,52 @@ def test_dry_run_writes_nothing(wf, tmp_path):
 
 
 def test_ratio_floors_depend_on_the_level_and_major_items_have_no_ceiling(engine, clock):
-    county = Workflow(engine, clock=clock)
+    county = Workflow(engine, calendar=WorkCalendar(), clock=clock)
     load_directory(county, items=ITEMS)
-    county.create_plan("2024001", unit=UNIT, actor="x")
+    plans.create_plan(county, "2024001", unit=UNIT, actor="x")
     with pytest.raises(InvalidInput, match=r"3% 低于下限 5%（县级"):
-        county.create_task("2024001", name="t", actor="x", ratio="3%")
+        plans.create_task(county, "2024001", name="t", actor="x", ratio="3%")
     with pytest.raises(InvalidInput, match=r"分层 C 的比例 4% 低于下限"):
-        county.create_task(
-            "2024001", name="t", actor="x", task_type="directed", stratum_ratios={"C": "4%"}
+        plans.create_task(
+            county, "2024001", name="t", actor="x", task_type="directed", stratum_ratios={"C": "4%"}
         )
-    province = Workflow(engine, clock=clock, rules=DrawSettings(level="province"))
-    assert province.create_task("2024001", name="t", actor="x", ratio="3%")
-    capped = Workflow(engine, clock=clock, rules=DrawSettings(general_ratio_ceiling="0.2"))
+    province = Workflow(
+        engine, calendar=WorkCalendar(), clock=clock, rules=DrawSettings(level="province")
+    )
+    assert plans.create_task(province, "2024001", name="t", actor="x", ratio="3%")
+    capped = Workflow(
+        engine,
+        calendar=WorkCalendar(),
+        clock=clock,
+        rules=DrawSettings(general_ratio_ceiling="0.2"),
+    )
     with pytest.raises(InvalidInput, match="超过一般事项上限 20%"):
-        capped.create_task("2024001", name="t", actor="x", ratio="30%", item_codes=["JC-1"])
-    assert capped.create_task("2024001", name="t", actor="x", ratio="50%", item_codes=["JC-2"])
+        plans.create_task(capped, "2024001", name="t", actor="x", ratio="30%", item_codes=["JC-1"])
+    assert plans.create_task(
+        capped, "2024001", name="t", actor="x", ratio="50%", item_codes=["JC-2"]
+    )
     with pytest.raises(InvalidInput, match="不定向抽查不设抽取条件"):
-        county.create_task("2024001", name="t", actor="x", filters={"grade": ["C"]})
+        plans.create_task(county, "2024001", name="t", actor="x", filters={"grade": ["C"]})
     for w in (county, province, capped):
         w.close()
 
 
 def test_plan_names_follow_the_seed_rule(wf):
-    wf.create_plan("2024003", unit="元氏县人社局", actor="x")
+    plans.create_plan(wf, "2024003", unit="元氏县人社局", actor="x")
     assert queries.show_plan(wf.engine, "2024003")["name"] == "2024年元氏县人社局随机抽查003"
     with pytest.raises(InvalidInput, match="年度\\+部门\\+随机抽查\\+序号"):
-        wf.create_plan("2024004", unit="元氏县人社局", actor="x", name="元氏县抽查")
+        plans.create_plan(wf, "2024004", unit="元氏县人社局", actor="x", name="元氏县抽查")
     with pytest.raises(InvalidInput, match="2024001"):
-        wf.create_plan("24-1", unit="u", actor="x")
+        plans.create_plan(wf, "24-1", unit="u", actor="x")
 
 
 def test_publication_logs_each_commitment_and_keeps_the_secret_until_the_draw(wf):
-    wf.create_plan("2024001", unit=UNIT, actor="x")
+    plans.create_plan(wf, "2024001", unit=UNIT, actor="x")
     with pytest.raises(InvalidInput, match="没有任务"):
-        wf.publish_plan("2024001", actor="x")
-    a = wf.create_task("2024001", name="甲", actor="x")
-    b = wf.create_task("2024001", name="乙", actor="x")
-    done = wf.publish_plan("2024001", actor="发布人")
+        plans.publish(wf, "2024001", actor="x")
+    a = plans.create_task(wf, "2024001", name="甲", actor="x")
+    b = plans.create_task(wf, "2024001", name="乙", actor="x")
+    done = plans.publish(wf, "2024001", actor="发布人")
     assert [d["task_id"] for d in done] == [a, b]
     events = queries.list_events(wf.engine)
     published = events[-1]
@@ -263,9 +273,9 @@ def test_publication_logs_each_commitment_and_keeps_the_secret_until_the_draw(wf
         assert all(secret not in json.dumps(e["payload"]) for e in events)  # not revealed yet
     assert queries.show_plan(wf.engine, "2024001")["published_at"]
     with pytest.raises(InvalidInput, match=r"已于 .* 公布，没有新增任务"):
-        wf.publish_plan("2024001", actor="x")
-    c = wf.create_task("2024001", name="丙", actor="x")
-    assert [d["task_id"] for d in wf.publish_plan("2024001", actor="x")] == [c]
+        plans.publish(wf, "2024001", actor="x")
+    c = plans.create_task(wf, "2024001", name="丙", actor="x")
+    assert [d["task_id"] for d in plans.publish(wf, "2024001", actor="x")] == [c]
     assert audit.verify_db(wf.raw).ok
 
 
@@ -344,8 +354,9 @@ def test_the_plan_table_as_clerks_type_it(wf, tmp_path):
 
 def test_task_creation_normalises_types_codes_conditions_and_strata(wf):
     load_directory(wf, items=CLERK_ITEMS)
-    wf.create_plan("２０２４００１", unit=UNIT, actor="x")
-    t = wf.create_task(
+    plans.create_plan(wf, "２０２４００１", unit=UNIT, actor="x")
+    t = plans.create_task(
+        wf,
         "2024001",
         name="专项",
         actor="x",
@@ -368,15 +379,17 @@ def test_task_creation_normalises_types_codes_conditions_and_strata(wf):
     assert task["stratum_ratios"] == {"未评级": "0.3", "D": "0.4"}
     assert task["inspector_field"] == "劳动保障监察"
     with pytest.raises(InvalidInput, match="定向条件 信用风险等级 的值 E级 无效"):
-        wf.create_task("2024001", name="x", actor="x", task_type="定向", filters={"grade": ["E级"]})
+        plans.create_task(
+            wf, "2024001", name="x", actor="x", task_type="定向", filters={"grade": ["E级"]}
+        )
 
 
 def test_retired_items_cannot_be_named_in_new_tasks(wf, tmp_path):
     from workflow.sampling import directories
 
     load_directory(wf, items=CLERK_ITEMS)
-    wf.create_plan("2024001", unit=UNIT, actor="x")
-    kept = wf.create_task("2024001", name="在先", actor="x", item_codes=["QX-LD-008"])
+    plans.create_plan(wf, "2024001", unit=UNIT, actor="x")
+    kept = plans.create_task(wf, "2024001", name="在先", actor="x", item_codes=["QX-LD-008"])
     s = directories.retire(
         wf.raw, "items", ["qx-ld-008"], reason="清单调整", actor="x", now=wf.event_time()
     )
@@ -384,7 +397,7 @@ def test_retired_items_cannot_be_named_in_new_tasks(wf, tmp_path):
     # history kept: the earlier task still names it
     assert queries.show_task(wf.engine, kept)["item_codes"] == ["QX-LD-008"]
     with pytest.raises(InvalidInput, match="QX-LD-008 已停用，不能用于新任务"):
-        wf.create_task("2024001", name="在后", actor="x", item_codes=["QX-LD-008"])
+        plans.create_task(wf, "2024001", name="在后", actor="x", item_codes=["QX-LD-008"])
     header = [c.header for c in plans.PLAN_TABLE.cols[:13]]
     row = [*SEED_ROW[:4], "", "新任务", "不定向", "10%", "劳动合同制度", "", "", "", ""]
     with pytest.raises(ImportRejected, match="抽查事项: QX-LD-008 已停用"):
@@ -467,8 +480,8 @@ def trial_table(path: Path) -> tuple[Path, list[tuple[int, str, str]]]:
 
 def test_every_problem_of_every_row_is_reported_at_once_and_nothing_is_written(wf, tmp_path):
     load_directory(wf, items=CLERK_ITEMS)
-    wf.create_plan("2026002", unit=UNIT, actor="x")
-    wf.create_task("2026002", name="在先", actor="x")
+    plans.create_plan(wf, "2026002", unit=UNIT, actor="x")
+    plans.create_task(wf, "2026002", name="在先", actor="x")
     before = (wf.head(), queries.list_plans(wf.engine), queries.list_tasks(wf.engine))
     path, expected = trial_table(tmp_path / "年度计划.xlsx")
     for dry_run in (True, False):

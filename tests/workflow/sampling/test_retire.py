@@ -8,7 +8,7 @@ from tests.conftest import code, inspector_row, load_directory, target_row
 from workflow.core import audit, queries
 from workflow.core.errors import InvalidInput
 from workflow.core.replay import replay
-from workflow.sampling import directories, task_draw
+from workflow.sampling import directories, plans, task_draw
 
 UNIT = "迁西县人力资源和社会保障局"
 
@@ -27,9 +27,9 @@ def test_a_retired_target_is_out_of_the_draw_population_and_logged(wf):
     events = queries.list_events(wf.engine)[-2:]
     assert [e["kind"] for e in events] == ["target_retired"] * 2
     assert [e["payload"]["key"] for e in events] == codes[:2] and events[0]["reason"] == "注销"
-    wf.create_plan("2024001", unit=UNIT, actor="x")
-    t = wf.create_task("2024001", name="全部", actor="x", ratio="1")
-    wf.publish_plan("2024001", actor="x")
+    plans.create_plan(wf, "2024001", unit=UNIT, actor="x")
+    t = plans.create_task(wf, "2024001", name="全部", actor="x", ratio="1")
+    plans.publish(wf, "2024001", actor="x")
     record = task_draw.draw_task(wf, t, actor="x")
     (stratum,) = record["strata"]
     assert sorted(stratum["population"]) == sorted(codes[2:])
@@ -47,8 +47,9 @@ def test_retiring_twice_restoring_and_unknown_codes(wf, tmp_path):
     with pytest.raises(InvalidInput, match="检查对象清单中没有：91"):
         _retire(wf, "targets", [codes[0], "911302270000000000"])
     assert wf.head() == head  # nothing changed, not even the known one
-    with pytest.raises(InvalidInput, match="--reason"):
+    with pytest.raises(InvalidInput, match="说明停用或恢复的原因") as e:
         directories.retire(wf.raw, "targets", codes, reason=" ", actor="x", now=wf.event_time())
+    assert e.value.needs == "reason"
     with pytest.raises(InvalidInput, match="只能停用 items"):
         _retire(wf, "inspectors", ["X"])
     _retire(wf, "targets", [codes[0]])
@@ -63,5 +64,5 @@ def test_retiring_twice_restoring_and_unknown_codes(wf, tmp_path):
     s = directories.import_file(wf.raw, "targets", path, actor="x", now=wf.event_time())
     assert s.changed == 1
     assert s.warnings == [
-        f"{codes[1]} 已停用：导入更新其内容，但仍为停用（恢复请用 ssj retire targets 编码 --restore --reason 原因）"
+        f"{codes[1]} 已停用：导入更新其内容，但仍为停用（恢复须另行办理并说明原因）"
     ]

@@ -17,6 +17,7 @@ from workflow.core.config import DrawSettings
 from workflow.core.errors import InvalidInput, NotFound, TransitionRefused
 from workflow.core.replay import replay
 from workflow.core.writer import Workflow
+from workflow.deadlines.calendar import WorkCalendar
 from workflow.sampling import algorithm, plans, sheets, task_draw
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -28,9 +29,9 @@ def _task(wf: Workflow, plan: str = "2024001", **kw) -> int:  # type: ignore[no-
     from contextlib import suppress
 
     with suppress(InvalidInput):
-        wf.create_plan(plan, unit=UNIT, actor="x")
-    t = wf.create_task(plan, name="任务", actor="x", **kw)
-    wf.publish_plan(plan, actor="x")
+        plans.create_plan(wf, plan, unit=UNIT, actor="x")
+    t = plans.create_task(wf, plan, name="任务", actor="x", **kw)
+    plans.publish(wf, plan, actor="x")
     return t
 
 
@@ -139,7 +140,9 @@ def test_same_year_rule_leaves_out_grade_a_and_clean_targets(wf):
 
 
 def test_rules_can_be_switched_off(engine, clock):
-    wf = Workflow(engine, clock=clock, rules=DrawSettings(skip_clean_this_year=False))
+    wf = Workflow(
+        engine, calendar=WorkCalendar(), clock=clock, rules=DrawSettings(skip_clean_this_year=False)
+    )
     load_directory(wf, [target_row(code(1), grade="A", last_inspected="2024-02-01")], _pool())
     t = _task(wf, ratio="1")
     record = task_draw.draw_task(wf, t, actor="x")
@@ -177,13 +180,14 @@ def test_inspectors_are_matched_by_field_recusal_and_availability(wf):
 
 
 def test_refusals_write_nothing(wf):
-    wf.create_plan("2024001", unit=UNIT, actor="x")
-    t = wf.create_task("2024001", name="未公布", actor="x")
+    plans.create_plan(wf, "2024001", unit=UNIT, actor="x")
+    t = plans.create_task(wf, "2024001", name="未公布", actor="x")
     load_directory(wf, [target_row(code(1))], [inspector_row("ONLY")])
     before = wf.head()
-    with pytest.raises(TransitionRefused, match="ssj plan publish 2024001"):
+    with pytest.raises(TransitionRefused, match="请先公布计划 2024001") as e:
         task_draw.draw_task(wf, t, actor="x")
-    wf.publish_plan("2024001", actor="x")
+    assert [(s.action, s.args) for s in e.value.steps] == [("plan.publish", {"plan": "2024001"})]
+    plans.publish(wf, "2024001", actor="x")
     before = wf.head()
     with pytest.raises(InvalidInput, match=f"检查对象 {code(1)} 只有 1 名可用执法人员"):
         task_draw.draw_task(wf, t, actor="x")
@@ -217,8 +221,9 @@ def test_confirmation_is_due_within_two_working_days_of_the_draw(wf, clock):
     with pytest.raises(InvalidInput, match=r"已于 .* 确认"):
         task_draw.confirm(wf, on_time, actor="x")
     _at(clock, 2024, 9, 19)
-    with pytest.raises(InvalidInput, match=r"应在 2024-09-18 前确认.*--reason"):
+    with pytest.raises(InvalidInput, match=r"应在 2024-09-18 前确认.*须说明原因") as e:
         task_draw.confirm(wf, late, actor="x")
+    assert e.value.needs == "reason"
     assert task_draw.confirm(wf, late, actor="x", reason="主任出差")["late"] is True
     assert queries.list_events(wf.engine, late)[-1]["reason"] == "主任出差"
 
@@ -233,8 +238,9 @@ def test_substitution_takes_the_next_substitute_in_draw_order(wf):
     # The first substitute has since become unavailable: the next one is taken, and the skip
     # is recorded with its reason.
     load_directory(wf, inspectors=[inspector_row(first_sub, available="否")])
-    with pytest.raises(InvalidInput, match="--reason"):
+    with pytest.raises(InvalidInput, match="递补须说明原因") as e:
         task_draw.substitute(wf, t, target, out, reason=" ", actor="x")
+    assert e.value.needs == "reason"
     p = task_draw.substitute(wf, t, target, out, reason="回避：亲属任职", actor="x")
     assert (p["out"], p["in"]) == (out, second_sub)
     assert p["skipped"] == [{"cert": first_sub, "reason": "目前不可用"}]
@@ -256,8 +262,9 @@ def test_inspection_sheets_one_per_target(wf, tmp_path):
     t = _task(wf, ratio="1", item_codes=["JC-1"])
     task_draw.draw_task(wf, t, actor="x")
     out = tmp_path / "sheets"
-    with pytest.raises(InvalidInput, match=f"ssj draw confirm {t}"):
+    with pytest.raises(InvalidInput, match="抽取结果尚未确认") as e:
         sheets.make_sheets(wf, t, out, actor="x")
+    assert [(s.action, s.args) for s in e.value.steps] == [("draw.confirm", {"task": t})]
     assert not out.exists()
     task_draw.confirm(wf, t, actor="x")
     files = sheets.make_sheets(wf, t, out, actor="x")
@@ -319,7 +326,7 @@ def test_a_created_tasks_scope_bounds_its_population_as_the_plan_table_does(wf, 
     table.write_text(",".join(header) + "\n" + ",".join(row) + "\n", encoding="utf-8")
     plans.import_plan_table(wf, table, actor="x", rules=wf.rules, dry_run=False)
     imported = queries.show_plan(wf.engine, "2024002")["tasks"][0]["id"]
-    created = wf.create_task("2024002", name="任务", actor="x", scope="社保经办机构")
+    created = plans.create_task(wf, "2024002", name="任务", actor="x", scope="社保经办机构")
     assert (
         queries.show_task(wf.engine, imported)["filters"]
         == queries.show_task(wf.engine, created)["filters"]
@@ -327,9 +334,10 @@ def test_a_created_tasks_scope_bounds_its_population_as_the_plan_table_does(wf, 
     )
     # A scope that names no target type, or conditions outside it, are refused.
     with pytest.raises(InvalidInput, match="抽查对象范围 '火星企业' 无效"):
-        wf.create_task("2024002", name="任务", actor="x", scope="火星企业")
+        plans.create_task(wf, "2024002", name="任务", actor="x", scope="火星企业")
     with pytest.raises(InvalidInput, match="类型 劳务派遣单位 超出抽查对象范围"):
-        wf.create_task(
+        plans.create_task(
+            wf,
             "2024002",
             name="任务",
             actor="x",
