@@ -4,7 +4,7 @@ The machine is declared once, as data, in :mod:`states._lifecycle` and built wit
 ``transitions`` package; everything else asks it through this small public face.
 """
 
-from states._facts import PROBLEM_RESULTS, RESULTS, TaskFacts
+from states._facts import OUTCOMES, PROBLEM_RESULTS, RESULTS, TaskFacts
 from states._lifecycle import (
     FINAL_STATES,
     INITIAL_STATE,
@@ -26,6 +26,7 @@ from states._lifecycle import (
 __all__ = [
     "FINAL_STATES",
     "INITIAL_STATE",
+    "OUTCOMES",
     "PROBLEM_RESULTS",
     "RECORD_ACTIONS",
     "RESULTS",

@@ -4,6 +4,7 @@ tables. Every other module asks the writer (``Workflow.insert_task``, the typed
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -39,3 +40,41 @@ def test_the_check_finds_a_writer() -> None:
     assert not WRITES.search("UPDATE task_step SET x = 1")  # another table
     assert ORM_WRITES.search("session.add(Task(plan_id=1))")
     assert len(_outside_core()) > 10  # the scan reaches the sampling and deadlines packages
+
+
+# No module imports another module's private names (ruff's SLF001 sees `obj._x`, not
+# `from m import _x`): what one module offers another is public, or the package's public face.
+def _private_imports(rel: str, text: str) -> list[str]:
+    found = []
+    package = rel.split("/")[0]
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.ImportFrom) or not node.module:
+            continue
+        if node.module.split(".")[0] not in ("workflow", "states", "notifications"):
+            continue
+        own_private_module = node.module.startswith(f"{package}._")  # states/_guards → _facts
+        names = [a.name for a in node.names if a.name.startswith("_")]
+        modules = [p for p in node.module.split(".") if p.startswith("_")]
+        if (names or modules) and not own_private_module:
+            found.append(f"{rel}:{node.lineno}: from {node.module} import …")
+    return found
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    hits = [
+        hit
+        for d in ("workflow", "notifications", "states")
+        for p in sorted((ROOT / d).rglob("*.py"))
+        for hit in _private_imports(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8"))
+    ]
+    assert hits == []
+
+
+def test_the_private_import_check_finds_one() -> None:
+    text = "import os\nfrom workflow.sampling.directories import Kind, _cells\n"
+    assert _private_imports("workflow/x.py", text) == [
+        "workflow/x.py:2: from workflow.sampling.directories import …"
+    ]
+    assert _private_imports("workflow/x.py", "from states._facts import RESULTS\n") != []
+    assert _private_imports("states/x.py", "from states._facts import RESULTS\n") == []
+    assert _private_imports("workflow/x.py", "from states import RESULTS\n") == []

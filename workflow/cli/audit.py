@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from workflow.app import AppContext
 from workflow.cli.base import (
-    _App,
-    _errors,
-    _local,
-    _print_json,
-    _run,
-    _state,
-    _task,
+    app_context,
     audit_app,
+    local_time,
+    print_json,
+    reported_errors,
+    run_in_app,
+    task_id_of,
 )
 from workflow.cli.hints import OPTIONS
 from workflow.core import audit, queries
@@ -31,7 +31,7 @@ from workflow.core.replay import replay as run_replay
 
 def _verify_output(result: audit.VerifyResult, as_json: bool, source: str) -> None:
     if as_json:
-        _print_json(result.as_json())
+        print_json(result.as_json())
     elif result.ok:
         typer.echo(
             f"哈希链完整（{source}）：{result.events} 个事件，链头 {result.head_seq} {result.head_hash}"
@@ -61,7 +61,7 @@ def audit_verify(
     ] = None,
 ) -> None:
     """校验哈希链；异常时退出码 1 并指出第一个异常事件序号。"""
-    with _errors():
+    with reported_errors():
         checkpoint = None
         if against is not None:
             try:
@@ -75,7 +75,7 @@ def audit_verify(
                 raise InvalidInput(f"无法读取 {file}：{e.strerror}") from None
             _verify_output(result, as_json, str(file))
             return
-        a = _state(ctx)
+        a = app_context(ctx)
         with a.raw() as raw:
             result = audit.verify_db(raw, checkpoint)
         _verify_output(result, as_json, a.safe_url())
@@ -92,9 +92,9 @@ def audit_replay(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """仅凭日志重建任务状态并与数据表比对；不一致时退出码 1。"""
-    with _errors():
-        a = _state(ctx)
-        task = None if task_ref is None else _task(a, task_ref)
+    with reported_errors():
+        a = app_context(ctx)
+        task = None if task_ref is None else task_id_of(a, task_ref)
         at_utc = None
         if at is not None:
             try:
@@ -110,7 +110,7 @@ def audit_replay(
         if task is not None and task not in result.tasks and not result.mismatches and at is None:
             raise NotFound(f"任务 {task} 不存在")
         if as_json:
-            _print_json(result.as_json())
+            print_json(result.as_json())
         else:
             scope = f"任务 {task}" if task is not None else "全部任务"
             when = f"截至 {at}" if at else "截至现在"
@@ -132,7 +132,7 @@ def audit_replay(
 def _replayed_records(records: list[dict[str, Any]], tz: str) -> None:
     """``audit replay --task N``: each record as of the moment, one line each."""
 
-    from states._facts import OUTCOMES, RESULTS
+    from states import OUTCOMES, RESULTS
 
     def when(text: str) -> str:  # a stated date stays as stated; a UTC time shown local
         if len(text) <= 10:
@@ -163,10 +163,10 @@ def _replayed_records(records: list[dict[str, Any]], tz: str) -> None:
 @audit_app.command("export")
 def audit_export(ctx: typer.Context, file: Path) -> None:
     """把审计日志导出为 JSON Lines 文件（每行一个事件，含哈希）。"""
-    with _errors():
+    with reported_errors():
         tmp = file.with_name(file.name + ".part")
         n = 0
-        with _state(ctx).raw() as raw:
+        with app_context(ctx).raw() as raw:
             try:
                 with open(tmp, "w", encoding="utf-8") as f:
                     for line in audit.export_lines(audit.iter_db_rows(raw)):
@@ -186,8 +186,8 @@ def audit_checkpoint(
     signed_by: Annotated[str | None, typer.Option("--signed-by", help="签收人")] = None,
 ) -> None:
     """导出链头（序号、哈希、时间）作为检查点，供审计人员留存。"""
-    with _errors():
-        a = _state(ctx)
+    with reported_errors():
+        a = app_context(ctx)
         with a.raw() as raw:
             result = audit.verify_db(raw)
         if not result.ok:
@@ -241,22 +241,22 @@ def audit_log(
 ) -> None:
     """列出审计日志事件。"""
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         if limit is not None and limit < 1:
             raise InvalidInput(f"--limit {limit} 无效：应为正整数（最新的 N 个事件）")
         a.require_schema()
-        task = None if task_ref is None else _task(a, task_ref)
+        task = None if task_ref is None else task_id_of(a, task_ref)
         events = queries.list_events(a.engine, task, limit)
         if as_json:
-            _print_json(events)
+            print_json(events)
             return
         for e in events:
             move = f"{e['from_state'] or '—'}→{e['to_state'] or '—'}"
             typer.echo(
-                f"{e['seq']:>6} {_local(a, e['time'])} {e['actor']}({e['role']})"
+                f"{e['seq']:>6} {local_time(a, e['time'])} {e['actor']}({e['role']})"
                 f" 任务 {e['task_id'] or e['payload'].get('task') or '—'}"
                 f" {e['kind']} {move} {json.dumps(e['payload'], ensure_ascii=False)}"
                 + (f" 原因：{e['reason']}" if e["reason"] else "")
             )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)

@@ -70,15 +70,13 @@ for sub, name in (
 T = TypeVar("T")
 
 
-_App = AppContext  # the commands' name for it
-
 REHEARSAL = (
     "演练：这是正式库，--now 只演练，不写入任何数据（不记审计日志、不记督办步骤、"
     "不入队、不发送邮件）；以下是按该时刻运行将会发生的情况。"
 )
 
 
-def _rehearsal(a: AppContext, now: str | None, *, to_stderr: bool = False) -> bool:
+def announce_rehearsal(a: AppContext, now: str | None, *, to_stderr: bool = False) -> bool:
     """``--now`` on a writing command; a rehearsal on a live database says so (on stderr when
     stdout is JSON)."""
     dry = a.rehearsal(now)
@@ -87,8 +85,8 @@ def _rehearsal(a: AppContext, now: str | None, *, to_stderr: bool = False) -> bo
     return dry
 
 
-def _state(ctx: typer.Context) -> _App:
-    a: _App = ctx.find_root().obj  # set by the root callback, _main
+def app_context(ctx: typer.Context) -> AppContext:
+    a: AppContext = ctx.find_root().obj  # set by the root callback, _main
     return a
 
 
@@ -156,7 +154,7 @@ EXIT_CODES: dict[type[SsjError], int] = {Conflict: 3}
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def reported_errors() -> Iterator[None]:
     try:
         _check_params()
         yield
@@ -181,12 +179,12 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _run(ctx: typer.Context, fn: Callable[[_App], T]) -> T:
-    with _errors():
-        return fn(_state(ctx))
+def run_in_app(ctx: typer.Context, fn: Callable[[AppContext], T]) -> T:
+    with reported_errors():
+        return fn(app_context(ctx))
 
 
-def _print_json(value: Any) -> None:
+def print_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=False))
 
 
@@ -204,16 +202,16 @@ TargetArg = Annotated[
 ]
 
 
-def _task(a: _App, ref: str) -> int:
+def task_id_of(a: AppContext, ref: str) -> int:
     a.require_schema()
     return refs.task_id(a.engine, ref)
 
 
-def _target(a: _App, task_id: int, ref: str) -> str:
+def target_code_of(a: AppContext, task_id: int, ref: str) -> str:
     return refs.target_code(a.engine, ref, task_id)
 
 
-def _local(a: _App, stored: str | None) -> str:
+def local_time(a: AppContext, stored: str | None) -> str:
     """A stored UTC time as shown to people: Asia/Shanghai (config calendar.timezone), minutes."""
     return refs.local_time(stored, a.settings.calendar.timezone)
 
@@ -236,11 +234,11 @@ def _main(
     from workflow.sampling import directories
 
     directories.configure_limits(settings.imports)
-    ctx.obj = _App(settings, db or settings.db.url)
+    ctx.obj = AppContext(settings, db or settings.db.url)
     ctx.call_on_close(ctx.obj.close)
 
 
-def _parse_date(text: str, option: str) -> date:
+def parse_date_option(text: str, option: str) -> date:
     """A date option as clerks write it (2024-09-27, 2024/9/27, 2024年9月27日, full-width)."""
     try:
         return normalize.parse_date(text)
@@ -248,29 +246,22 @@ def _parse_date(text: str, option: str) -> date:
         raise InvalidInput(f"{option} 的日期 {text!r} 无效：{e}，如 2024-09-27") from None
 
 
-def _seqs(first: int, last: int) -> str:
+def seq_range(first: int, last: int) -> str:
     """A run of event numbers: 91, or 91–97."""
     return f"第 {first} 号" if first == last else f"第 {first}–{last} 号"
 
 
-def _result_label(code: str | None) -> str:
+def result_label(code: str | None) -> str:
     """A result as people read it (the code stays in JSON)."""
     return "未录入" if code is None else normalize.RESULT.labels.get(code, code)
 
 
-def _code_arg(text: str) -> str:
-    """A target or certificate argument: a code is normalised (NFKC, no spaces, upper case);
-    anything else (a name) is passed on trimmed."""
-    folded = normalize.code(text)
-    return folded if folded.isascii() and folded.isalnum() else text.strip()
-
-
-def _local_today(a: _App, now: datetime) -> date:
+def local_today(a: AppContext, now: datetime) -> date:
 
     return now.astimezone(ZoneInfo(a.settings.calendar.timezone)).date()
 
 
-def _default_actor() -> str:
+def default_actor() -> str:
     import getpass
 
     try:

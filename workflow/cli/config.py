@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import sqlalchemy
 import typer
 
-from workflow.cli.base import _App, _print_json, _run, app
+from workflow.app import AppContext
+from workflow.cli.base import app, print_json, run_in_app
 from workflow.core.config import (
     DEFAULT_SOURCE,
     DEFAULTS,
@@ -68,13 +69,13 @@ def config_show(
 ) -> None:
     """打印生效的设置及每项的来源（默认配置、配置文件、SSJ_* 环境变量、命令行）；不显示密码。"""
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         params = ctx.find_root().params
         env = dict(os.environ)
         settings, sources = load_with_sources(params.get("config"), env)
         rows = effective(settings, sources, params.get("db"), env)
         if as_json:
-            _print_json(rows)
+            print_json(rows)
             return
         file = config_file(params.get("config"), env)
         typer.echo(f"# 默认配置：{DEFAULTS}")
@@ -87,4 +88,4 @@ def config_show(
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             typer.echo(f"{r['key']:<{width}} = {text}    # {r['source']}")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)

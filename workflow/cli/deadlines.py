@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from workflow.cli.base import _App, _parse_date, _print_json, _rehearsal, _run, app
+from workflow.app import AppContext
+from workflow.cli.base import (
+    announce_rehearsal,
+    app,
+    parse_date_option,
+    print_json,
+    run_in_app,
+)
 from workflow.core import normalize
 from workflow.core.clock import parse_time
 from workflow.core.errors import InvalidInput, NotFound
@@ -44,8 +51,8 @@ def calendar_add(
 ) -> None:
     """计算“自某日起 N 个工作日内”的截止日期（当日不计，含调休）。"""
 
-    def go(a: _App) -> None:
-        day = _parse_date(start, "--from")
+    def go(a: AppContext) -> None:
+        day = parse_date_option(start, "--from")
         if not 0 <= working_days <= 10_000:  # ~40 years: more is a typo, and would loop long
             raise InvalidInput(f"--working-days {working_days} 无效：应为 0 到 10000 之间的整数")
         due = a.calendar.add_working_days(day, working_days)
@@ -60,7 +67,7 @@ def calendar_add(
                 err=True,
             )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @calendar_app.command("check")
@@ -70,7 +77,7 @@ def calendar_check(ctx: typer.Context, year: int) -> None:
     from workflow.deadlines.calendar import statutory_days
     from workflow.deadlines.calendar_years import NOTICE_COMMAND
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         if not 1900 <= year <= 9998:
             raise InvalidInput(f"年份 {year} 无效：应为 1900–9998 之间的年份")
         c = a.calendar.coverage_of(year)
@@ -90,7 +97,7 @@ def calendar_check(ctx: typer.Context, year: int) -> None:
         typer.echo(f"国务院办公厅通知发布后请录入：{NOTICE_COMMAND}")
         raise typer.Exit(1)
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 NOTICE_MAX_BYTES = 256 * 1024
@@ -129,7 +136,7 @@ def calendar_notice(
     from workflow.deadlines import calendar_notice as cn
     from workflow.deadlines import calendar_years
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         text = _read_notice(file)
         try:
             notice = cn.parse(text)
@@ -169,7 +176,7 @@ def calendar_notice(
             f"各进程在下次巡检时按此重新计算期限。"
         )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 def _day(d: date) -> str:
@@ -209,7 +216,7 @@ def report_submit(
     """登记已报送的定期报告（履行该项报送义务，记入审计日志）。"""
     from workflow.deadlines import reports
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         code = normalize.option(kind, REPORT_KIND, "--kind")
         r = reports.submit(a.wf, a.settings, kind=code, period=period, office=office, actor=actor)
         late = "，逾期报送" if r["late"] else ""
@@ -219,7 +226,7 @@ def report_submit(
             f"审计日志第 {r['event_seq']} 号事件。"
         )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 def _calendar_warning_sent(r: Any) -> str:
@@ -241,11 +248,11 @@ def sweep_cmd(
     """巡检一次：到期提醒、逾期通知、逐级督办（每步一次，记入审计日志），然后发送邮件。"""
     from workflow.deadlines import sweep
 
-    def go(a: _App) -> None:
-        dry = _rehearsal(a, now, to_stderr=as_json)
+    def go(a: AppContext) -> None:
+        dry = announce_rehearsal(a, now, to_stderr=as_json)
         r = sweep.run(a.wf, a.settings, a.clock.now(), deliver=not no_deliver, dry_run=dry)
         if as_json:
-            _print_json(r.as_json())
+            print_json(r.as_json())
         elif dry:
             s = r.steps
             typer.echo(
@@ -282,7 +289,7 @@ def sweep_cmd(
         for problem in r.problems:
             typer.echo(f"错误：{problem}", err=True)
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @app.command("overdue")
@@ -295,7 +302,7 @@ def overdue_cmd(
     """逾期清单：每项逾期任务与报告的责任人、截止日期、逾期工作日、督办级别、最近通知。"""
     from workflow.deadlines.overdue import overdue, step_label
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         a.at(now)
         rows, problems = overdue(a.wf, a.settings, a.clock.now())
         if office is not None:
@@ -310,7 +317,7 @@ def overdue_cmd(
             rows = [r for r in rows if r["office"] == office]
         tz = ZoneInfo(a.settings.calendar.timezone)
         if as_json:
-            _print_json(rows)
+            print_json(rows)
         elif not rows:
             typer.echo("没有逾期事项。")
         else:
@@ -344,7 +351,7 @@ def overdue_cmd(
         if problems:
             raise typer.Exit(2)
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @outbox_app.command("list")
@@ -358,14 +365,14 @@ def outbox_list(
     """列出待发、已发或发送失败（死信）的邮件。"""
     from notifications import outbox
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         if status is not None and status not in outbox.STATUSES:
             raise InvalidInput(f"--status {status!r} 无效：应为 " + " / ".join(outbox.STATUSES))
         with a.raw() as raw:
             rows = outbox.listing(raw, status)
             counts = outbox.counts(raw)
         if as_json:
-            _print_json(rows)
+            print_json(rows)
             return
         typer.echo(
             "邮件：待发 {pending}，发送中 {sending}，已发 {sent}，死信 {dead}。".format(**counts)
@@ -377,7 +384,7 @@ def outbox_list(
                 f" {r['key']}{err}"
             )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @outbox_app.command("retry")
@@ -386,8 +393,8 @@ def outbox_retry(ctx: typer.Context, outbox_id: int, now: NowOption = None) -> N
     from notifications import outbox
     from workflow.core.clock import format_utc
 
-    def go(a: _App) -> None:
-        dry = _rehearsal(a, now)
+    def go(a: AppContext) -> None:
+        dry = announce_rehearsal(a, now)
         with a.raw() as raw:
             try:
                 if dry:
@@ -405,7 +412,7 @@ def outbox_retry(ctx: typer.Context, outbox_id: int, now: NowOption = None) -> N
             raise InvalidInput(f"邮件 {outbox_id} 正在发送中，请稍后再看")
         typer.echo(f"邮件 {outbox_id} 已放回发送队列（原状态 {before}），下次巡检时发送。")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 def _outbox_status(raw: Any, outbox_id: int) -> str:
@@ -427,7 +434,7 @@ def scheduler_cmd(
     """只运行定时任务（巡检、每日汇总），直到收到 SIGTERM / Ctrl-C。"""
     from workflow.deadlines import scheduler
 
-    _run(ctx, lambda a: scheduler.serve(a, exit_after=exit_after, echo=typer.echo))
+    run_in_app(ctx, lambda a: scheduler.serve(a, exit_after=exit_after, echo=typer.echo))
 
 
 @app.command("serve")

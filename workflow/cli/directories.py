@@ -7,14 +7,14 @@ from typing import Annotated
 
 import typer
 
+from workflow.app import AppContext
 from workflow.cli.base import (
-    _App,
-    _default_actor,
-    _errors,
-    _local_today,
-    _run,
-    _seqs,
     app,
+    default_actor,
+    local_today,
+    reported_errors,
+    run_in_app,
+    seq_range,
 )
 from workflow.core.clock import SystemClock, format_utc
 
@@ -37,28 +37,28 @@ def import_cmd(
     """导入名录：整表校验，任一行有误则整表拒绝并列出全部问题；按主键新增或更新。"""
     from workflow.sampling import directories
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         now = SystemClock().now()
         with a.raw() as raw:
             s = directories.import_file(
                 raw,
                 kind,
                 file,
-                actor=actor or _default_actor(),
+                actor=actor or default_actor(),
                 now=format_utc(now),
                 dry_run=dry_run,
-                today=_local_today(a, now),
+                today=local_today(a, now),
             )
         verb = "校验通过（未写入）" if s.dry_run else "已导入"
         typer.echo(
             f"{file}：{verb} {s.rows} 行：新增 {s.added}，更新 {s.changed}，未变 {s.unchanged}。"
         )
         if s.first_seq is not None and s.last_seq is not None:  # set together
-            typer.echo(f"审计事件 {_seqs(s.first_seq, s.last_seq)}。")
+            typer.echo(f"审计事件 {seq_range(s.first_seq, s.last_seq)}。")
         for w in s.warnings:
             typer.echo(f"警告：{w}", err=True)
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @app.command("template")
@@ -69,7 +69,7 @@ def template_cmd(
     """生成导入模板（.xlsx，含中文表头与填写说明）；plans 为年度抽查工作计划表，results 为检查结果表。"""
     from workflow.sampling import directories, plans
 
-    with _errors():
+    with reported_errors():
         if kind == "plans":
             plans.write_plan_template(file)
         elif kind == "results":
@@ -90,12 +90,12 @@ def export_cmd(
     """导出名录（格式与导入模板相同，可修改后重新导入）。"""
     from workflow.sampling import directories
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         with a.raw() as raw:
             n = directories.export_file(raw, kind, file)
         typer.echo(f"已导出 {n} 条到 {file}。")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @app.command("retire")
@@ -110,14 +110,14 @@ def retire_cmd(
     """停用事项或检查对象：保留历史，不再用于新任务与抽取；--restore 恢复。每项一个审计事件。"""
     from workflow.sampling import directories
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         with a.raw() as raw:
             s = directories.retire(
                 raw,
                 kind,
                 codes,
                 reason=reason,
-                actor=actor or _default_actor(),
+                actor=actor or default_actor(),
                 now=format_utc(SystemClock().now()),
                 restore=restore,
             )
@@ -128,6 +128,6 @@ def retire_cmd(
             state = "在用" if restore else "已停用"
             typer.echo(f"{'、'.join(s.unchanged)} 本来就{state}，未更改。")
         if s.first_seq is not None and s.last_seq is not None:  # set together
-            typer.echo(f"审计事件 {_seqs(s.first_seq, s.last_seq)}。")
+            typer.echo(f"审计事件 {seq_range(s.first_seq, s.last_seq)}。")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)

@@ -7,18 +7,18 @@ from typing import Annotated
 
 import typer
 
+from workflow.app import AppContext
 from workflow.cli.base import (
     TaskArg,
-    _App,
-    _errors,
-    _local,
-    _print_json,
-    _run,
-    _state,
-    _target,
-    _task,
     app,
+    app_context,
     draw_app,
+    local_time,
+    print_json,
+    reported_errors,
+    run_in_app,
+    target_code_of,
+    task_id_of,
 )
 from workflow.core import queries, refs
 from workflow.core.errors import InvalidInput
@@ -51,8 +51,8 @@ def draw_run(
     """执行抽取：planned → drawn（ssj draw TASK）。"""
     from workflow.sampling import task_draw
 
-    def go(a: _App) -> None:
-        task_id = _task(a, task)
+    def go(a: AppContext) -> None:
+        task_id = task_id_of(a, task)
         record = task_draw.draw_task(
             a.wf,
             task_id,
@@ -63,7 +63,7 @@ def draw_run(
         if not public_input.strip():
             typer.echo(NO_PUBLIC_INPUT, err=as_json)
         if as_json:
-            _print_json(record)
+            print_json(record)
             return
         typer.echo(f"任务 {task_id} 已抽取：planned → drawn。")
         for s in record["strata"]:
@@ -80,7 +80,7 @@ def draw_run(
         typer.echo(f"密钥已公开：{record['secret']}（承诺值 {record['commitment']}）")
         typer.echo(f"完整记录：ssj draw record {task_id} --json；验证：ssj draw verify {task_id}")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @draw_app.command("record")
@@ -92,18 +92,20 @@ def draw_record(
     """打印已公开的抽取记录。"""
     from workflow.sampling import task_draw
 
-    def go(a: _App) -> None:
-        task_id = _task(a, task_ref)
+    def go(a: AppContext) -> None:
+        task_id = task_id_of(a, task_ref)
         record = task_draw.load_record(a.wf, task_id)
         if as_json:
-            _print_json(record)
+            print_json(record)
             return
         task = record.get("task", {})
         names = refs.Names(a.engine)
         typer.echo(
             f"任务 {task_id}：{task.get('plan_no')} {task.get('task_no')} {task.get('name')}"
         )
-        typer.echo(f"  算法 {record['algorithm']}，抽取时间 {_local(a, record.get('drawn_at'))}")
+        typer.echo(
+            f"  算法 {record['algorithm']}，抽取时间 {local_time(a, record.get('drawn_at'))}"
+        )
         typer.echo(f"  承诺值 {record['commitment']}")
         shown = repr(record["public_input"]) if record["public_input"] else "（无）"
         typer.echo(f"  公开输入 {shown}，密钥 {record['secret']}")
@@ -142,7 +144,7 @@ def draw_record(
                     f"抽取时并入本次检查，一并检查事项 {'、'.join(j['item_codes']) or '—'}"
                 )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @draw_app.command("verify")
@@ -159,7 +161,7 @@ def draw_verify(
     """仅凭记录重算抽取结果；不一致时退出码 1。"""
     from workflow.sampling import algorithm, task_draw
 
-    with _errors():
+    with reported_errors():
         if (task is None) == (file is None):
             raise InvalidInput("请指定任务编号，或用 --file 指定抽取记录文件（二者选一）")
         if file is not None:
@@ -181,8 +183,8 @@ def draw_verify(
                 raise InvalidInput(f"{file} 不是抽取记录（应为 JSON 对象）")
             problems, source = algorithm.verify_record(record), str(file)
         else:
-            a = _state(ctx)
-            task_id = _task(a, task or "")
+            a = app_context(ctx)
+            task_id = task_id_of(a, task or "")
             problems, source = task_draw.verify_task(a.wf, task_id), f"任务 {task_id}"
         if problems:
             typer.echo(f"抽取记录验证失败（{source}）：")
@@ -204,8 +206,8 @@ def draw_confirm(
     """确认抽取结果与检查组匹配（来源文件 003：抽取后 2 个工作日内）。"""
     from workflow.sampling import task_draw
 
-    def go(a: _App) -> None:
-        task_id = _task(a, task)
+    def go(a: AppContext) -> None:
+        task_id = task_id_of(a, task)
         p = task_draw.confirm(
             a.wf, task_id, actor=actor, reason=reason, tz=a.settings.calendar.timezone
         )
@@ -214,7 +216,7 @@ def draw_confirm(
             f"任务 {task_id} 抽取结果已确认{late}；期限 {p['due']}（抽取于 {p['drawn_on']}）。"
         )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @draw_app.command("substitute")
@@ -229,9 +231,9 @@ def draw_substitute(
     """按抽取顺序由下一名递补人员替换检查组中的执法人员。"""
     from workflow.sampling import task_draw
 
-    def go(a: _App) -> None:
-        task_id = _task(a, task)
-        code = _target(a, task_id, target)
+    def go(a: AppContext) -> None:
+        task_id = task_id_of(a, task)
+        code = target_code_of(a, task_id, target)
         cert = refs.inspector_cert(a.engine, inspector, _group(a, task_id, code))
         p = task_draw.substitute(a.wf, task_id, code, cert, reason=reason, actor=actor)
         names = refs.Names(a.engine)
@@ -242,10 +244,10 @@ def draw_substitute(
             + (f"；跳过 {skipped}" if skipped else "")
         )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
-def _group(a: _App, task_id: int, code: str) -> list[str]:
+def _group(a: AppContext, task_id: int, code: str) -> list[str]:
     """The certificates of a target's group in a task (empty when it has none)."""
     for r in queries.show_task(a.engine, task_id)["records"]:
         if r["target_code"] == code:
@@ -263,9 +265,9 @@ def sheet_cmd(
     """生成检查表：一企一表（.xlsx），含检查对象、事项及法律依据、检查组及执法证号。"""
     from workflow.sampling import sheets
 
-    def go(a: _App) -> None:
-        task_id = _task(a, task)
+    def go(a: AppContext) -> None:
+        task_id = task_id_of(a, task)
         files = sheets.make_sheets(a.wf, task_id, out, actor=actor)
         typer.echo(f"任务 {task_id}：已生成 {len(files)} 张检查表到 {out}。")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)

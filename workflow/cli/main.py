@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from workflow.cli.base import _App, app
+from workflow.cli.base import app
 
 # The command groups, in the order `ssj --help` lists their commands; importing each registers
 # its commands on the app.
@@ -30,7 +30,7 @@ GROUPS = (
 for _group in GROUPS:
     import_module(f"workflow.cli.{_group}")
 
-__all__ = ["_App", "app", "main"]
+__all__ = ["app", "main"]
 
 
 def main() -> None:

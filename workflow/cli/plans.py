@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
+from workflow.app import AppContext
 from workflow.cli.base import (
-    _App,
-    _default_actor,
-    _local,
-    _print_json,
-    _run,
+    default_actor,
+    local_time,
     plan_app,
+    print_json,
+    run_in_app,
 )
 from workflow.core import queries
 
@@ -34,13 +34,13 @@ def plan_create(
 ) -> None:
     """创建年度抽查工作计划。"""
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         from workflow.sampling import plans
 
         plans.create_plan(a.wf, plan_no, unit=unit, actor=actor, name=name, role=role)
         typer.echo(f"已创建抽查计划 {plan_no}。")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @plan_app.command("list")
@@ -50,18 +50,18 @@ def plan_list(
 ) -> None:
     """列出抽查计划。"""
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         a.require_schema()
         plans = queries.list_plans(a.engine)
         if as_json:
-            _print_json(plans)
+            print_json(plans)
             return
         for p in plans:
             typer.echo(f"{p['plan_no']}  {p['name']}  （{p['tasks']} 个任务）")
         if not plans:
             typer.echo("尚无抽查计划。")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @plan_app.command("import")
@@ -76,9 +76,9 @@ def plan_import(
     """导入年度抽查工作计划表：整表校验，任一行有误则整表拒绝并按行列出全部问题。"""
     from workflow.sampling import plans
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         s = plans.import_plan_table(
-            a.wf, file, actor=actor or _default_actor(), rules=a.settings.draw, dry_run=dry_run
+            a.wf, file, actor=actor or default_actor(), rules=a.settings.draw, dry_run=dry_run
         )
         verb = "校验通过（未写入）" if s.dry_run else "已导入"
         created = "、".join(s.plans_created) or "无"
@@ -89,7 +89,7 @@ def plan_import(
         for w in s.warnings:
             typer.echo(f"警告：{w}", err=True)
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @plan_app.command("publish")
@@ -101,18 +101,18 @@ def plan_publish(
 ) -> None:
     """公布计划：为每个新任务生成抽取承诺值（secret 的 SHA-256）并记入审计日志。"""
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         from workflow.sampling import plans
 
         done = plans.publish(a.wf, plan_no, actor=actor)
         if as_json:
-            _print_json(done)
+            print_json(done)
             return
         typer.echo(f"抽查计划 {plan_no} 已公布，{len(done)} 个任务的抽取承诺值：")
         for t in done:
             typer.echo(f"  任务 {t['task_id']}（{t['task_no']}）：{t['commitment']}")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @plan_app.command("show")
@@ -123,13 +123,13 @@ def plan_show(
 ) -> None:
     """查看计划：任务、比例、抽取承诺值（公开信息）。"""
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         a.require_schema()
         p = queries.show_plan(a.engine, plan_no)
         if as_json:
-            _print_json(p)
+            print_json(p)
             return
-        pub = f"已公布 {_local(a, p['published_at'])}" if p["published_at"] else "未公布"
+        pub = f"已公布 {local_time(a, p['published_at'])}" if p["published_at"] else "未公布"
         typer.echo(f"{p['plan_no']} {p['name']}（{p['unit']}，{pub}）")
         for t in p["tasks"]:
             typer.echo(
@@ -137,4 +137,4 @@ def plan_show(
                 f"{t['ratio_percent']}  {t['state']}  承诺值 {t['commitment'] or '—'}"
             )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)

@@ -9,17 +9,17 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from workflow.app import AppContext
 from workflow.cli.base import (
     TargetArg,
     TaskArg,
-    _App,
-    _parse_date,
-    _result_label,
-    _run,
-    _target,
-    _task,
     followup_app,
+    parse_date_option,
     result_app,
+    result_label,
+    run_in_app,
+    target_code_of,
+    task_id_of,
 )
 from workflow.core import normalize, refs
 from workflow.core.clock import parse_time
@@ -60,10 +60,10 @@ def result_set(
 ) -> None:
     """录入或更正未公示的检查结果（更正前后的值均记入审计日志）；已公示的用 result correct。"""
 
-    def go(a: _App) -> None:
-        due = _parse_date(rectify_by, "--rectify-by") if rectify_by else None
-        task_id = _task(a, task)
-        code = _target(a, task_id, target)
+    def go(a: AppContext) -> None:
+        due = parse_date_option(rectify_by, "--rectify-by") if rectify_by else None
+        task_id = task_id_of(a, task)
+        code = target_code_of(a, task_id, target)
         value = normalize.option(result, normalize.RESULT, "--result")
         p = a.wf.set_result(
             task_id,
@@ -76,9 +76,9 @@ def result_set(
             rectify_by=due,
         )
         before = p["before"]["result"]
-        verb = "录入" if before is None else f"更正（原为 {_result_label(before)}）"
+        verb = "录入" if before is None else f"更正（原为 {result_label(before)}）"
         who = refs.Names(a.engine).target(code)
-        typer.echo(f"任务 {task_id} 检查对象 {who}：已{verb}结果 {_result_label(value)}。")
+        typer.echo(f"任务 {task_id} 检查对象 {who}：已{verb}结果 {result_label(value)}。")
         if "rectify_by" in p:
             typer.echo(f"整改期限：{p['rectify_by']}（到期前提醒，逾期督办）。")
             if due is None and a.calendar.is_provisional(date.fromisoformat(p["rectify_by"]).year):
@@ -87,7 +87,7 @@ def result_set(
                     "（该年节假日安排尚未确认）；录入结果时可用 --rectify-by 直接指定日期。"
                 )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @result_app.command("publish")
@@ -110,7 +110,7 @@ def result_publish(
 ) -> None:
     """登记检查结果的公示（日期与位置）；登记时间另按真实时间记入审计日志。"""
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         when = None
         if at is not None:
             tz = a.settings.calendar.timezone
@@ -124,14 +124,14 @@ def result_publish(
                         f"公示日期 {at!r} 无效：应为日期（如 2024-04-02、2024/4/2、2024年4月2日）"
                         "或北京时间时刻（如 2024-04-02T15:00）"
                     ) from None
-        task_id = _task(a, task)
-        codes = [_target(a, task_id, t) for t in target] if target else None
+        task_id = task_id_of(a, task)
+        codes = [target_code_of(a, task_id, t) for t in target] if target else None
         done = a.wf.publish(
             task_id, place=place, actor=actor, role=role, targets=codes, published_on=when
         )
         typer.echo(f"任务 {task_id}：已公示 {len(done)} 条结果（{place}）。")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @result_app.command("correct")
@@ -165,10 +165,10 @@ def result_correct(
 ) -> None:
     """更正已公示的检查结果：须说明原因与类别；更正本身作为“更正”公示并记入审计日志。"""
 
-    def go(a: _App) -> None:
-        due = _parse_date(rectify_by, "--rectify-by") if rectify_by else None
-        task_id = _task(a, task)
-        code = _target(a, task_id, target)
+    def go(a: AppContext) -> None:
+        due = parse_date_option(rectify_by, "--rectify-by") if rectify_by else None
+        task_id = task_id_of(a, task)
+        code = target_code_of(a, task_id, target)
         value = normalize.option(result, normalize.RESULT, "--result")
         p = a.wf.correct_result(
             task_id,
@@ -184,15 +184,15 @@ def result_correct(
         )
         who = refs.Names(a.engine).target(code)
         typer.echo(
-            f"任务 {task_id} 检查对象 {who}：结果已更正 {_result_label(p['before']['result'])}"
-            f" → {_result_label(value)}"
+            f"任务 {task_id} 检查对象 {who}：结果已更正 {result_label(p['before']['result'])}"
+            f" → {result_label(value)}"
             f"（{CORRECTION_CATEGORIES[p['category']]}），更正公示于 {p['published_on']}"
             f" {p['place'] or ''}".rstrip()
         )
         if p["rectify_by"]:
             typer.echo(f"整改期限：{p['rectify_by']}。")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @result_app.command("rectify-by")
@@ -207,15 +207,15 @@ def result_rectify_by(
 ) -> None:
     """单独变更发现问题的整改期限（须说明原因，记入审计日志）。"""
 
-    def go(a: _App) -> None:
-        due = _parse_date(day, "整改期限")
-        task_id = _task(a, task)
-        code = _target(a, task_id, target)
+    def go(a: AppContext) -> None:
+        due = parse_date_option(day, "整改期限")
+        task_id = task_id_of(a, task)
+        code = target_code_of(a, task_id, target)
         p = a.wf.change_rectify_by(task_id, code, due, actor=actor, reason=reason, role=role)
         who = refs.Names(a.engine).target(code)
         typer.echo(f"任务 {task_id} 检查对象 {who}：整改期限 {p['before'] or '—'} → {p['after']}。")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @result_app.command("import")
@@ -247,10 +247,10 @@ def result_import(
     """从一张表导入一个任务的全部检查结果：整表校验，任一行有误则整表拒绝，一次事务写入。"""
     from workflow.sampling import results
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         a.require_schema()
         # A task given on the command line is checked before the file is read.
-        given = None if task is None else str(_task(a, task))
+        given = None if task is None else str(task_id_of(a, task))
         s = results.import_results(
             a.wf, file, actor=actor, task=given, reason=reason, role=role, dry_run=dry_run
         )
@@ -260,7 +260,7 @@ def result_import(
             f"更正 {s['changed']}，未变 {s['unchanged']}。"
         )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @followup_app.command("add")
@@ -292,10 +292,10 @@ def followup_add(
 ) -> None:
     """为发现问题或不配合检查的检查对象登记后续处置。"""
 
-    def go(a: _App) -> None:
-        day = _parse_date(on, "--date") if on is not None else None
-        task_id = _task(a, task)
-        code = _target(a, task_id, target)
+    def go(a: AppContext) -> None:
+        day = parse_date_option(on, "--date") if on is not None else None
+        task_id = task_id_of(a, task)
+        code = target_code_of(a, task_id, target)
         value = normalize.option(outcome, normalize.OUTCOME, "--outcome")
         a.wf.add_followup(task_id, code, value, actor=actor, role=role, on=day, note=note)
         who = refs.Names(a.engine).target(code)
@@ -303,4 +303,4 @@ def followup_add(
             f"任务 {task_id} 检查对象 {who}：已登记后续处置 {normalize.OUTCOME.labels[value]}。"
         )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)

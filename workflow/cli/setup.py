@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
+from workflow.app import AppContext
 from workflow.cli.base import (
-    _App,
-    _run,
     app,
+    run_in_app,
 )
 from workflow.core import queries, schema
 from workflow.core.errors import InvalidInput
@@ -33,7 +33,7 @@ def init(
     """创建数据库或升级到最新结构（Alembic 迁移），并记录数据库用途。"""
     from workflow.core import purpose
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         if purpose_ is not None:
             purpose.check(purpose_)
         a.may_create = True
@@ -45,7 +45,7 @@ def init(
         value, written = purpose.settle(a.engine, purpose_)
         typer.echo(f"数据库用途：{purpose.label(value)}" + ("（已记录）。" if written else "。"))
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @app.command()
@@ -60,7 +60,7 @@ def demo(
     """加载演示数据：取自来源文件的计划、任务，处于各个状态，日期相对今天（本年度）。"""
     from workflow.demo import load_demo
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         if if_empty and queries.list_plans(a.engine):
             typer.echo("库中已有数据，跳过演示数据加载。")
             return
@@ -82,7 +82,7 @@ def demo(
         n = load_demo(a.wf, a.settings)
         typer.echo(f"已加载演示数据：{n} 个任务。")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @app.command()
@@ -90,4 +90,4 @@ def walkthrough(ctx: typer.Context) -> None:
     """演示流程：列出任务，执行一次状态转换，校验哈希链，重放日志。"""
     from workflow.demo import walkthrough as run
 
-    _run(ctx, lambda a: run(a.wf, typer.echo))
+    run_in_app(ctx, lambda a: run(a.wf, typer.echo))

@@ -7,15 +7,15 @@ from typing import Annotated, Any
 import typer
 
 import states
+from workflow.app import AppContext
 from workflow.cli.base import (
     TaskArg,
-    _App,
-    _local,
-    _print_json,
-    _result_label,
-    _run,
-    _task,
+    local_time,
+    print_json,
+    result_label,
+    run_in_app,
     task_app,
+    task_id_of,
 )
 from workflow.core import normalize, queries, refs
 from workflow.core.errors import InvalidInput
@@ -61,7 +61,7 @@ def task_create(
     """创建抽查任务（状态 planned）。"""
     from workflow.sampling import plans
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         try:
             filters = plans.parse_conditions(condition)
             strata = plans.parse_stratum_ratios(stratum_ratio)
@@ -88,7 +88,7 @@ def task_create(
             reason=reason,
         )
         if as_json:
-            _print_json(queries.show_task(a.engine, task_id))
+            print_json(queries.show_task(a.engine, task_id))
         else:
             typer.echo(f"已创建任务 {task_id}（计划 {plan}），状态 planned。")
         if field.strip():
@@ -99,7 +99,7 @@ def task_create(
             if warning:
                 typer.echo(f"警告：{warning}", err=True)
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @task_app.command("list")
@@ -111,13 +111,13 @@ def task_list(
 ) -> None:
     """列出抽查任务。"""
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         if state is not None and state not in states.STATES:
             raise InvalidInput(f"未知状态 {state!r}：应为 {'、'.join(states.STATES)}")
         a.require_schema()
         tasks = queries.list_tasks(a.engine, state, plan)
         if as_json:
-            _print_json(tasks)
+            print_json(tasks)
             return
         if not tasks:
             typer.echo("没有符合条件的任务。")
@@ -127,7 +127,7 @@ def task_list(
                 f" 对象 {t['records']:>3}  {t['name']}"
             )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @task_app.command("show")
@@ -139,11 +139,11 @@ def task_show(
     """查看一个任务及其检查记录（含结果更正）。"""
     from workflow.cli.hints import next_actions
 
-    def go(a: _App) -> None:
-        task_id = _task(a, task)
+    def go(a: AppContext) -> None:
+        task_id = task_id_of(a, task)
         t = queries.show_task(a.engine, task_id)
         if as_json:
-            _print_json(t)
+            print_json(t)
             return
         names = refs.Names(a.engine)
         typer.echo(f"任务 {t['id']}：{t['plan_no']} {t['task_no']} {t['name']}")
@@ -161,7 +161,7 @@ def task_show(
         for r in t["records"]:
             # The date the clerk states, and when it was recorded (Beijing time).
             pub = (
-                f"已公示 {r['published_on']}（登记于 {_local(a, r['published_at'])}）"
+                f"已公示 {r['published_on']}（登记于 {local_time(a, r['published_at'])}）"
                 if r["published_at"]
                 else "未公示"
             )
@@ -175,12 +175,12 @@ def task_show(
             typer.echo(
                 f"  - {names.target(r['target_code'], r['target_name'])}"
                 f"  检查组 {names.group(r['inspectors'])}"
-                f"  结果 {_result_label(r['result'])}{due}  {pub}  后续处置 {fu}"
+                f"  结果 {result_label(r['result'])}{due}  {pub}  后续处置 {fu}"
             )
             for c in r.get("corrections", []):
                 typer.echo(
-                    f"      更正 {_local(a, c['corrected_at'])}（{c['category_label']}）："
-                    f"{_result_label(c['before_result'])} → {_result_label(c['after_result'])}"
+                    f"      更正 {local_time(a, c['corrected_at'])}（{c['category_label']}）："
+                    f"{result_label(c['before_result'])} → {result_label(c['after_result'])}"
                     f"；原因：{c['reason']}；"
                     f"{c['actor']}；公示于 {c['published_on']} {c['published_place'] or ''}".rstrip()
                 )
@@ -198,7 +198,7 @@ def task_show(
                 f"  结果 {v['result_label'] or '未录入'}"
             )
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 @task_app.command("fire")
@@ -219,9 +219,9 @@ def task_fire(
 ) -> None:
     """对任务执行触发器。"""
 
-    def go(a: _App) -> None:
+    def go(a: AppContext) -> None:
         payload = parse_data(data)
-        task_id = _task(a, task)
+        task_id = task_id_of(a, task)
         src, dest, seq = a.wf.fire(
             task_id,
             trigger,
@@ -232,11 +232,11 @@ def task_fire(
             expected_version=expect_version,
         )
         if as_json:
-            _print_json({"id": task_id, "from": src, "state": dest, "seq": seq})
+            print_json({"id": task_id, "from": src, "state": dest, "seq": seq})
         else:
             typer.echo(f"任务 {task_id}：{src} → {dest}（事件 {seq}）")
 
-    _run(ctx, go)
+    run_in_app(ctx, go)
 
 
 def parse_data(text: str | None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import TypeVar
 
-from states._facts import OUTCOMES, RESULTS
+from states import OUTCOMES, RESULTS
 
 T = TypeVar("T")
 

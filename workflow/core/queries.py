@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 import states
-from states._facts import RESULTS
+from states import RESULTS
 from workflow.core.errors import NotFound
 from workflow.core.models import (
     DeadlineStep,

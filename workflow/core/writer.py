@@ -19,8 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 import states
-from states import IllegalTransition, TaskFacts
-from states._facts import OUTCOMES, PROBLEM_RESULTS, RESULTS
+from states import OUTCOMES, PROBLEM_RESULTS, RESULTS, IllegalTransition, TaskFacts
 from workflow.core import audit
 from workflow.core.clock import Clock, SystemClock, format_utc, parse_time
 from workflow.core.config import DeadlineSettings, DrawSettings

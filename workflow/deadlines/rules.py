@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from states._facts import PROBLEM_RESULTS
+from states import PROBLEM_RESULTS
 from workflow.core.clock import parse_time
 from workflow.core.config import DeadlineSettings, LadderStep, Settings
 from workflow.core.errors import InvalidInput

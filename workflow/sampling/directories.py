@@ -115,7 +115,7 @@ def _credit_code(v: str) -> str:
     raise ValueError(f"校验位错误（应为 {credit_code.check_char(code[:17])}）")
 
 
-def _date(v: Any) -> str | None:
+def date_cell(v: Any) -> str | None:
     """A date as clerks write it, or an Excel date cell; stored as YYYY-MM-DD."""
     if v == "" or v is None:
         return None
@@ -241,7 +241,7 @@ KINDS: dict[str, Kind] = {
                 Col(
                     "last_inspected",
                     "最近检查日期",
-                    _date,
+                    date_cell,
                     note=f"{normalize.DATE_FORMS}；不能晚于今天",
                     past=True,
                 ),
@@ -916,20 +916,20 @@ def export_file(raw: RawConnection, kind_name: str, path: Path) -> int:
     kind = kind_of(kind_name)
     records = load_all(raw, kind_name)
     rows = [[c.header for c in kind.cols], *(_cells(kind, r) for r in records)]
-    _write(path, rows, kind)
+    write_sheet(path, rows, kind)
     return len(records)
 
 
 def write_table(kind: Kind, path: Path, rows: list[list[str]]) -> None:
     """Rows (in the kind's column order) under its headers, as the importer reads them."""
-    _write(path, [[c.header for c in kind.cols], *rows], kind)
+    write_sheet(path, [[c.header for c in kind.cols], *rows], kind)
 
 
 def write_template(kind_name: str, path: Path) -> None:
     kind = kind_of(kind_name)
     if path.suffix.lower() != ".xlsx":
         raise InvalidInput(f"模板须为 .xlsx 文件：{path}")
-    _write(path, [[c.header for c in kind.cols]], kind, notes=True)
+    write_sheet(path, [[c.header for c in kind.cols]], kind, notes=True)
 
 
 def allowed_values(col: Col) -> str:
@@ -943,7 +943,9 @@ def allowed_values(col: Col) -> str:
 TEMPLATE_ROWS = 1000  # rows of the template that carry the drop-down lists
 
 
-def _write(path: Path, rows: list[list[str]], kind: Kind, notes: bool = False) -> None:
+def write_sheet(path: Path, rows: list[list[str]], kind: Kind, notes: bool = False) -> None:
+    """Rows (the first is the header) to a .csv or .xlsx file, written whole or not at all; a
+    template (``notes``) also gets each column's note and drop-down list."""
     tmp = path.with_name(path.name + ".part")
     suffix = path.suffix.lower()
     try:

@@ -933,8 +933,8 @@ def _field_warnings(cur: Any, specs: list[tuple[int, str, TaskSpec, bool]]) -> l
 
 
 def write_plan_template(path: Path) -> None:
-    from workflow.sampling.directories import _write
+    from workflow.sampling.directories import write_sheet
 
     if path.suffix.lower() != ".xlsx":
         raise InvalidInput(f"模板须为 .xlsx 文件：{path}")
-    _write(path, [[c.header for c in PLAN_TABLE.cols]], PLAN_TABLE, notes=True)
+    write_sheet(path, [[c.header for c in PLAN_TABLE.cols]], PLAN_TABLE, notes=True)

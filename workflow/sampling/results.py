@@ -13,11 +13,18 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from states._facts import PROBLEM_RESULTS, RESULTS
+from states import PROBLEM_RESULTS, RESULTS
 from workflow.core import refs
 from workflow.core.errors import SsjError, Step
 from workflow.core.writer import require_actor
-from workflow.sampling.directories import Col, ImportRejected, Kind, _date, _write, parse_file
+from workflow.sampling.directories import (
+    Col,
+    ImportRejected,
+    Kind,
+    date_cell,
+    parse_file,
+    write_sheet,
+)
 
 if TYPE_CHECKING:
     from workflow.core.writer import Workflow
@@ -41,14 +48,14 @@ KIND = Kind(
         Col("name", "检查对象名称", refs.norm, note="选填；填写时须与名录一致（用于核对）"),
         Col("result", "检查结果", _result, required=True, note="、".join(RESULTS.values())),
         Col("note", "检查情况说明"),
-        Col("rectify_by", "整改期限", _date, note="发现问题、不配合检查时；YYYY-MM-DD"),
+        Col("rectify_by", "整改期限", date_cell, note="发现问题、不配合检查时；YYYY-MM-DD"),
         Col("task", "抽查任务", refs.norm, note="如 2026001-001号；或在导入时指定"),
     ),
 )
 
 
 def write_template(path: Path) -> None:
-    _write(path, [[c.header for c in KIND.cols]], KIND, notes=True)
+    write_sheet(path, [[c.header for c in KIND.cols]], KIND, notes=True)
 
 
 def import_results(  # noqa: C901 (whole-file validation: a flat list of independent checks)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import states
-from states._facts import RESULTS
+from states import RESULTS
 from workflow.core import spreadsheet
 from workflow.core.errors import InvalidInput, Step
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import states
-from states._facts import RESULTS
+from states import RESULTS
 from workflow.core import audit
 from workflow.core.clock import parse_time
 from workflow.core.errors import InvalidInput, NotFound, Step, TransitionRefused
