@@ -10,7 +10,7 @@ version, lets the change run, bumps the version and appends the event. Only ``fi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -33,7 +33,7 @@ from workflow.core.errors import (
     guard_steps,
 )
 from workflow.core.logging import get_logger
-from workflow.core.refs import local_time
+from workflow.core.refs import inspector_label, local_time
 
 log = get_logger("ssj.engine")
 
@@ -111,6 +111,18 @@ class TaskTransaction:
             "UPDATE inspection_record SET inspectors = ?, replaced = ? WHERE id = ?",
             (audit.canonical_json(group), audit.canonical_json(replaced), record_id),
         )
+
+
+def recorder_role(
+    actor: str, group: Mapping[str, str | None], clerks: Collection[str]
+) -> str | None:
+    """Who may record a target's result, the one rule the writer and the results import share:
+    ``inspector`` for a member of the target's group (``group``: certificate → name; by either),
+    ``clerk`` for one of the bureau's clerks (config.yaml ``clerks``), None for anyone else."""
+    who = actor.strip()
+    if who in group or who in {n for n in group.values() if n}:
+        return "inspector"
+    return "clerk" if who in clerks else None
 
 
 class Workflow:
@@ -616,28 +628,26 @@ class Workflow:
     def _recorder_role(
         self, tx: TaskTransaction, target_code: str, actor: str
     ) -> tuple[str | None, str]:
-        """``inspector`` (in the target's group, by name or certificate), ``clerk`` (a listed
-        clerk) or None; and the group as people read it."""
-        who = actor.strip()
+        """The role :func:`recorder_role` finds for ``actor`` on this target, and the group as
+        people read it."""
         row = tx.execute(
             "SELECT inspectors FROM inspection_record WHERE task_id = ? AND target_code = ?",
             (tx.task.id, target_code),
         ).fetchone()
-        group: list[str] = json.loads(row[0]) if row else []
+        certs: list[str] = json.loads(row[0]) if row else []
         names: dict[str, str] = {}
-        if group:
+        if certs:
             names = dict(
                 tx.execute(
                     "SELECT cert, name FROM inspector WHERE cert IN ("
-                    + ", ".join("?" for _ in group)
+                    + ", ".join("?" for _ in certs)
                     + ")",
-                    tuple(group),
+                    tuple(certs),
                 ).fetchall()
             )
-        members = "、".join(f"{names[c]}（{c}）" if c in names else c for c in group) or "无"
-        if who in group or who in names.values():
-            return "inspector", members
-        return ("clerk" if who in self.clerks else None), members
+        group = {c: names.get(c) for c in certs}
+        members = "、".join(inspector_label(c, n) for c, n in group.items()) or "无"
+        return recorder_role(actor, group, self.clerks), members
 
     def correct_result(
         self,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from states import PROBLEM_RESULTS, RESULTS
 from workflow.core import refs
 from workflow.core.errors import SsjError, Step
-from workflow.core.writer import require_actor
+from workflow.core.writer import recorder_role, require_actor
 from workflow.sampling.directories import (
     Col,
     ImportRejected,
@@ -90,7 +90,6 @@ def import_results(  # noqa: C901 (whole-file validation: a flat list of indepen
             " 状态录入检查结果（已公示的结果须经更正程序）"
         )
         raise ImportRejected(str(path), problems, steps=[Step("result.correct", {"task": task_id})])
-    clerk = actor.strip() in wf.clerks
     seen: dict[str, str] = {}
     changes: list[tuple[str, dict[str, Any], str | None]] = []
     today = wf.clock.now().astimezone(wf.timezone).date().isoformat()
@@ -121,7 +120,7 @@ def import_results(  # noqa: C901 (whole-file validation: a flat list of indepen
         old = existing[code]
         if rec["name"] and rec["name"] != old["name"]:
             bad(key, "name", f"与名录不符：{code} 是 {old['name']}（{rec['name']}）")
-        if actor.strip() not in old["people"] and not clerk:
+        if recorder_role(actor, old["group"], wf.clerks) is None:
             members = "、".join(refs.inspector_label(c, n) for c, n in old["group"].items())
             bad(
                 key,
@@ -282,7 +281,5 @@ def _task_records(wf: Workflow, task_id: int) -> tuple[dict[str, dict[str, Any]]
             "rectify_by": due,
             "published": published is not None,
             "group": members,
-            # who may record it besides the clerks: by certificate or by name
-            "people": set(certs) | {n for n in members.values() if n},
         }
     return out, state, label

@@ -232,3 +232,16 @@ def test_payload_is_stored_as_canonical_json(wf):
         cur.execute(wf.raw.sql("SELECT payload FROM event WHERE task_id = ?"), (t,))
         stored = [row[0] for row in cur.fetchall()]
     assert stored and all(text == audit.canonical_json(json.loads(text)) for text in stored)
+
+
+def test_recorder_role_is_one_rule_for_the_writer_and_the_import():
+    from workflow.core.writer import recorder_role
+
+    group = {"41042100001": "陈德华", "41042100002": None}  # the second has left the directory
+    assert recorder_role("陈德华", group, ()) == "inspector"  # by name
+    assert recorder_role(" 41042100002 ", group, ()) == "inspector"  # by certificate, trimmed
+    assert recorder_role("王志强", group, ("王志强",)) == "clerk"
+    assert recorder_role("陈德华", group, ("陈德华",)) == "inspector"  # a member first
+    assert recorder_role("王志强", group, ()) is None
+    assert recorder_role("None", group, ()) is None  # a missing name is no one's name
+    assert recorder_role("陈德华", {}, ()) is None
