@@ -236,3 +236,36 @@ def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer().start()
     yield server
     server.stop()
+
+
+def register_offices(wf: Workflow, settings: Any) -> Any:
+    """Offices are units (DESIGN §8): make ``settings.offices`` (a test's way of saying which
+    offices the bureau has) the root unit's offices, adding or updating each; returns
+    ``settings`` for chaining."""
+    from workflow.core import units
+
+    now = wf.event_time()
+    with wf.raw.write() as cur:
+        root = units.root(cur, wf.raw.sql)
+        have = {u.name: u for u in units.load(cur, wf.raw.sql) if u.parent_id == root.id}
+        for i, (name, o) in enumerate(settings.offices.items(), start=1):
+            fields = {"head": o.head, "email": o.email, "reports": o.reports}
+            if name in have:
+                units.update(cur, wf.raw.sql, have[name].code, fields, actor="测试", now=now,
+                             reason=None)  # fmt: skip
+            else:
+                new = units.NewUnit(f"T{root.id}-{len(have) + i:02d}", name, "office",
+                                    root.code, **fields)  # fmt: skip
+                units.insert(cur, wf.raw.sql, new, actor="测试", now=now, reason=None)
+    return settings
+
+
+def add_office(
+    wf: Workflow, name: str, head: str = "王队长", email: str = "head@bureau.test",
+    reports: bool = True,
+) -> None:  # fmt: skip
+    """One office of the root unit (as config.yaml's ``offices`` used to say it)."""
+    from workflow.core.config import Settings
+
+    offices = {name: {"head": head, "email": email, "reports": reports}}
+    register_offices(wf, Settings.model_validate({"offices": offices}))

@@ -25,7 +25,23 @@ log = get_logger("ssj.demo")
 # Three bureaus of the seeds share the demo database: 迁西县 130227 and 元氏县 130132 (Hebei),
 # 宝丰县 410421 (Henan). Each task draws from its own county (地区) and matches inspectors of
 # its own county through their field list.
-COUNTIES = {"130227": "迁西县", "130132": "元氏县", "410421": "宝丰县"}
+COUNTIES = {"130227": "迁西县", "130132": "元氏县", "410421": "宝丰县", "130129": "赞皇县"}
+# The unit tree they sit in (DESIGN §8). The seeds' counties are in two provinces, so the demo's
+# root is a made-up province over their real cities; 石家庄市 has two counties (赞皇县 holds a
+# directory but no plan this year), so that scoping shows.
+ROOT = ("990000", "演示省人力资源和社会保障厅")
+CITIES = {
+    "130200": ("唐山市人力资源和社会保障局", ["130227"]),
+    "130100": ("石家庄市人力资源和社会保障局", ["130132", "130129"]),
+    "410400": ("平顶山市人力资源和社会保障局", ["410421"]),
+}
+# Each county's offices: (name, head, mailbox, owes the periodic reports).
+OFFICES = (
+    ("劳动保障监察大队", "监察大队队长", "jianchadadui", True),
+    ("社会保险科", "社会保险科科长", "shebaoke", False),
+    ("社会保险中心", "社保中心主任", "shebaozhongxin", True),
+    ("就业促进股", "就业促进股股长", "jiuye", False),
+)
 _WORDS = [
     "众诚",
     "鑫达",
@@ -81,10 +97,48 @@ _PEOPLE = [
 _OFFICES = ("劳动保障监察大队", "社会保险科", "社会保险中心", "就业促进股")
 
 
-def _directories(folder: Path, start: date) -> tuple[Path, Path, Path]:
+def _units(wf: Workflow, now: str) -> None:
+    """The demo's unit tree: the root renamed, cities, counties and their offices."""
+    from workflow.core import units
+
+    with wf.raw.write() as cur:
+        sql = wf.raw.sql
+        root = units.root(cur, sql)
+        code, name = ROOT
+        units.update(cur, sql, root.code, {"code": code, "name": name, "kind": "province"},
+                     actor=ACTOR, now=now, reason=None)  # fmt: skip
+        for city, (city_name, counties) in CITIES.items():
+            units.insert(cur, sql, units.NewUnit(city, city_name, "city", code), actor=ACTOR,
+                         now=now, reason=None)  # fmt: skip
+            for county in counties:
+                bureau = f"{COUNTIES[county]}人力资源和社会保障局"
+                units.insert(cur, sql, units.NewUnit(county, bureau, "county", city), actor=ACTOR,
+                             now=now, reason=None)  # fmt: skip
+                for i, (office, head, box, reports) in enumerate(OFFICES, start=1):
+                    new = units.NewUnit(
+                        f"{county}-{i:02d}", office, "office", county,
+                        f"{COUNTIES[county]}{head}（演示）", f"{box}.{county}@hrss.example.cn",
+                        reports,
+                    )  # fmt: skip
+                    units.insert(cur, sql, new, actor=ACTOR, now=now, reason=None)
+
+
+def _import_directories(wf: Workflow, folder: Path, start: date, now: str) -> None:
+    from workflow.sampling import directories
+
+    items, per_county = _directories(folder, start)
+    directories.import_file(wf.raw, "items", items, actor=ACTOR, now=now)
+    for region, (targets, inspectors) in per_county.items():
+        for kind, path in (("targets", targets), ("inspectors", inspectors)):
+            directories.import_file(wf.raw, kind, path, actor=ACTOR, now=now, unit=region)
+
+
+def _directories(folder: Path, start: date) -> tuple[Path, dict[str, tuple[Path, Path]]]:
     """A realistic directory as the bureaus keep it: valid credit codes, Hebei and Henan regions
     and industries, grades A–D, inspectors across offices; written as CSV for the importer.
-    Some targets were last inspected in the weeks before ``start`` (the demo's first day)."""
+    Some targets were last inspected in the weeks before ``start`` (the demo's first day).
+    Returns the item list and each county's (targets, inspectors) files: each county's
+    directory belongs to its bureau."""
     from workflow.sampling.directories import KINDS, write_table
 
     rng = random.Random(2024)
@@ -211,12 +265,14 @@ def _directories(folder: Path, start: date) -> tuple[Path, Path, Path]:
             "一般",
         ],
     ]
-    paths = []
-    for kind, rows in (("items", items), ("targets", targets), ("inspectors", inspectors)):
-        path = folder / f"{kind}.csv"
-        write_table(KINDS[kind], path, rows)
-        paths.append(path)
-    return paths[0], paths[1], paths[2]
+    write_table(KINDS["items"], folder / "items.csv", items)
+    per_county: dict[str, tuple[Path, Path]] = {}
+    for region, county in COUNTIES.items():
+        pair = (folder / f"targets-{region}.csv", folder / f"inspectors-{region}.csv")
+        write_table(KINDS["targets"], pair[0], [r for r in targets if r[4] == county])
+        write_table(KINDS["inspectors"], pair[1], [r for r in inspectors if r[0][:6] == region])
+        per_county[region] = pair
+    return folder / "items.csv", per_county
 
 
 # The plan table in seed 004's annex layout (its first row is the seed's own row; 定向 chosen
@@ -323,10 +379,8 @@ def load_demo(wf: Workflow, settings: Settings | None = None) -> int:
         now = at(start, 9)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            for kind, path in zip(
-                ("items", "targets", "inspectors"), _directories(folder, start), strict=True
-            ):
-                directories.import_file(wf.raw, kind, path, actor=ACTOR, now=now)
+            _units(wf, now)
+            _import_directories(wf, folder, start, now)
             table = folder / f"{year}年度抽查工作计划.csv"
             directories.write_table(
                 plans.PLAN_TABLE, table, plan_rows(year, done, now_months, later)
@@ -453,7 +507,9 @@ def _reports_on_time(
     from workflow.deadlines import rules as deadline_rules
 
     out: list[tuple[date, int, Callable[[], None]]] = []
-    offices = [o for o, c in settings.offices.items() if c.reports]
+    from workflow.core import units
+
+    offices = [u.code for u in units.all_units(wf.raw) if u.is_office and u.reports]
     for year in range(since.year, until.year + 1):
         for kind, period, due, _ in deadline_rules.report_periods(year, settings.deadlines):
             if not since <= due <= until:

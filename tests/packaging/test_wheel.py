@@ -82,7 +82,7 @@ def test_an_installed_wheel_run_elsewhere_reads_the_packaged_defaults(
         "value": "sqlite:///data/ssj.db",
         "source": f"默认配置 {packaged}",
     }
-    assert rows["offices.劳动保障监察大队"]["source"] == f"默认配置 {packaged}"
+    assert rows["escalation.supervisor_name"]["source"] == f"默认配置 {packaged}"
     # The same effective settings as the checkout's.
     from workflow.core.config import load_settings
 

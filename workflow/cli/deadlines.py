@@ -306,12 +306,13 @@ def overdue_cmd(
         a.at(now)
         rows, problems = overdue(a.wf, a.settings, a.clock.now())
         if office is not None:
-            known = dict.fromkeys(
-                [*a.settings.offices, *(r["office"] for r in rows if r["office"])]
-            )
+            from workflow.core import units
+
+            offices = [u.name for u in units.all_units(a.wf.raw) if u.is_office]
+            known = dict.fromkeys([*offices, *(r["office"] for r in rows if r["office"])])
             if office not in known:  # a typo would otherwise read as "nothing overdue"
                 raise InvalidInput(
-                    f"科室 {office!r} 既不在 config.yaml 的 offices 中，也没有逾期事项；"
+                    f"科室 {office!r} 既不是登记的科室，也没有逾期事项；"
                     f"已知科室：{'、'.join(known) or '无'}"
                 )
             rows = [r for r in rows if r["office"] == office]

@@ -33,6 +33,10 @@ def import_cmd(
     actor: Annotated[
         str | None, typer.Option("--actor", help="操作人（默认当前系统用户）", envvar="SSJ_ACTOR")
     ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option("--unit", help="检查对象、执法人员所属的局（单位代码；默认最上级单位）"),
+    ] = None,
 ) -> None:
     """导入名录：整表校验，任一行有误则整表拒绝并列出全部问题；按主键新增或更新。"""
     from workflow.sampling import directories
@@ -48,6 +52,7 @@ def import_cmd(
                 now=format_utc(now),
                 dry_run=dry_run,
                 today=local_today(a, now),
+                unit=unit,
             )
         verb = "校验通过（未写入）" if s.dry_run else "已导入"
         typer.echo(
@@ -63,15 +68,21 @@ def import_cmd(
 
 @app.command("template")
 def template_cmd(
-    kind: Annotated[str, typer.Argument(help="items / targets / inspectors / plans / results")],
+    kind: Annotated[
+        str, typer.Argument(help="items / targets / inspectors / plans / results / units")
+    ],
     file: Annotated[Path, typer.Argument(help="要生成的 .xlsx 模板")],
 ) -> None:
-    """生成导入模板（.xlsx，含中文表头与填写说明）；plans 为年度抽查工作计划表，results 为检查结果表。"""
+    """生成导入模板（.xlsx，含中文表头与填写说明）；plans 为年度抽查工作计划表，results 为检查结果表，units 为单位表。"""
     from workflow.sampling import directories, plans
 
     with reported_errors():
         if kind == "plans":
             plans.write_plan_template(file)
+        elif kind == "units":
+            from workflow.sampling import unit_table
+
+            unit_table.write_template(file)
         elif kind == "results":
             from workflow.sampling import results
 

@@ -18,6 +18,7 @@ from workflow.cli.base import app
 # its commands on the app.
 GROUPS = (
     "setup",
+    "units",
     "directories",
     "plans",
     "tasks",

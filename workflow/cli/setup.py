@@ -37,11 +37,19 @@ def init(
         if purpose_ is not None:
             purpose.check(purpose_)
         a.may_create = True
-        before, after = schema.upgrade(a.engine)
+        offices = {k: v.model_dump() for k, v in a.settings.offices.items()}
+        before, after = schema.upgrade(a.engine, offices=offices)
         if before == after:
             typer.echo(f"数据库 {a.safe_url()} 已是最新结构（{after}）。")
         else:
             typer.echo(f"数据库 {a.safe_url()} 已升级：{before or '空库'} → {after}。")
+        if offices and schema.units_created(before, after):
+            typer.echo(f"配置文件中的 {len(offices)} 个科室已登记为单位（ssj unit list 查看）。")
+        elif offices:
+            typer.echo(
+                "提示：配置文件中的 offices 已不再使用（只在升级到单位管理时读取一次）；"
+                "科室改由单位管理（ssj unit list 查看），可从配置文件中删去 offices。"
+            )
         value, written = purpose.settle(a.engine, purpose_)
         typer.echo(f"数据库用途：{purpose.label(value)}" + ("（已记录）。" if written else "。"))
 

@@ -14,6 +14,25 @@ from notifications.outbox import Outbox  # noqa: F401  (its table lives in this 
 UTC_TEXT = 27  # len("2024-04-01T08:00:00.000000Z")
 
 
+class Unit(SQLModel, table=True):
+    """单位 (DESIGN §8): the tree province → city → county bureau → office (科室). Plans, tasks,
+    targets, inspectors, report obligations and accounts belong to one; an account sees its
+    unit's subtree. ``path`` ("/1/4/9/": the ids from the root) makes a subtree one prefix
+    match in the queries."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)  # e.g. 410421 (行政区划代码) or 410421-01
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=16)  # province | city | county | office
+    parent_id: int | None = Field(default=None, foreign_key="unit.id")
+    path: str = Field(max_length=500, index=True)
+    head: str = Field(default="", max_length=100)  # 负责人: escalations go there
+    email: str = Field(default="", max_length=200)
+    reports: bool = False  # an office that owes the periodic reports of seed 000
+    created_at: str = Field(max_length=UTC_TEXT)
+    updated_at: str = Field(max_length=UTC_TEXT)
+
+
 class Plan(SQLModel, table=True):
     """年度抽查工作计划 (seed 004: plan no. 2024001; name = year + department + 随机抽查 + serial)."""
 
@@ -22,6 +41,7 @@ class Plan(SQLModel, table=True):
     name: str = Field(max_length=200)
     year: int
     unit: str = Field(max_length=200)
+    unit_id: int = Field(foreign_key="unit.id", index=True)  # the bureau whose plan it is
     created_at: str = Field(max_length=UTC_TEXT)
     published_at: str | None = Field(default=None, max_length=UTC_TEXT)
 
@@ -33,6 +53,7 @@ class Task(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)  # the plan's bureau
     task_no: str = Field(max_length=16)  # e.g. 001号
     name: str = Field(max_length=200)
     task_type: str = Field(max_length=16)  # directed 定向 | undirected 不定向
@@ -161,6 +182,7 @@ class Target(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=18, unique=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
     name: str = Field(max_length=200)
     type: str = Field(max_length=32)
     industry: str = Field(default="", max_length=100)
@@ -183,6 +205,7 @@ class Inspector(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     cert: str = Field(max_length=32, unique=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
     name: str = Field(max_length=50)
     fields: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     specialties: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
@@ -239,13 +262,14 @@ class ReportSubmission(SQLModel, table=True):
 
     __tablename__ = "report_submission"
     __table_args__ = (
-        UniqueConstraint("kind", "period", "office", name="uq_report_kind_period_office"),
+        UniqueConstraint("kind", "period", "unit_id", name="uq_report_kind_period_unit"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)  # monthly | progress | review
     period: str = Field(max_length=16)  # 2024-03 | 2024-Q1 | 2024
     office: str = Field(max_length=100)
+    unit_id: int = Field(foreign_key="unit.id")  # the office (a unit of kind office)
     actor: str = Field(max_length=100)
     submitted_at: str = Field(max_length=UTC_TEXT)
     event_seq: int

@@ -405,12 +405,15 @@ class Workflow:
         at = head.stamp(self.event_time())
         names = ", ".join(self.TASK_COLUMNS)
         marks = ", ".join("?" for _ in self.TASK_COLUMNS)
+        # A task belongs to its plan's bureau.
+        cur.execute(sql("SELECT unit_id FROM plan WHERE id = ?"), (values["plan_id"],))
+        unit_id = cur.fetchone()[0]
         cur.execute(
             sql(
-                f"INSERT INTO task ({names}, state, version, created_at, updated_at)"
-                f" VALUES ({marks}, ?, 1, ?, ?)"
+                f"INSERT INTO task ({names}, unit_id, state, version, created_at, updated_at)"
+                f" VALUES ({marks}, ?, ?, 1, ?, ?)"
             ),
-            (*(values[c] for c in self.TASK_COLUMNS), states.INITIAL_STATE, at, at),
+            (*(values[c] for c in self.TASK_COLUMNS), unit_id, states.INITIAL_STATE, at, at),
         )
         cur.execute(
             sql("SELECT id FROM task WHERE plan_id = ? AND task_no = ?"),

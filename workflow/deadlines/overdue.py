@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from workflow.core import refs
+from workflow.core import refs, units
 from workflow.core.clock import format_utc
 from workflow.core.config import Settings
 from workflow.core.writer import Workflow
@@ -36,6 +36,7 @@ def overdue(
             d for d in found.deadlines if d.due < today and (office is None or d.office == office)
         ]
         inspectors = deadline_rules.responsible_inspectors(cur, wf.raw, late)
+        offices = units.offices(cur, sql)
         steps: dict[str, tuple[int, str, str]] = {}  # deadline → (level, last at, last step)
         found_steps = wf.raw.select_in(
             cur, "SELECT deadline, level, at, step, id FROM deadline_step", "deadline",
@@ -50,7 +51,7 @@ def overdue(
     rows: list[dict[str, Any]] = []
     for d in late:
         days = at.late(d.due)
-        head = settings.offices.get(d.office)
+        head = deadline_rules.office_of(offices, d)
         people = "、".join(refs.inspector_label(p.cert, p.name) for p in inspectors.get(d.key, []))
         level, last_at, last_step = steps.get(d.key, (0, None, None))
         rows.append(

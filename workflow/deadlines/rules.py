@@ -21,9 +21,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from states import PROBLEM_RESULTS
+from workflow.core import units
 from workflow.core.clock import parse_time
 from workflow.core.config import DeadlineSettings, LadderStep, Settings
 from workflow.core.errors import InvalidInput
+from workflow.core.units import Unit
 from workflow.deadlines.calendar import WorkCalendar
 from workflow.sampling.plans import month_window
 
@@ -90,6 +92,8 @@ class Deadline:
     # Due in a year whose holidays are not yet confirmed (DESIGN §3): shown as 暂定, and
     # recomputed (a new key if the date moves) once the State Council's notice is recorded.
     provisional: bool = False
+    # The bureau (a unit id) whose office ``office`` is: office names repeat across bureaus.
+    unit_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +215,7 @@ def moved_note(nominal: date, due: date) -> str:
 
 _OPEN_TASKS = (
     "SELECT t.id, t.state, t.months, t.initiating_office, t.confirmed_at, t.drawn_at,"
-    " p.year, p.plan_no, t.task_no, t.name,"
+    " p.year, p.plan_no, t.task_no, t.name, t.unit_id,"
     " CASE WHEN t.state = 'inspected' THEN"
     " (SELECT max(r.result_at) FROM inspection_record r WHERE r.task_id = t.id) END,"
     " CASE WHEN t.state = 'drawn' THEN (SELECT count(*) FROM inspection_record r"
@@ -249,7 +253,7 @@ def task_deadlines(  # noqa: C901 (one pass over open tasks: a check per rule an
     """Open tasks' deadlines due on or before ``horizon``: confirm and inspect (drawn),
     publish (inspected), rectify (each problem not yet followed up), archive (until closed).
     Dates are memoised: 100k tasks share a few plan years, month windows and draw days."""
-    tasks: dict[int, tuple[str, str, str, str]] = {}
+    tasks: dict[int, tuple[str, str, str, str, int]] = {}
     cur.execute(sql(_OPEN_TASKS))
     add = out.deadlines.append
     archive_basis = f"{rules.archive_by[:2]} 月 {rules.archive_by[3:]} 日前办结归档（来源文件 003"
@@ -265,9 +269,9 @@ def task_deadlines(  # noqa: C901 (one pass over open tasks: a check per rule an
         return d
 
     for row in cur.fetchall():
-        (tid, state, months, office, confirmed, drawn_at, year, plan_no, task_no, name, ended,
-         missing) = row  # fmt: skip
-        tasks[tid] = (plan_no, task_no, name, office)
+        (tid, state, months, office, confirmed, drawn_at, year, plan_no, task_no, name, unit_id,
+         ended, missing) = row  # fmt: skip
+        tasks[tid] = (plan_no, task_no, name, office, unit_id)
         found: list[tuple[str, date, str]] = []
         known = archives.get(year)
         if known is None:
@@ -304,15 +308,12 @@ def task_deadlines(  # noqa: C901 (one pass over open tasks: a check per rule an
             for rule, due, basis in found:
                 # Every result in but the task not moved on: say what is left, not the whole.
                 detail = ALL_RESULTS_IN.format(id=tid) if rule == "inspect" and missing == 0 else ""
-                add(
-                    Deadline(
-                        f"task:{tid}:{rule}:{due}", rule, due, office, basis, tid, label, detail
-                    )
-                )
+                key = f"task:{tid}:{rule}:{due}"
+                add(Deadline(key, rule, due, office, basis, tid, label, detail, unit_id=unit_id))
     cur.execute(sql(_OPEN_PROBLEMS))
     n = rules.rectify_within_working_days
     for tid, code, target_name, rectify_by, result_at, result in cur.fetchall():
-        plan_no, task_no, name, office = tasks[tid]
+        plan_no, task_no, name, office, unit_id = tasks[tid]
         label = task_label(plan_no, task_no, name)
         if rectify_by:
             due = date.fromisoformat(rectify_by)
@@ -334,6 +335,7 @@ def task_deadlines(  # noqa: C901 (one pass over open tasks: a check per rule an
                 label,
                 detail,
                 code,
+                unit_id=unit_id,
             )
         )
 
@@ -408,10 +410,10 @@ def parse_period(
 
 
 def report_deadlines(
-    offices: Iterable[str],
+    offices: Iterable[Unit],
     years: Iterable[int],
     since: date,
-    submitted: set[tuple[str, str, str]],
+    submitted: set[tuple[str, str, int]],
     rules: DeadlineSettings,
     out: Collected,
     horizon: date,
@@ -425,19 +427,21 @@ def report_deadlines(
         periods.extend(report_periods(year, rules, cal, until=horizon))
     for office in offices:
         for kind, period, due, basis in periods:
-            if due < since or due > horizon or (kind, period, office) in submitted:
+            if due < since or due > horizon or (kind, period, office.id) in submitted:
                 continue
-            label = f"{office} {period} {REPORT_KINDS[kind]}"
+            label = f"{office.name} {period} {REPORT_KINDS[kind]}"
             out.deadlines.append(
                 Deadline(
-                    f"report:{kind}:{period}:{office}:{due}",
+                    # the office's code: two bureaus may each have an office of that name
+                    f"report:{kind}:{period}:{office.code}:{due}",
                     f"report_{kind}",
                     due,
-                    office,
+                    office.name,
                     basis,
                     None,
                     label,
                     f"报送期间：{period}",
+                    unit_id=office.parent_id,
                 )
             )
 
@@ -448,7 +452,7 @@ def collect(
     *,
     rules: DeadlineSettings,
     confirm_days: int,
-    reporting_offices: list[str],
+    reporting_offices: list[Unit],
     cal: WorkCalendar,
     tz: ZoneInfo,
     today: date,
@@ -464,9 +468,9 @@ def collect(
         first = cur.fetchone()[0]
         if first is not None:
             since = _local_date(first, tz)
-            cur.execute(sql("SELECT kind, period, office FROM report_submission"))
-            # (kind, period, office) rows.
-            submitted: set[tuple[str, str, str]] = {tuple(r) for r in cur.fetchall()}
+            cur.execute(sql("SELECT kind, period, unit_id FROM report_submission"))
+            # (kind, period, office unit) rows.
+            submitted: set[tuple[str, str, int]] = {tuple(r) for r in cur.fetchall()}
             report_deadlines(
                 reporting_offices,
                 range(since.year, horizon.year + 1),
@@ -520,7 +524,7 @@ def _open_records(
 
 # The deadlines the inspectors answer for: their own records hold them up. The others of a task
 # (confirm: the office's clerk, seed 003; publish: the office publishes the task's results;
-# archive) and the reports are the office's: they go to its head (config.yaml ``offices``).
+# archive) and the reports are the office's: they go to its head (the office's unit).
 INSPECTORS_OWN = ("inspect", "rectify")
 
 
@@ -568,6 +572,11 @@ def pending_targets(
     }
 
 
+def office_of(offices: dict[int, dict[str, Unit]], d: Deadline) -> Unit | None:
+    """The office a deadline is answered by (its head gets the office's escalations)."""
+    return offices.get(d.unit_id or 0, {}).get(d.office)
+
+
 def local_today(now: datetime, tz: ZoneInfo) -> date:
     return now.astimezone(tz).date()
 
@@ -581,7 +590,7 @@ def collect_open(
         sql,
         rules=settings.deadlines,
         confirm_days=settings.draw.confirm_within_working_days,
-        reporting_offices=[o for o, c in settings.offices.items() if c.reports],
+        reporting_offices=units.reporting_offices(cur, sql),
         cal=cal,
         tz=ZoneInfo(settings.calendar.timezone),
         today=today,

@@ -17,10 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import notifications
-from workflow.core import audit
+from workflow.core import audit, units
 from workflow.core.clock import format_utc
 from workflow.core.config import LadderStep, Settings
 from workflow.core.logging import get_logger
+from workflow.core.units import Unit
 from workflow.core.writer import Workflow
 from workflow.deadlines import calendar_years, mail
 from workflow.deadlines import rules as deadline_rules
@@ -65,13 +66,16 @@ class SweepResult:
 
 
 def _recipients(
-    step: Step, inspectors: dict[str, list[Person]], settings: Settings
+    step: Step,
+    inspectors: dict[str, list[Person]],
+    settings: Settings,
+    offices: dict[int, dict[str, Unit]],
 ) -> tuple[list[Person], str]:
     """Who gets this step, and who is named responsible. The responsible inspectors when the
     deadline is theirs, else the office head; the supervisor when no one lower is reachable."""
     d = step.deadline
     people = inspectors.get(d.key, [])
-    office = settings.offices.get(d.office)
+    office = deadline_rules.office_of(offices, d)
     head = [Person(office.head, office.email)] if office and office.email else []
     sup = settings.escalation
     supervisor = [Person(sup.supervisor_name, sup.supervisor_email)] if sup.supervisor_email else []
@@ -207,7 +211,8 @@ def decide_and_enqueue(
             return result
         inspectors = deadline_rules.responsible_inspectors(cur, wf.raw, [s.deadline for s in new])
         pending = deadline_rules.pending_targets(cur, wf.raw, [s.deadline for s in new])
-        plan = {s.key: _recipients(s, inspectors, settings) for s in new}
+        offices = units.offices(cur, sql)
+        plan = {s.key: _recipients(s, inspectors, settings, offices) for s in new}
         told_before = _told_before(cur, wf.raw, new, plan, ladder)
         skipped = _dedupe(new, plan, told_before)
         head = audit.read_head(cur, sql)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from workflow.core import audit, input_limits, normalize, spreadsheet
+from workflow.core import audit, input_limits, normalize, spreadsheet, units
 from workflow.core.config import ImportSettings
 from workflow.core.db import RawConnection
 from workflow.core.errors import InvalidInput, Step
@@ -783,16 +783,36 @@ def import_file(
     now: str,
     dry_run: bool = False,
     today: date | None = None,
+    unit: str | None = None,
 ) -> ImportSummary:
     """Validate the whole file, then upsert it with one event per changed row. ``today``: the
-    local date that past-fact dates are checked against (default: ``now`` in Asia/Shanghai)."""
+    local date that past-fact dates are checked against (default: ``now`` in Asia/Shanghai).
+    Targets and inspectors belong to ``unit`` (a bureau's code; default the root): new rows
+    join it, rows of its subtree keep their unit, and a row of another bureau is refused."""
     kind = kind_of(kind_name)
-    records = parse_file(kind, path, today=today or _local_date(now))
+    problems: list[str] = []
+    rows: dict[str, int] = {}
+    records = parse_file(kind, path, rows, problems, today=today or _local_date(now))
     cols = [c.key for c in kind.cols]
-    select = f"SELECT {', '.join(cols)} FROM {kind.table}"
+    owned = kind.table in OWNED_TABLES
+    select = f"SELECT {', '.join(cols)}{', unit_id' if owned else ''} FROM {kind.table}"
     with raw.write() as cur:
+        owner = units.bureau(cur, raw.sql, unit) if owned else None
         cur.execute(select)
-        existing = {row[0]: _loaded(kind, row) for row in cur.fetchall()}
+        existing, outside = {}, {}
+        for row in cur.fetchall():
+            existing[row[0]] = _loaded(kind, row[: len(cols)])
+            if owner is not None:
+                outside[row[0]] = row[-1]
+        if owner is not None:
+            outside = _outside(cur, raw.sql, owner, outside, records)
+        for key, unit_name in outside.items():
+            problems.append(
+                f"{path}:{rows[key]}:{kind.key.header}: {key} 属于 {unit_name}，"
+                f"不在 {owner.label if owner else ''} 及其下级单位之内，不能由本单位导入修改"
+            )
+        if problems:
+            raise ImportRejected(str(path), problems)
         warnings = _warnings(cur, kind, records)
         inserts, updates, events = [], [], []
         for key, rec in records.items():
@@ -800,7 +820,7 @@ def import_file(
             if old == rec:
                 continue
             if old is None:
-                inserts.append((*_stored(kind, rec), now))
+                inserts.append((*_stored(kind, rec), *((owner.id,) if owner else ()), now))
                 payload = {"key": key, "before": None, "after": rec}
             else:
                 updates.append((*_stored(kind, rec)[1:], now, key))
@@ -826,11 +846,10 @@ def import_file(
             raw.dbapi.rollback()
             return summary
         if inserts:
-            marks = ", ".join("?" for _ in range(len(cols) + 1))
+            names = [*cols, *(["unit_id"] if owner else []), "updated_at"]
+            marks = ", ".join("?" for _ in names)
             cur.executemany(
-                raw.sql(
-                    f"INSERT INTO {kind.table} ({', '.join(cols)}, updated_at) VALUES ({marks})"
-                ),
+                raw.sql(f"INSERT INTO {kind.table} ({', '.join(names)}) VALUES ({marks})"),
                 inserts,
             )
         if updates:
@@ -844,6 +863,25 @@ def import_file(
         last = audit.append_many(cur, raw.sql, head, events, at=at, role="clerk")
         summary.first_seq, summary.last_seq = head.seq + 1, last.seq
     return summary
+
+
+OWNED_TABLES = ("target", "inspector")  # rows that belong to a unit (the item list is shared)
+
+
+def _outside(
+    cur: Any, sql: Any, owner: units.Unit, unit_of: dict[str, int], records: dict[str, Any]
+) -> dict[str, str]:
+    """Keys of the file whose stored row belongs to a unit outside ``owner``'s subtree → the
+    name of that unit."""
+    where, params = units.in_subtree("id", owner)
+    cur.execute(sql(f"SELECT id FROM unit WHERE {where}"), params)
+    mine = {r[0] for r in cur.fetchall()}
+    foreign = {k: unit_of[k] for k in records if k in unit_of and unit_of[k] not in mine}
+    if not foreign:
+        return {}
+    cur.execute(sql("SELECT id, name FROM unit"))
+    names = dict(cur.fetchall())
+    return {k: names.get(u, str(u)) for k, u in foreign.items()}
 
 
 def _warnings(cur: Any, kind: Kind, records: dict[str, dict[str, Any]]) -> list[str]:

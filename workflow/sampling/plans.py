@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import states
-from workflow.core import audit, normalize
+from workflow.core import audit, normalize, units
 from workflow.core.config import DrawSettings
 from workflow.core.errors import InvalidInput, NotFound, Step
 from workflow.core.logging import get_logger
@@ -345,6 +345,7 @@ def insert_plan(
     wf: Workflow, cur: Any, plan_no: str, *, unit: str, actor: str, role: str, name: str | None
 ) -> int:
     sql = wf.raw.sql
+    owner, unit = units.owner_of(cur, sql, unit)
     plan_no, unit, year, name = plan_identity(plan_no, unit, name)
     cur.execute(sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
     if cur.fetchone():
@@ -352,8 +353,11 @@ def insert_plan(
     head = audit.read_head(cur, sql)
     at = head.stamp(wf.event_time())
     cur.execute(
-        sql("INSERT INTO plan (plan_no, name, year, unit, created_at) VALUES (?, ?, ?, ?, ?)"),
-        (plan_no, name, year, unit, at),
+        sql(
+            "INSERT INTO plan (plan_no, name, year, unit, unit_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        ),
+        (plan_no, name, year, unit, owner.id, at),
     )
     cur.execute(sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
     plan_id: int = cur.fetchone()[0]
@@ -366,7 +370,13 @@ def insert_plan(
         role=role,
         task_id=None,
         kind="plan_created",
-        payload={"plan_no": plan_no, "name": name, "year": year, "unit": unit},
+        payload={
+            "plan_no": plan_no,
+            "name": name,
+            "year": year,
+            "unit": unit,
+            "unit_code": owner.code,
+        },
     )
     return plan_id
 
@@ -877,7 +887,12 @@ def _check_plan(
     if existing is None:
         if not broken & {"unit", "plan_name"}:
             try:
-                plan_identity(plan_no, row.rec["unit"], row.rec["plan_name"] or None)
+                _, unit = units.owner_of(cur, sql, row.rec["unit"])
+            except InvalidInput as e:
+                bad(row.row, "unit", e.message, row.rec["unit"])
+                return False
+            try:
+                plan_identity(plan_no, unit, row.rec["plan_name"] or None)
             except InvalidInput as e:
                 bad(row.row, "plan_name", str(e), row.rec["plan_name"])
         return False

@@ -70,8 +70,19 @@ def _task_row(tx: TaskTransaction) -> dict[str, Any]:
     return out
 
 
+def _in_task_unit(tx: TaskTransaction) -> tuple[str, str]:
+    """The WHERE fragment and parameter that keep a draw inside the task's bureau: its own
+    targets and inspectors and those of the units under it (DESIGN §8)."""
+    (path,) = tx.execute(
+        "SELECT u.path FROM unit u JOIN task t ON t.unit_id = u.id WHERE t.id = ?", (tx.task.id,)
+    ).fetchone()
+    return "unit_id IN (SELECT id FROM unit WHERE path LIKE ?)", path + "%"
+
+
 def _candidates(tx: TaskTransaction, filters: dict[str, list[str]]) -> list[tuple[Any, ...]]:
-    clauses, params = ["retired_at IS NULL"], []  # retired targets are not offered to draws
+    scope, under = _in_task_unit(tx)
+    # retired targets are not offered to draws
+    clauses, params = ["retired_at IS NULL", scope], [under]
     for column in _FILTER_COLUMNS:
         values = filters.get(column)
         if values:
@@ -106,7 +117,10 @@ def _other_visits(tx: TaskTransaction, year: int) -> dict[str, list[eligibility.
 
 
 def _pool(tx: TaskTransaction) -> list[algorithm.Candidate]:
-    rows = tx.execute("SELECT cert, fields, recusal, available FROM inspector").fetchall()
+    scope, under = _in_task_unit(tx)
+    rows = tx.execute(
+        f"SELECT cert, fields, recusal, available FROM inspector WHERE {scope}", (under,)
+    ).fetchall()
     return [
         algorithm.Candidate(
             cert, frozenset(json.loads(fields)), frozenset(json.loads(recusal)), bool(available)

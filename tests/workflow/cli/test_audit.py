@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from typer.testing import CliRunner
 
-from tests.conftest import drawn_task
+from tests.conftest import drawn_task, add_office
 from workflow.cli.main import app
 from workflow.core.config import Settings
 from workflow.deadlines import sweep
@@ -42,6 +42,7 @@ def test_audit_log_of_a_task_includes_its_deadline_events_and_limit_is_the_newes
     wf, clock, db_url
 ) -> None:
     clock.set(at(2024, 4, 1))
+    add_office(wf, OFFICE, reports=False)
     t, _ = drawn_task(wf, 2, initiating_office=OFFICE, months="2024-04")
     other, _ = drawn_task(wf, 1, initiating_office=OFFICE, months="2024-04")
     sweep.run(wf, SETTINGS, at(2024, 4, 1, 10), deliver=False)  # both: confirm, 3-day reminder

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import drawn_task
+from tests.conftest import drawn_task, add_office
 from workflow.cli.main import app
 
 runner = CliRunner()
@@ -40,6 +40,7 @@ clerks: [x]
 @pytest.fixture
 def drawn(wf, clock, db_url) -> int:  # type: ignore[no-untyped-def]
     clock.set(datetime(2024, 4, 1, 1, tzinfo=UTC))
+    add_office(wf, OFFICE)
     t, _ = drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
     return t
 
@@ -79,7 +80,7 @@ def test_overdue_lists_what_who_due_late_and_escalation(db_url, cfg, drawn) -> N
     assert "逾期 2 个工作日" in text and "督办进度：第 2 级 督办（科室负责人）" in text
     assert "office_head" not in text and "最近通知" in text
     typo = ssj(db_url, cfg, "overdue", "--now", "2024-04-08T10:00", "--office", "监察大队", code=2)
-    assert "科室 '监察大队' 既不在 config.yaml 的 offices 中" in typo and OFFICE in typo
+    assert "科室 '监察大队' 既不是登记的科室" in typo and OFFICE in typo
 
 
 def test_outbox_list_and_retry(db_url, cfg, drawn) -> None:

@@ -61,10 +61,11 @@ def test_a_task_missing_from_the_log_is_reported(wf):
     with wf.engine.begin() as c:
         c.execute(
             text(
-                "INSERT INTO task (plan_id, task_no, name, task_type, ratio, items, scope,"
+                "INSERT INTO task (plan_id, unit_id, task_no, name, task_type, ratio, items, scope,"
                 " initiating_office, joining_offices, months, state, version, created_at, updated_at)"
-                " SELECT plan_id, '099号', 'ghost', task_type, ratio, items, scope, initiating_office,"
-                " joining_offices, months, 'closed', 1, created_at, updated_at FROM task WHERE id = :id"
+                " SELECT plan_id, unit_id, '099号', 'ghost', task_type, ratio, items, scope,"
+                " initiating_office, joining_offices, months, 'closed', 1, created_at, updated_at"
+                " FROM task WHERE id = :id"
             ),
             {"id": t},
         )

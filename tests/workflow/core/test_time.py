@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from tests.conftest import CLERKS, drawn_task
+from tests.conftest import CLERKS, drawn_task, add_office
 from workflow.cli.main import app
 from workflow.core import purpose, queries
 from workflow.core.clock import FixedClock, format_utc
@@ -82,6 +82,7 @@ mail: {{transport: maildir, maildir: {tmp_path / "mail"}}}
 @pytest.fixture
 def drawn(wf, clock) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
     clock.set(at(2024, 4, 1))
+    add_office(wf, OFFICE)
     return drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import SmtpServer, drawn_task
+from tests.conftest import SmtpServer, drawn_task, add_office
 from workflow.cli.main import app
 from workflow.core import audit
 from workflow.core.config import Settings
@@ -88,6 +88,7 @@ def late_task(wf: Workflow, clock) -> int:  # type: ignore[no-untyped-def]
     """Drawn on the Friday before the made-up holiday week of year Y."""
     _, monday, _ = made_up_notice(Y)
     clock.set(on(monday - timedelta(days=3), 10))
+    add_office(wf, OFFICE)
     t, _ = drawn_task(wf, 2, plan=f"{Y}001", email=True, initiating_office=OFFICE,
                       months=f"{Y}-{monday.month:02d}")  # fmt: skip
     return t

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import SmtpServer, drawn_task, free_port
+from tests.conftest import SmtpServer, drawn_task, free_port, register_offices
 from tests.racing import race
 from workflow.core.clock import FixedClock
 from workflow.core.config import Settings
@@ -28,8 +28,8 @@ def at(y: int, m: int, d: int, hour: int = 9) -> datetime:
     return datetime(y, m, d, hour, tzinfo=SH)
 
 
-def make_settings(port: int, reports: bool = False, **mail: Any) -> Settings:
-    return Settings.model_validate(
+def make_settings(wf: Workflow, port: int, reports: bool = False, **mail: Any) -> Settings:
+    s = Settings.model_validate(
         {
             "offices": {
                 OFFICE: {"head": "王队长", "email": "head@bureau.test", "reports": reports}
@@ -39,6 +39,7 @@ def make_settings(port: int, reports: bool = False, **mail: Any) -> Settings:
             "smtp": {"host": "127.0.0.1", "port": port, "timeout_seconds": 5},
         }
     )
+    return register_offices(wf, s)
 
 
 def steps(wf: Workflow) -> list[tuple[str, str]]:
@@ -70,7 +71,7 @@ def task(wf: Workflow, clock: FixedClock) -> tuple[int, list[str]]:
 
 def test_a_task_lifecycle_gets_each_step_once(wf, clock, task, smtp_server: SmtpServer) -> None:
     t, codes = task
-    s = make_settings(smtp_server.port)
+    s = make_settings(wf, smtp_server.port)
 
     # Day of the draw: confirmation due 04-03 (2 working days) -> the 3-day reminder.
     r = sweep.run(wf, s, at(2024, 4, 1, 10))
@@ -150,7 +151,7 @@ def test_a_task_lifecycle_gets_each_step_once(wf, clock, task, smtp_server: Smtp
 
 def test_server_down_during_a_sweep_then_up_delivers_each_message_once(wf, clock, task) -> None:
     server = SmtpServer(free_port())
-    s = make_settings(server.port)
+    s = make_settings(wf, server.port)
     # Two working days late at once: the overdue notice and the escalation are both the
     # head's, so one message.
     r = sweep.run(wf, s, at(2024, 4, 8))
@@ -170,7 +171,11 @@ def test_server_down_during_a_sweep_then_up_delivers_each_message_once(wf, clock
 
 
 def test_two_concurrent_sweeps_take_every_step_once(engine, clock, task) -> None:
-    s = make_settings(free_port())
+    w = Workflow(engine, calendar=WorkCalendar(), clock=clock)
+    try:
+        s = make_settings(w, free_port())
+    finally:
+        w.close()
     outcomes = race(
         engine,
         lambda w, _n: sweep.run(w, s, at(2024, 4, 8), deliver=False),
@@ -193,7 +198,7 @@ def test_two_concurrent_sweeps_take_every_step_once(engine, clock, task) -> None
 
 
 def test_reports_are_obligations_until_submitted(wf, clock, task, smtp_server) -> None:
-    s = make_settings(smtp_server.port, reports=True)
+    s = make_settings(wf, smtp_server.port, reports=True)
     # The Q1 progress report is due before 04-08, i.e. by the end of Sunday 04-07 (worked).
     rows, _ = overdue(wf, s, at(2024, 4, 9))
     assert [
@@ -228,7 +233,7 @@ def _step_keys(wf: Workflow) -> list[tuple[str, str]]:
 
 def test_rectification_due_on_the_date_set_with_the_result(wf, clock, task, smtp_server) -> None:
     t, codes = task
-    s = make_settings(smtp_server.port)
+    s = make_settings(wf, smtp_server.port)
     clock.set(at(2024, 4, 29))
     wf.set_result(t, codes[0], "no_problem", actor="x")
     p = wf.set_result(t, codes[1], "refused", actor="x", rectify_by=datetime(2024, 5, 20).date())
@@ -255,7 +260,7 @@ def test_daily_digest_sends_one_mail_per_recipient_at_its_hour(
 ) -> None:
     # The head's: the late confirmation (one mail for its notice and escalation) and the Q1
     # progress report due 04-07.
-    s = make_settings(smtp_server.port, reports=True, digest=True, digest_time="08:30")
+    s = make_settings(wf, smtp_server.port, reports=True, digest=True, digest_time="08:30")
     r = sweep.run(wf, s, at(2024, 4, 8, 10))  # after today's digest hour: wait for tomorrow
     assert r.messages == 2 and r.delivery and r.delivery["mails"] == 0
     r = sweep.run(wf, s, datetime(2024, 4, 9, 8, 31, tzinfo=SH))
@@ -271,7 +276,7 @@ def test_a_year_nothing_covers_is_swept_provisionally_not_refused(
 ) -> None:
     from workflow.deadlines.calendar import package_years
 
-    s = make_settings(smtp_server.port)
+    s = make_settings(wf, smtp_server.port)
     late_year = package_years()[1] + 1
     r = sweep.run(wf, s, datetime(late_year, 1, 5, 9, tzinfo=SH))
     assert r.problems == [] and r.overdue >= 1 and r.steps["overdue"] >= 1
@@ -321,7 +326,7 @@ def test_inspection_overdue_notice_names_the_targets_still_missing(wf, clock, sm
     clock.set(at(2024, 4, 29))
     wf.set_result(t, codes[0], "no_problem", actor="x")
     groups = _groups(wf, t)
-    s = make_settings(smtp_server.port)
+    s = make_settings(wf, smtp_server.port)
     sweep.run(wf, s, at(2024, 5, 6))  # due 04-30; May Day off: 1 working day late
     late = [
         (r, subj, body) for r, subj, body in _bodies(smtp_server) if subj.startswith("【逾期】")
@@ -350,10 +355,11 @@ def test_one_person_gets_one_mail_per_deadline_when_head_is_also_in_the_group(
     head = f"{head_cert}@bureau.test"
     s = Settings.model_validate(
         {
-            **make_settings(smtp_server.port).model_dump(),
+            **make_settings(wf, smtp_server.port).model_dump(),
             "offices": {OFFICE: {"head": "王队长", "email": head, "reports": False}},
         }
     )
+    register_offices(wf, s)
     # 05-06 is 1 working day late: the overdue notice to the groups, the head among them.
     sweep.run(wf, s, at(2024, 5, 6))
     first = [r for r, subj, _ in _bodies(smtp_server) if "完成检查" in subj]
@@ -376,11 +382,12 @@ def test_a_catch_up_sweep_sends_each_person_the_highest_step_only(wf, clock, smt
     head = f"{groups[codes[0]][1][0]}@bureau.test"
     s = Settings.model_validate(
         {
-            **make_settings(smtp_server.port).model_dump(),
+            **make_settings(wf, smtp_server.port).model_dump(),
             "offices": {OFFICE: {"head": "王队长", "email": head, "reports": False}},
             "escalation": {"supervisor_name": "李局长", "supervisor_email": head},
         }
     )
+    register_offices(wf, s)
     # Down until 6 working days late: all three steps at once, and the head is in the group
     # and is the supervisor too: one mail, the supervisor's.
     r = sweep.run(wf, s, at(2024, 5, 13))
@@ -406,7 +413,7 @@ def test_publication_overdue_goes_to_the_office_not_the_inspectors(wf, clock, tm
     wf.fire(t, "inspect", actor="x")
     s = Settings.model_validate(
         {
-            **make_settings(1).model_dump(),
+            **make_settings(wf, 1).model_dump(),
             "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
         }
     )
