@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from workflow.core.clock import FixedClock
 from workflow.core.config import DeadlineSettings, Settings
@@ -79,6 +80,20 @@ def test_configured_days_and_a_date_moved_into_the_next_year() -> None:
     # next year, still the period "2023".
     assert got["review:2023"] == date(2024, 1, 2)
     assert len(got) == 12 + 2 + 1
+
+
+def test_a_yearly_date_is_one_every_year_has() -> None:
+    # 02-29 would be accepted and then fail every common year's deadlines (report periods,
+    # the archive date): the configuration refuses it and says what to write instead.
+    for config in ({"archive_by": "02-29"}, {"review_by": "02-29"}):
+        with pytest.raises(ValidationError, match=r"02-29.*并非每年都有"):
+            DeadlineSettings.model_validate(config)
+    with pytest.raises(ValidationError, match="02-29"):
+        DeadlineSettings(progress_reports_before=["04-08", "02-29"])
+    # "Before 03-01" is the last day of February every year.
+    rules = DeadlineSettings(progress_reports_before=["03-01"])
+    assert periods(2024, rules)["progress:2024-Q1"] == date(2024, 2, 29)
+    assert periods(2025, rules)["progress:2025-Q1"] == date(2025, 2, 28)
 
 
 def test_dates_past_until_are_left_as_they_are() -> None:
