@@ -136,9 +136,11 @@ def _month_day(v: str) -> str:
     if not re.fullmatch(r"\d{2}-\d{2}", v):
         raise ValueError(f"日期 {v!r} 应为 MM-DD，如 12-20")
     try:
-        date(2024, int(v[:2]), int(v[3:]))  # a leap year, so 02-29 passes
+        date(2024, int(v[:2]), int(v[3:]))  # a leap year: 02-29 is refused below, not here
     except ValueError:
         raise ValueError(f"日期 {v!r} 不存在") from None
+    if v == "02-29":  # a yearly date: in a common year it would not exist (a crash, not a date)
+        raise ValueError(f"日期 {v!r} 并非每年都有：请改用 02-28 或 03-01")
     return v
 
 
