@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from typer.testing import CliRunner
 
-from tests.conftest import drawn_task, add_office
+from tests.conftest import add_office, drawn_task
 from workflow.cli.main import app
 from workflow.core.config import Settings
 from workflow.deadlines import sweep

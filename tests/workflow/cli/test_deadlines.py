@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import drawn_task, add_office
+from tests.conftest import add_office, drawn_task
 from workflow.cli.main import app
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from tests.conftest import CLERKS, drawn_task, add_office
+from tests.conftest import CLERKS, add_office, drawn_task
 from workflow.cli.main import app
 from workflow.core import purpose, queries
 from workflow.core.clock import FixedClock, format_utc

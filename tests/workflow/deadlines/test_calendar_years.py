@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import SmtpServer, drawn_task, add_office
+from tests.conftest import SmtpServer, add_office, drawn_task
 from workflow.cli.main import app
 from workflow.core import audit
 from workflow.core.config import Settings

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from tests.conftest import CLERKS, drawn_task
+from tests.conftest import CLERKS, drawn_task, register_offices
 from workflow.core.clock import FixedClock
 from workflow.core.config import Settings
 from workflow.core.writer import Workflow
@@ -28,9 +28,16 @@ def at(m: int, d: int, hour: int = 10, y: int = 2024) -> datetime:
     return datetime(y, m, d, hour, tzinfo=SH)
 
 
-def settings(reports: bool = True) -> Settings:
-    return Settings.model_validate(
-        {"offices": {OFFICE: {"head": "王队长", "email": "head@bureau.test", "reports": reports}}}
+def settings(wf: Workflow, reports: bool = True) -> Settings:
+    return register_offices(
+        wf,
+        Settings.model_validate(
+            {
+                "offices": {
+                    OFFICE: {"head": "王队长", "email": "head@bureau.test", "reports": reports}
+                }
+            }
+        ),
     )
 
 
@@ -51,7 +58,7 @@ def _names(wf: Workflow, t: int, code: str) -> str:
 def test_rows_say_how_late_who_and_how_far_up_most_late_first(
     wf: Workflow, clock: FixedClock
 ) -> None:
-    s = settings()
+    s = settings(wf)
     clock.set(at(4, 1, 9))  # Monday; Qingming 04-04..06 off, Sunday 04-07 worked
     a, codes = drawn_task(wf, 2, initiating_office=OFFICE, months="2024-04")  # confirm by 04-03
     clock.set(at(4, 2, 9))
@@ -110,7 +117,7 @@ def test_rows_say_how_late_who_and_how_far_up_most_late_first(
     assert all(r["last_notice_at"] is None and r["escalation_step"] is None for r in before)
 
     # Without reporting offices the report is not owed.
-    assert [r["rule"] for r in overdue(wf, settings(reports=False), at(4, 9))[0]] == [
+    assert [r["rule"] for r in overdue(wf, settings(wf, reports=False), at(4, 9))[0]] == [
         "confirm",
         "confirm",
         "rectify",
@@ -129,7 +136,7 @@ def test_rows_resting_on_a_provisional_year_say_so(engine: Engine) -> None:
     clock = FixedClock(at(12, 27, 10), tick_us=1000)
     wf = Workflow(engine, calendar=ConfirmedUntil2024(), clock=clock, clerks=CLERKS)
     try:
-        s = settings(reports=False)
+        s = settings(wf, reports=False)
         # Drawn Friday 2024-12-27: confirmation due Tuesday 12-31 (12-30, 12-31).
         a, codes = drawn_task(wf, 1, initiating_office=OFFICE, months="2024-12")
         # Drawn Monday 12-30: due Thursday 2025-01-02 (12-31, then 01-02 after New Year's Day).

@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from tests.conftest import register_offices
 from workflow.core.clock import FixedClock
 from workflow.core.config import DeadlineSettings, Settings
 from workflow.core.errors import InvalidInput
+from workflow.core.units import Unit
 from workflow.core.writer import Workflow
 from workflow.deadlines import reports
 from workflow.deadlines import rules as deadline_rules
@@ -163,12 +165,18 @@ def test_an_unknown_kind_lists_the_kinds() -> None:
     )
 
 
+# Two offices of bureau 1 that owe the reports (units: report_deadlines keys them by code).
+JIA = Unit(11, "J-01", "甲科", "office", 1, "/1/11/", reports=True)
+YI = Unit(12, "Y-01", "乙科", "office", 1, "/1/12/", reports=True)
+CODES = {u.name: u.code for u in (JIA, YI)}
+
+
 def _owed(
-    since: date, horizon: date, submitted: set[tuple[str, str, str]] | None = None
+    since: date, horizon: date, submitted: set[tuple[str, str, int]] | None = None
 ) -> list[tuple[str, str, date]]:
     out = deadline_rules.Collected()
     deadline_rules.report_deadlines(
-        ["甲科", "乙科"],
+        [JIA, YI],
         range(since.year, horizon.year + 1),
         since,
         submitted or set(),
@@ -178,7 +186,9 @@ def _owed(
         CAL,
     )
     assert all(
-        d.key == f"report:{d.rule[7:]}:{d.detail[5:]}:{d.office}:{d.due}" for d in out.deadlines
+        d.key == f"report:{d.rule[7:]}:{d.detail[5:]}:{CODES[d.office]}:{d.due}"
+        and d.unit_id == 1  # the bureau whose offices they are
+        for d in out.deadlines
     )
     return [(d.office, d.label.split(" ", 1)[1], d.due) for d in out.deadlines]
 
@@ -200,7 +210,7 @@ def test_reports_owed_from_the_first_plan_to_the_horizon_across_new_year() -> No
         ("甲科", "2024-Q4 落实情况报告", date(2024, 12, 27))
     ]
     # What an office submitted is no longer owed; the other office still owes it.
-    done = {("progress", "2024-Q4", "甲科"), ("monthly", "2024-12", "乙科")}
+    done = {("progress", "2024-Q4", JIA.id), ("monthly", "2024-12", YI.id)}
     assert _owed(date(2024, 12, 23), date(2024, 12, 31), done) == [
         ("甲科", "2024-12 月报表", date(2024, 12, 23)),
         ("乙科", "2024-Q4 落实情况报告", date(2024, 12, 27)),
@@ -210,11 +220,11 @@ def test_reports_owed_from_the_first_plan_to_the_horizon_across_new_year() -> No
 def test_a_report_deadline_says_what_and_why() -> None:
     out = deadline_rules.Collected()
     deadline_rules.report_deadlines(
-        ["甲科"], [2024], date(2024, 6, 1), set(), RULES, out, date(2024, 6, 30), CAL
+        [JIA], [2024], date(2024, 6, 1), set(), RULES, out, date(2024, 6, 30), CAL
     )
     (d,) = out.deadlines
     assert (d.key, d.rule, d.office, d.task_id, d.label, d.detail) == (
-        "report:monthly:2024-06:甲科:2024-06-24",
+        "report:monthly:2024-06:J-01:2024-06-24",  # the office's code: names repeat
         "report_monthly",
         "甲科",
         None,
@@ -229,10 +239,11 @@ def test_a_report_deadline_says_what_and_why() -> None:
 # Submitting a report (reports.submit)
 
 
-def _settings(**offices: bool) -> Settings:
-    return Settings.model_validate(
+def _settings(wf: Workflow, **offices: bool) -> Settings:
+    """The offices (units of the root, codes T1-01, T1-02 … in order) and settings."""
+    return register_offices(wf, Settings.model_validate(
         {"offices": {name: {"head": "王队长", "reports": owes} for name, owes in offices.items()}}
-    )
+    ))  # fmt: skip
 
 
 def _submissions(wf: Workflow) -> list[tuple[Any, ...]]:
@@ -248,7 +259,7 @@ def _submissions(wf: Workflow) -> list[tuple[Any, ...]]:
 def test_lateness_is_judged_on_the_local_date_against_the_moved_due_date(
     wf: Workflow, clock: FixedClock
 ) -> None:
-    s = _settings(甲科=True, 乙科=True, 丙科=True)
+    s = _settings(wf, 甲科=True, 乙科=True, 丙科=True)
     # The April report is due Monday 2024-04-22. At 23:59 Beijing time it is on time; two
     # minutes later it is the 23rd in Beijing (still the 22nd in UTC) and late.
     clock.set(datetime(2024, 4, 22, 23, 59, tzinfo=SH))
@@ -266,17 +277,17 @@ def test_lateness_is_judged_on_the_local_date_against_the_moved_due_date(
     assert _submissions(wf) == [
         (
             "monthly", "2024-04", "甲科", "甲", "report_submitted", "甲", "clerk", None,
-            {"kind": "monthly", "period": "2024-04", "office": "甲科", "due": "2024-04-22",
+            {"kind": "monthly", "period": "2024-04", "office": "甲科", "unit": "T1-01", "due": "2024-04-22",
              "late": False},
         ),
         (
             "monthly", "2024-04", "乙科", "乙", "report_submitted", "乙", "clerk", None,
-            {"kind": "monthly", "period": "2024-04", "office": "乙科", "due": "2024-04-22",
+            {"kind": "monthly", "period": "2024-04", "office": "乙科", "unit": "T1-02", "due": "2024-04-22",
              "late": True},
         ),
         (
             "monthly", "2024-06", "丙科", "丙", "report_submitted", "丙", "clerk", None,
-            {"kind": "monthly", "period": "2024-06", "office": "丙科", "due": "2024-06-24",
+            {"kind": "monthly", "period": "2024-06", "office": "丙科", "unit": "T1-03", "due": "2024-06-24",
              "late": False},
         ),
     ]  # fmt: skip
@@ -287,7 +298,7 @@ def test_lateness_is_judged_on_the_local_date_against_the_moved_due_date(
 
 def test_refused_submissions_write_nothing(wf: Workflow, clock: FixedClock) -> None:
     clock.set(datetime(2024, 4, 22, 10, tzinfo=SH))
-    s = _settings(甲科=True, 不报科=False)
+    s = _settings(wf, 甲科=True, 不报科=False)
     before = wf.head()
     with pytest.raises(InvalidInput, match="必须指明报送人") as e:
         reports.submit(wf, s, kind="monthly", period="2024-04", office="甲科", actor="  ")
@@ -295,13 +306,18 @@ def test_refused_submissions_write_nothing(wf: Workflow, clock: FixedClock) -> N
     # An office that owes no reports is not one of those that do.
     with pytest.raises(InvalidInput) as e:
         reports.submit(wf, s, kind="monthly", period="2024-04", office="不报科", actor="甲")
-    assert str(e.value) == "科室 '不报科' 不在需报送报告的科室中：甲科"
-    with pytest.raises(InvalidInput) as e:
-        reports.submit(wf, _settings(), kind="review", period="2024", office="甲科", actor="甲")
-    assert str(e.value).endswith("：（config.yaml 的 offices 中尚未配置任何科室）")
+    assert str(e.value) == "科室 '不报科' 不在需报送报告的科室中：甲科（T1-01）"
     with pytest.raises(InvalidInput, match="期间 '2024-Q5' 无效"):
         reports.submit(wf, s, kind="progress", period="2024-Q5", office="甲科", actor="甲")
     assert wf.head() == before and _submissions(wf) == []
+    # With no office that owes reports, the message says so.
+    no_reports = _settings(wf, 甲科=False)
+    before = wf.head()
+    with pytest.raises(InvalidInput) as e:
+        reports.submit(wf, no_reports, kind="review", period="2024", office="甲科", actor="甲")
+    assert str(e.value).endswith("：（尚未登记任何须报送报告的科室）")
+    assert wf.head() == before
+    s = _settings(wf, 甲科=True)
     # Once submitted, again is refused with who and when in Beijing time.
     reports.submit(wf, s, kind="review", period="2024", office="甲科", actor="甲")
     after = wf.head()

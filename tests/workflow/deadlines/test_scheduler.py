@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from tests.conftest import drawn_task
+from tests.conftest import drawn_task, register_offices
 from workflow.app import AppContext
 from workflow.core.clock import FixedClock
 from workflow.core.config import Settings
@@ -213,6 +213,7 @@ def service(
     a = AppContext(settings, db_url)
     a.clock = FixedClock(datetime(2024, 4, 8, 9, tzinfo=SH), tick_us=1000)
     clock.set(datetime(2024, 4, 1, 9, tzinfo=SH))
+    register_offices(wf, settings)
     t, _ = drawn_task(wf, 1, initiating_office="劳动保障监察大队", months="2024-04")
     try:
         yield a, runs, stand_in, handlers, t
