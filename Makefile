@@ -31,7 +31,7 @@ run: $(STAMP)
 	$(BIN)/ssj serve $(if $(RUN_SECONDS),--exit-after $(RUN_SECONDS))
 
 test: $(TEST_STAMP)
-	$(BIN)/ruff check states workflow notifications tests bench
+	$(BIN)/ruff check states workflow notifications web tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q
