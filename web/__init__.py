@@ -2,6 +2,8 @@
 interface over the same application code and AppContext as the ``ssj`` command line.
 
 - ``create_app(ctx)``: the FastAPI application over an AppContext (web/_app.py);
+- ``serve(ctx, …)``: ``ssj serve`` — uvicorn and the scheduler in one process (web/_server.py);
+- ``app_from_environment()``: uvicorn's factory for each worker process;
 - ``Problem``, ``precondition_failed``: errors only the web knows, as problem+json
   (web/_problems.py maps every error to its status);
 - ``ContextDep``, ``RequestIdDep``: what a route declares to get the context and the
@@ -16,12 +18,15 @@ from web._api import API_PREFIX
 from web._app import create_app
 from web._deps import ContextDep, RequestIdDep
 from web._problems import Problem, precondition_failed
+from web._server import app_from_environment, serve
 
 __all__ = [
     "API_PREFIX",
     "ContextDep",
     "Problem",
     "RequestIdDep",
+    "app_from_environment",
     "create_app",
     "precondition_failed",
+    "serve",
 ]

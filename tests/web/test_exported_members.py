@@ -15,4 +15,4 @@ def test_all_lists_exactly_the_public_names() -> None:
     }
     assert set(web.__all__) == public
     assert sorted(web.__all__) == list(web.__all__)
-    assert {"create_app"} <= public
+    assert {"create_app", "serve", "app_from_environment"} <= public
