@@ -107,7 +107,7 @@ class Problem(Exception):
         *,
         title: str | None = None,
         headers: Mapping[str, str] | None = None,
-        **fields: Any,
+        fields: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -115,7 +115,7 @@ class Problem(Exception):
         self.detail = detail
         self.title = title or TITLES.get(code, TITLES["ssj_error"])
         self.headers = dict(headers or {})
-        self.fields = {k: v for k, v in fields.items() if v is not None}
+        self.fields = {k: v for k, v in (fields or {}).items() if v is not None}
 
 
 def precondition_failed(error: Conflict, *, current_version: int | None = None) -> Problem:
@@ -124,7 +124,7 @@ def precondition_failed(error: Conflict, *, current_version: int | None = None) 
     fields = {k: v for k, v in error.as_json().items() if k not in ("code", "message")}
     if current_version is not None:
         fields["current_version"] = current_version
-    return Problem(412, "precondition_failed", error.message, **fields)
+    return Problem(412, "precondition_failed", error.message, fields=fields)
 
 
 def status_of(error: SsjError) -> int:

@@ -154,11 +154,18 @@ def test_a_stale_if_match_is_412_with_the_current_version(bare_app: FastAPI) -> 
 
 def test_a_problem_of_the_web_keeps_its_status_title_and_headers(bare_app: FastAPI) -> None:
     p = Problem(
-        401, "unauthenticated", "请先登录", title="未登录", headers={"WWW-Authenticate": "Cookie"}
+        401,
+        "unauthenticated",
+        "请先登录",
+        title="未登录",
+        headers={"WWW-Authenticate": "Cookie"},
+        fields={"title": "不是标题", "login": "/login"},
     )
     r = _client(bare_app, login=p).get("/t/login")
     assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Cookie"
-    assert r.json()["title"] == "未登录" and r.json()["code"] == "unauthenticated"
+    body = r.json()
+    assert body["title"] == "未登录" and body["code"] == "unauthenticated"
+    assert body["login"] == "/login" and body["fields"] == {"title": "不是标题"}
 
 
 class Body(BaseModel):
