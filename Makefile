@@ -1,6 +1,7 @@
 # make run  — set up (if needed), load the demo into the embedded SQLite database under data/,
-#             then run the service (scheduler: sweeps, reminders, mail to data/mail/) until
-#             Ctrl-C; `make run RUN_SECONDS=30` stops it after 30 seconds
+#             then run the service (the web service at http://127.0.0.1:8000/ — /healthz,
+#             /api/v1/openapi.json — and the scheduler: sweeps, reminders, mail to data/mail/)
+#             until Ctrl-C; `make run RUN_SECONDS=30` stops it after 30 seconds
 # make test — set up with test extras (if needed) and run the whole suite
 # make test-future — the suite again under a fixed future date in a year the calendar package
 #             does not cover (libfaketime; installed with apt-get when missing)
@@ -31,7 +32,7 @@ run: $(STAMP)
 	$(BIN)/ssj serve $(if $(RUN_SECONDS),--exit-after $(RUN_SECONDS))
 
 test: $(TEST_STAMP)
-	$(BIN)/ruff check states workflow notifications tests bench
+	$(BIN)/ruff check states workflow notifications web tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q

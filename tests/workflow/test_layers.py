@@ -18,7 +18,7 @@ ORM_WRITES = re.compile(r"\b(Task|InspectionRecord)\(|update\((Task|InspectionRe
 def _outside_core() -> list[Path]:
     return [
         p
-        for d in ("workflow", "notifications", "states")
+        for d in ("workflow", "notifications", "states", "web")
         for p in sorted((ROOT / d).rglob("*.py"))
         if "core" not in p.relative_to(ROOT).parts
     ]
@@ -50,7 +50,7 @@ def _private_imports(rel: str, text: str) -> list[str]:
     for node in ast.walk(ast.parse(text)):
         if not isinstance(node, ast.ImportFrom) or not node.module:
             continue
-        if node.module.split(".")[0] not in ("workflow", "states", "notifications"):
+        if node.module.split(".")[0] not in ("workflow", "states", "notifications", "web"):
             continue
         own_private_module = node.module.startswith(f"{package}._")  # states/_guards → _facts
         names = [a.name for a in node.names if a.name.startswith("_")]
@@ -63,7 +63,7 @@ def _private_imports(rel: str, text: str) -> list[str]:
 def test_no_module_imports_another_modules_private_names() -> None:
     hits = [
         hit
-        for d in ("workflow", "notifications", "states")
+        for d in ("workflow", "notifications", "states", "web")
         for p in sorted((ROOT / d).rglob("*.py"))
         for hit in _private_imports(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8"))
     ]
@@ -78,3 +78,5 @@ def test_the_private_import_check_finds_one() -> None:
     assert _private_imports("workflow/x.py", "from states._facts import RESULTS\n") != []
     assert _private_imports("states/x.py", "from states._facts import RESULTS\n") == []
     assert _private_imports("workflow/x.py", "from states import RESULTS\n") == []
+    assert _private_imports("web/x.py", "from web._problems import Problem\n") == []
+    assert _private_imports("workflow/cli/x.py", "from web._problems import Problem\n") != []

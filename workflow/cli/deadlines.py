@@ -441,10 +441,58 @@ def scheduler_cmd(
 @app.command("serve")
 def serve_cmd(
     ctx: typer.Context,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="监听地址（默认取配置 web.host：127.0.0.1，只供本机访问）"),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", help="监听端口（默认取配置 web.port：8000；0 为任选一个空闲端口）"),
+    ] = None,
+    no_scheduler: Annotated[
+        bool,
+        typer.Option("--no-scheduler", help="不运行定时任务，只提供网页与接口（另加的网页进程用）"),
+    ] = False,
     exit_after: Annotated[
         float | None, typer.Option("--exit-after", help="运行若干秒后退出（演练、测试用）")
     ] = None,
 ) -> None:
-    """运行服务：定时巡检与邮件发送（网页界面将在后续版本加入），直到收到 SIGTERM / Ctrl-C。"""
-    # Today the service is the scheduler; the web issue adds its pages here.
-    scheduler_cmd(ctx, exit_after)
+    """运行服务：在 http://HOST:PORT 提供网页与接口（/api/v1/），并运行定时任务（巡检与邮件发送），
+    直到收到 SIGTERM / Ctrl-C。"""
+    import web
+
+    def go(a: AppContext) -> None:
+        listen_host, listen_port = _listen_options(a, host, port)
+        web.serve(
+            a,
+            host=listen_host,
+            port=listen_port,
+            scheduler=not no_scheduler,
+            exit_after=exit_after,
+            echo=typer.echo,
+        )
+
+    run_in_app(ctx, go)
+
+
+def _listen_options(a: AppContext, host: str | None, port: int | None) -> tuple[str, int]:
+    """--host and --port, checked as the settings' web.host and web.port are (port 0 too)."""
+    from pydantic import ValidationError
+
+    from workflow.core.config import WebSettings
+
+    web_settings = a.settings.web
+    if host is not None:
+        try:
+            WebSettings(host=host)
+        except ValidationError as e:
+            why = e.errors()[0]["msg"].removeprefix("Value error, ")
+            raise InvalidInput(f"--host {why}", field="host", value=host) from None
+    if port is not None and not 0 <= port <= 65535:
+        raise InvalidInput(
+            f"--port {port} 无效：应为 0 到 65535 之间的端口号", field="port", value=port
+        )
+    return (
+        web_settings.host if host is None else host,
+        web_settings.port if port is None else port,
+    )

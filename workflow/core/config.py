@@ -13,6 +13,7 @@ so a bureau lists its own offices without inheriting the demo's.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from datetime import date
@@ -332,6 +333,36 @@ class SchedulerSettings(_Section):
         return _hhmm(v)
 
 
+class WebSettings(_Section):
+    """``ssj serve``: where the web service and its API listen, and in how many processes.
+    Each worker builds its own application context (web/_server.py says how the settings reach
+    it); the scheduler runs once, in the process that starts them."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        # An IP address (v4 or v6) or a host name: no scheme, port, path or spaces.
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            if not _HOST_NAME.fullmatch(v):
+                raise ValueError(
+                    f"监听地址 {v!r} 无效：应为 IP 地址（如 127.0.0.1、0.0.0.0、::1）或主机名，"
+                    "不含协议、端口和路径"
+                ) from None
+        return v
+
+
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+
+
 class ImportSettings(_Section):
     """Bounds on what one import may read, checked before reading it (a file that would
     exhaust memory is refused with a message, not half-read)."""
@@ -358,6 +389,7 @@ class Settings(_Section):
     smtp: SmtpSettings = SmtpSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     imports: ImportSettings = ImportSettings()
+    web: WebSettings = WebSettings()
     # The bureau's clerks (经办人员) by name: besides the inspectors of a target's group, only
     # they may record or correct its result (accounts with roles come later).
     clerks: list[str] = Field(default_factory=list)

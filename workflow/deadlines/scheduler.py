@@ -106,10 +106,35 @@ def build(a: AppContext, run_sweep: Callable[[str], None]) -> BackgroundSchedule
     return scheduler
 
 
-def serve(
-    a: AppContext, exit_after: float | None = None, echo: Callable[[str], Any] = print
-) -> None:
-    """Run the scheduler in the foreground until SIGTERM/SIGINT (or ``exit_after`` seconds)."""
+def describe(settings: Settings) -> str:
+    """When the sweeps run, as the service says it at start."""
+    s = settings.scheduler
+    return f"每 {s.sweep_every_minutes} 分钟巡检一次，每天 {s.morning_sweep} 及报告截止日另巡检一次"
+
+
+class Running:
+    """A started scheduler: ``stop()`` lets a running sweep finish, then shuts it down."""
+
+    def __init__(self, scheduler: BackgroundScheduler, runs: dict[str, int]) -> None:
+        self._scheduler = scheduler
+        self._runs = runs
+
+    @property
+    def runs(self) -> int:
+        """Sweeps started so far."""
+        return self._runs["n"]
+
+    def stop(self) -> int:
+        """Stop taking runs, wait for the running one (one transaction anyway); the run count."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+            log.info("scheduler stopped", runs=self.runs)
+        return self.runs
+
+
+def start(a: AppContext) -> Running:
+    """Start the jobs in the scheduler's own thread and return at once. ``a`` is the
+    scheduler's alone: its workflow holds one connection, which is not shared across threads."""
     a.require_schema()
     s = a.settings
     runs = {"n": 0}
@@ -126,28 +151,53 @@ def serve(
             log.error("sweep problem", trigger=why, problem=p)
 
     scheduler = build(a, run_sweep)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("stopping", signal=signal.Signals(signum).name)
-        stop.set()
-
-    # The jobs run in the scheduler's threads; the main thread only waits, in short slices so
-    # a signal is handled at once whichever thread the kernel delivered it to.
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    echo(
-        f"ssj 服务已启动：数据库 {a.safe_url()}；每 {s.scheduler.sweep_every_minutes} 分钟巡检一次，"
-        f"每天 {s.scheduler.morning_sweep} 及报告截止日另巡检一次。"
-    )
-    echo(f"邮件发往：{mail.describe(s)}。按 Ctrl-C 停止。")
     scheduler.start()
     log.info("scheduler started", jobs=[j.id for j in scheduler.get_jobs()])
-    until = None if exit_after is None else time.monotonic() + exit_after
-    while not stop.wait(0.2):
-        if until is not None and time.monotonic() >= until:
-            log.info("stopping", reason="exit-after", seconds=exit_after)
-            break
-    scheduler.shutdown(wait=True)  # lets a running sweep finish: it is one transaction anyway
-    echo(f"ssj 服务已停止（本次共巡检 {runs['n']} 次）。")
-    log.info("scheduler stopped", runs=runs["n"])
+    return Running(scheduler, runs)
+
+
+class StopRequest:
+    """What stops a foreground service: SIGTERM/SIGINT, ``exit_after`` seconds, or a part of
+    it that died. The signal handlers are installed when this is made — before the service
+    starts, so no signal in between is missed — and stay: a second signal during the shutdown
+    changes nothing."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        self._event.set()
+
+    def wait(
+        self, exit_after: float | None = None, alive: Callable[[], bool] | None = None
+    ) -> None:
+        """Block until a signal, ``exit_after`` seconds, or ``alive()`` turning false."""
+        # The work runs in other threads; the main thread only waits, in short slices so a
+        # signal is handled at once whichever thread the kernel delivered it to.
+        until = None if exit_after is None else time.monotonic() + exit_after
+        while not self._event.wait(0.2):
+            if until is not None and time.monotonic() >= until:
+                log.info("stopping", reason="exit-after", seconds=exit_after)
+                return
+            if alive is not None and not alive():
+                log.error("stopping", reason="a part of the service stopped")
+                return
+
+
+def serve(
+    a: AppContext, exit_after: float | None = None, echo: Callable[[str], Any] = print
+) -> None:
+    """Run the scheduler in the foreground until SIGTERM/SIGINT (or ``exit_after`` seconds)."""
+    a.require_schema()
+    echo(f"ssj 服务已启动：数据库 {a.safe_url()}；{describe(a.settings)}。")
+    echo(f"邮件发往：{mail.describe(a.settings)}。按 Ctrl-C 停止。")
+    stop = StopRequest()
+    running = start(a)
+    try:
+        stop.wait(exit_after)
+    finally:
+        runs = running.stop()  # lets a running sweep finish: it is one transaction anyway
+    echo(f"ssj 服务已停止（本次共巡检 {runs} 次）。")

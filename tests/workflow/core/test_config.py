@@ -141,3 +141,28 @@ def test_one_timezone_for_deadlines_and_display(tmp_path) -> None:
     old.write_text("audit: {timezone: Asia/Urumqi}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"audit\.timezone 已并入 calendar\.timezone"):
         load_settings(old, env={})
+
+
+def test_the_web_section_listens_on_this_machine_by_default_and_names_a_bad_key(tmp_path):
+    s = load_settings(DEFAULT_CONFIG, env={})
+    assert (s.web.host, s.web.port, s.web.workers) == ("127.0.0.1", 8000, 1)
+    over = load_settings(
+        DEFAULT_CONFIG,
+        env={"SSJ_WEB_HOST": "0.0.0.0", "SSJ_WEB_PORT": "8080", "SSJ_WEB_WORKERS": "4"},
+    )
+    assert (over.web.host, over.web.port, over.web.workers) == ("0.0.0.0", 8080, 4)
+    for host in ("::1", "ssj.bureau.example", "localhost"):
+        assert load_settings(DEFAULT_CONFIG, env={"SSJ_WEB_HOST": host}).web.host == host
+    p = tmp_path / "c.yaml"
+    for bad, key in (
+        ("web: {port: 70000}", "web.port = 70000"),
+        ("web: {port: 0}", "web.port = 0"),
+        ("web: {workers: 0}", "web.workers = 0"),
+        ("web: {host: 'http://ssj.example'}", "web.host = 'http://ssj.example'：监听地址"),
+        ("web: {host: '10.0.0.1:8000'}", "web.host = '10.0.0.1:8000'"),
+        ("web: {hots: 127.0.0.1}", "web.hots"),
+    ):
+        p.write_text(bad + "\n", encoding="utf-8")
+        with pytest.raises(ConfigError) as e:
+            load_settings(p, env={})
+        assert key in str(e.value), (bad, str(e.value))

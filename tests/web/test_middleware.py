@@ -1,0 +1,139 @@
+"""Every request gets an id (the client's if sane), security headers on every response,
+errors included, and one access log line that holds the path but never the query string or
+a header's value."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from web._middleware import SECURITY_HEADERS, loggable_path
+from workflow.core.errors import NotFound
+from workflow.core.logging import get_logger
+
+HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def _log_lines(err: str) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in err.splitlines() if x.startswith("{")]
+
+
+def test_security_headers_on_every_response(bare_app: FastAPI) -> None:
+    @bare_app.get("/t/missing")
+    def missing() -> None:
+        raise NotFound("没有")
+
+    @bare_app.get("/t/crash")
+    def crash() -> None:
+        raise RuntimeError("crash")
+
+    client = TestClient(bare_app)
+    responses = [
+        client.get("/healthz"),  # 200
+        client.get("/api/v1/openapi.json"),  # 200, the schema
+        client.get("/nowhere"),  # 404 from routing
+        client.post("/healthz"),  # 405
+        client.get("/t/missing"),  # 404 from an SsjError
+        client.get("/t/crash"),  # 500
+    ]
+    assert [r.status_code for r in responses] == [200, 200, 404, 405, 404, 500]
+    for r in responses:
+        for name, value in SECURITY_HEADERS.items():
+            assert r.headers[name] == value, (r.request.url, name)
+        assert "X-Request-ID" in r.headers
+    csp = SECURITY_HEADERS["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+
+
+def test_a_sane_request_id_is_echoed_and_any_other_replaced(bare_client: TestClient) -> None:
+    sane = "0f8e2a1c-trace:42.a_b"
+    assert (
+        bare_client.get("/healthz", headers={"X-Request-ID": sane}).headers["X-Request-ID"] == sane
+    )
+    for insane in ("x" * 129, "<script>", "a b", "编号".encode()):
+        got = bare_client.get("/healthz", headers={"X-Request-ID": insane})
+        assert HEX32.fullmatch(got.headers["X-Request-ID"]), insane
+    first = bare_client.get("/healthz").headers["X-Request-ID"]
+    second = bare_client.get("/healthz").headers["X-Request-ID"]
+    assert HEX32.fullmatch(first) and HEX32.fullmatch(second) and first != second
+
+
+def test_one_access_line_per_request_with_the_path_and_no_query_or_header_values(
+    bare_client: TestClient, json_logs: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    r = bare_client.get(
+        "/api/v1/?token=s3cret-token&x=1",
+        headers={"Authorization": "Bearer top-secret-bearer", "X-Request-ID": "acc-1"},
+    )
+    assert r.status_code == 200
+    err = capsys.readouterr().err
+    (line,) = [x for x in _log_lines(err) if x.get("event") == "request"]
+    assert line["method"] == "GET" and line["path"] == "/api/v1/" and line["status"] == 200
+    assert line["request_id"] == "acc-1" and line["level"] == "info"
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert "s3cret-token" not in err and "token=" not in err
+    assert "top-secret-bearer" not in err and "Authorization" not in err
+
+
+def test_the_access_line_gives_the_status_of_errors_too(
+    bare_app: FastAPI, json_logs: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @bare_app.get("/t/crash")
+    def crash() -> None:
+        raise RuntimeError("crash")
+
+    client = TestClient(bare_app)
+    capsys.readouterr()
+    client.get("/nowhere")
+    client.get("/t/crash")
+    lines = [x for x in _log_lines(capsys.readouterr().err) if x.get("event") == "request"]
+    assert [(x["path"], x["status"]) for x in lines] == [("/nowhere", 404), ("/t/crash", 500)]
+
+
+def test_log_lines_inside_a_request_carry_its_id(
+    bare_app: FastAPI, json_logs: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @bare_app.get("/t/sync")
+    def sync_route() -> dict[str, str]:  # run in a worker thread
+        get_logger("ssj.test").info("inside sync")
+        return {}
+
+    @bare_app.get("/t/async")
+    async def async_route() -> dict[str, str]:
+        get_logger("ssj.test").info("inside async")
+        return {}
+
+    client = TestClient(bare_app)
+    capsys.readouterr()
+    client.get("/t/sync", headers={"X-Request-ID": "in-sync"})
+    client.get("/t/async", headers={"X-Request-ID": "in-async"})
+    client.get("/healthz")
+    lines = _log_lines(capsys.readouterr().err)
+    inside = {x["event"]: x.get("request_id") for x in lines if x["event"].startswith("inside")}
+    assert inside == {"inside sync": "in-sync", "inside async": "in-async"}
+    # Unbound after the request: a line logged outside one carries no id.
+    get_logger("ssj.test").info("outside")
+    (outside,) = [x for x in _log_lines(capsys.readouterr().err) if x["event"] == "outside"]
+    assert "request_id" not in outside
+
+
+def test_a_path_in_the_log_is_one_line() -> None:
+    assert loggable_path("/api/v1/plans/2024001") == "/api/v1/plans/2024001"
+    assert loggable_path("/a\nb\x1b[31m") == "/a%0Ab%1B[31m"
+    assert loggable_path("/计划/一") == "/计划/一"  # printable text stays readable
+
+
+def test_the_path_logged_for_an_encoded_newline_stays_on_one_line(
+    bare_client: TestClient, json_logs: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    bare_client.get("/x%0Ay")
+    (line,) = [x for x in _log_lines(capsys.readouterr().err) if x.get("event") == "request"]
+    assert line["path"] == "/x%0Ay" and line["status"] == 404

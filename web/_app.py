@@ -1,0 +1,40 @@
+"""The service assembled: one FastAPI application per AppContext."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from web._api import API_PREFIX, service_version
+from web._api import router as api_router
+from web._health import router as health_router
+from web._middleware import RequestMiddleware
+from web._problems import install as install_problems
+from workflow.app import AppContext
+
+__all__ = ["create_app"]
+
+
+def create_app(ctx: AppContext) -> FastAPI:
+    """The web service over ``ctx``: the health probes at the root, the JSON API under
+    ``/api/v1`` with its OpenAPI 3.1 document at ``/api/v1/openapi.json``, every error as
+    problem+json, and each request given an id, security headers and an access log line.
+
+    The application uses ``ctx`` (on ``app.state.ctx``; routes take it as ``ContextDep``)
+    and does not own it: whoever made the context closes it."""
+    app = FastAPI(
+        title="ssj",
+        summary="人社“双随机、一公开”抽查工作流服务",
+        version=service_version(),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        # The interactive docs pages load their scripts from a CDN: off until their assets
+        # are served from here (the Content-Security-Policy would block them anyway).
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.state.ctx = ctx
+    install_problems(app)
+    app.add_middleware(RequestMiddleware)
+    app.include_router(health_router)
+    app.include_router(api_router)
+    return app
