@@ -163,8 +163,10 @@ class StandIn:
         self.runs: list[str] = []
         self.errors: list[BaseException] = []
         self.shutdown_waited: bool | None = None
+        self.running = False  # as BackgroundScheduler.running
 
     def start(self) -> None:
+        self.running = True
         for why in self.runs:
             try:
                 self.run_sweep(why)
@@ -177,6 +179,7 @@ class StandIn:
 
     def shutdown(self, wait: bool = True) -> None:
         self.shutdown_waited = wait
+        self.running = False
 
 
 @pytest.fixture
