@@ -74,14 +74,14 @@ def populate(raw: RawConnection, tasks: int, due: int) -> None:
     if not raw.postgres:
         cur.execute("BEGIN")
     cur.execute(
-        sql("INSERT INTO plan (plan_no, name, year, unit, created_at, published_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)"),
+        sql("INSERT INTO plan (plan_no, name, year, unit, unit_id, created_at, published_at)"
+            " VALUES (?, ?, ?, ?, 1, ?, ?)"),
         ("2024001", "2024年某局随机抽查2024001", 2024, "某局", T0, T0),
     )  # fmt: skip
     certs = [f"J{i:05d}" for i in range(500)]
     cur.executemany(
         sql("INSERT INTO inspector (cert, name, fields, specialties, office, recusal, email,"
-            " available, updated_at) VALUES (?, ?, '[]', '[]', ?, '[]', ?, ?, ?)"),
+            " available, updated_at, unit_id) VALUES (?, ?, '[]', '[]', ?, '[]', ?, ?, ?, 1)"),
         [(c, f"人员{c}", OFFICES[i % 20], f"{c.lower()}@bureau.test", True, T0)
          for i, c in enumerate(certs)],
     )  # fmt: skip
@@ -108,8 +108,8 @@ def populate(raw: RawConnection, tasks: int, due: int) -> None:
         sql("INSERT INTO task (plan_id, task_no, name, task_type, ratio, initiating_office,"
             " months, confirmed_at, drawn_at, state, version, created_at, updated_at,"
             " items, scope, joining_offices, item_codes, filters, stratum_ratios,"
-            " inspector_field) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " '', '', '[]', '[]', '{}', '{}', '')"),
+            " inspector_field, unit_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " '', '', '[]', '[]', '{}', '{}', '', 1)"),
         task_rows,
     )  # fmt: skip
     cur.executemany(
@@ -136,7 +136,8 @@ def baseline_scan(raw: RawConnection) -> float:
 
 def bench_sweep(url: str, tasks: int, due: int) -> None:
     engine = make_engine(DbSettings(), url)
-    schema.upgrade(engine)
+    # The offices become the root unit's (as ssj init does with a config's offices).
+    schema.upgrade(engine, offices={k: v.model_dump() for k, v in settings().offices.items()})
     purpose.write(engine, purpose.TEST)  # its fixed clock writes (a live database refuses)
     raw = RawConnection(engine)
     t = time.perf_counter()

@@ -163,8 +163,8 @@ def build_large_log(directory: Path, events: int) -> Path:
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("BEGIN")
     conn.execute(
-        "INSERT INTO plan (id, plan_no, name, year, unit, created_at)"
-        " VALUES (1, '2024001', '2024年基准随机抽查001', 2024, '基准单位', ?)",
+        "INSERT INTO plan (id, plan_no, name, year, unit, unit_id, created_at)"
+        " VALUES (1, '2024001', '2024年基准随机抽查001', 2024, '基准单位', 1, ?)",
         ("2024-01-01T00:00:00.000000Z",),
     )
     prev = audit.GENESIS
@@ -241,8 +241,8 @@ def build_large_log(directory: Path, events: int) -> Path:
     conn.executemany("INSERT INTO event VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", ev_rows)
     conn.executemany(
         "INSERT INTO task (id, plan_id, task_no, name, task_type, ratio, items, scope,"
-        " initiating_office, joining_offices, months, state, version, created_at, updated_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " initiating_office, joining_offices, months, state, version, created_at, updated_at,"
+        " unit_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)",  # the root unit
         task_rows,
     )
     conn.executemany(

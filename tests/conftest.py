@@ -269,3 +269,18 @@ def add_office(
 
     offices = {name: {"head": head, "email": email, "reports": reports}}
     register_offices(wf, Settings.model_validate({"offices": offices}))
+
+
+def import_rows(
+    wf: Workflow, folder: Any, kind: str, rows: list[list[str]], unit: str | None = None
+) -> Any:
+    """One directory file of ``rows`` (short rows padded) through the real importer, into
+    ``unit``'s directory."""
+    from pathlib import Path
+
+    from workflow.sampling.directories import KINDS, import_file, write_table
+
+    width = len(KINDS[kind].cols)
+    path = Path(folder) / f"{kind}-{uuid.uuid4().hex[:6]}.csv"
+    write_table(KINDS[kind], path, [r + [""] * (width - len(r)) for r in rows])
+    return import_file(wf.raw, kind, path, actor="测试", now=wf.event_time(), unit=unit)

@@ -37,11 +37,33 @@ def upgrade(
     former ``offices`` section, which the units migration (0006) turns into office units."""
     before = current_revision(engine)
     cfg = _alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        cfg.attributes["offices"] = dict(offices or {})
-        command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite migrations rebuild tables (copy, drop, rename): the drop of a table others
+            # refer to (plan ← task) must not check foreign keys. The switch works only
+            # outside a transaction; the keys are checked as a whole before the commit instead.
+            # On the driver's connection: SQLAlchemy's would open a transaction first.
+            _driver(conn).execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                cfg.attributes["offices"] = dict(offices or {})
+                command.upgrade(cfg, "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:  # rolls the whole upgrade back
+                        raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        finally:
+            if sqlite:
+                _driver(conn).execute("PRAGMA foreign_keys=ON")
     return before, head_revision()
+
+
+def _driver(conn: Any) -> Any:
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a checked-out connection has one
+    return driver
 
 
 UNITS_REVISION = "0006"  # the migration that turns a config's offices into units
