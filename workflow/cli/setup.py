@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import sqlalchemy.exc
 import typer
 
 from workflow.app import AppContext
@@ -38,7 +39,14 @@ def init(
             purpose.check(purpose_)
         a.may_create = True
         offices = {k: v.model_dump() for k, v in a.settings.offices.items()}
-        before, after = schema.upgrade(a.engine, offices=offices)
+        try:
+            before, after = schema.upgrade(a.engine, offices=offices)
+        except (sqlalchemy.exc.IntegrityError, RuntimeError) as e:
+            # One transaction: nothing of the upgrade stays.
+            reason = getattr(e, "orig", None) or e
+            raise InvalidInput(
+                f"数据库 {a.safe_url()} 升级失败，已回滚，数据库未改变：{reason}"
+            ) from None
         if before == after:
             typer.echo(f"数据库 {a.safe_url()} 已是最新结构（{after}）。")
         else:

@@ -298,8 +298,12 @@ def test_the_migration_brings_a_single_bureau_database_into_one_unit(db_url: str
             {"at": at, "yes": True},
         )
         c.execute(text("INSERT INTO report_submission (kind, period, office, actor, submitted_at,"
-                       " event_seq) VALUES ('monthly', '2024-01', '监察大队', '甲', :at, 1)"),
+                       " event_seq) VALUES ('monthly', '2024-01', '监察大队', '甲', :at, 1),"
+                       " ('monthly', '2024-01', '社保中心', '乙', :at, 2)"),
                   {"at": at})  # fmt: skip
+    # 社保中心 submitted reports but is not in the config (its offices came from an older
+    # version's defaults): it becomes an office too, owing reports, so that the two offices'
+    # January reports stay two.
     offices = {"监察大队": {"head": "王队长", "email": "w@x.cn", "reports": True},
                "财务科": {"head": "赵科长", "email": "", "reports": False}}  # fmt: skip
     assert schema.upgrade(eng, offices=offices) == ("0005", schema.head_revision())
@@ -311,17 +315,21 @@ def test_the_migration_brings_a_single_bureau_database_into_one_unit(db_url: str
             ("000000", "本单位", "county", "", "", False),
             ("000000-01", "监察大队", "office", "王队长", "w@x.cn", True),
             ("000000-02", "财务科", "office", "赵科长", "", False),
+            ("000000-03", "社保中心", "office", "", "", True),
         ]  # fmt: skip
         for table in ("plan", "task", "target", "inspector"):
             assert c.execute(text(f"SELECT unit_id FROM {table}")).scalars().all() == [1]
-        assert c.execute(text("SELECT office, unit_id FROM report_submission")).fetchall() == [
-            ("监察大队", 2)
+        assert c.execute(
+            text("SELECT office, unit_id FROM report_submission ORDER BY unit_id")
+        ).fetchall() == [
+            ("监察大队", 2),
+            ("社保中心", 4),
         ]
         # The sequence goes on after the ids the migration chose (PostgreSQL's serial).
         c.execute(text("INSERT INTO unit (code, name, kind, parent_id, path, head, email, reports,"
                        " created_at, updated_at) VALUES ('x', 'x', 'office', 1, '', '', '', :no,"
                        " :at, :at)"), {"at": at, "no": False})  # fmt: skip
-        assert c.execute(text("SELECT id FROM unit WHERE code = 'x'")).scalar() == 4
+        assert c.execute(text("SELECT id FROM unit WHERE code = 'x'")).scalar() == 5
     w = Workflow(eng, calendar=WorkCalendar(), clerks=CLERKS)
     try:
         assert [u.code for u in units.all_units(w.raw)][:1] == ["000000"]

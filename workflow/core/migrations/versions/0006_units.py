@@ -59,7 +59,17 @@ def upgrade() -> None:
             }
         ],
     )
-    offices = context.config.attributes.get("offices") or {}
+    offices = dict(context.config.attributes.get("offices") or {})
+    # Offices the data names but the config does not (the config changed, or its offices came
+    # from the defaults of an earlier version): each becomes an office too, its head to be
+    # filled in — a submitted report is some office's, and two offices' reports must not
+    # become one unit's. One that submitted reports owes them.
+    bind = op.get_bind()
+    sql = "SELECT DISTINCT {} FROM {}"
+    reporting = {r[0] for r in bind.execute(sa.text(sql.format("office", "report_submission")))}
+    named = {r[0] for r in bind.execute(sa.text(sql.format("initiating_office", "task")))}
+    for name in sorted((reporting | named) - set(offices) - {""}):
+        offices[name] = {"head": "", "email": "", "reports": name in reporting}
     op.bulk_insert(
         unit,
         [
