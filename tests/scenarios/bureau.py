@@ -30,6 +30,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNIT = "迁西县人力资源和社会保障局"
 OFFICE = "劳动保障监察大队"
 OTHER_OFFICE = "社会保险中心"
+UNIT_CODE = "130227"  # 迁西县's administrative code
 HEAD = "wang.duizhang@qx-hrss.test"  # 王队长, head of 劳动保障监察大队
 SUPERVISOR = "li.juzhang@qx-hrss.test"  # 李局长, the supervisor above
 ADMIN = "xinxike@qx-hrss.test"  # the administrators: the calendar warning
@@ -84,9 +85,6 @@ class Bureau:
         self.maildir = self.home / "mail"
         self.config.write_text(
             f"""
-offices:
-  {OFFICE}: {{head: 王队长, email: {HEAD}, reports: true}}
-  {OTHER_OFFICE}: {{head: 赵主任, email: zhao.zhuren@qx-hrss.test, reports: false}}
 escalation: {{supervisor_name: 李局长, supervisor_email: {SUPERVISOR}}}
 mail: {{transport: maildir, maildir: {self.maildir}}}
 calendar: {{admin_name: 信息科, admin_emails: [{ADMIN}]}}

@@ -23,12 +23,16 @@ from tests.scenarios.bureau import (
     CLERK,
     HEAD,
     OFFICE,
+    OTHER_OFFICE,
     SUPERVISOR,
+    UNIT,
+    UNIT_CODE,
     Bureau,
     expect_mail,
     inspector_email,
     target_code,
     targets,
+    to_fullwidth,
     write_inspectors_csv_utf8,
     write_items_xlsx,
     write_plan_xlsx,
@@ -72,6 +76,23 @@ def january(b: Bureau, tmp: Path) -> dict[str, int]:
     """Directories from the clerks' own spreadsheets, then the annual plan, published."""
     b.at("2026-01-05 09:00")
     b.init()
+    # The bureau names its root unit and lists its offices in a sheet as the office keeps it:
+    # a full-width code as typed, 是/否 for the report duty.
+    out = b.ssj("unit", "edit", "000000", "--code", UNIT_CODE, "--name", UNIT, "--actor", CLERK)
+    assert out == f"单位已更新：{UNIT}（{UNIT_CODE}，县级）。\n"
+    sheet = tmp / "单位.csv"
+    sheet.write_text(
+        "单位代码,单位名称,层级,上级单位代码,负责人,电子邮箱,报送定期报告\n"
+        f"{to_fullwidth(UNIT_CODE)}-01,{OFFICE},科室,{UNIT_CODE},王队长,{HEAD},是\n"
+        f"{UNIT_CODE}-02,{OTHER_OFFICE},科室,{UNIT_CODE},赵主任,zhao.zhuren@qx-hrss.test,否\n",
+        encoding="utf-8",
+    )
+    assert "新增 2，更新 0，未变 0" in b.ssj("unit", "import", str(sheet), "--actor", CLERK)
+    assert b.ssj("unit", "list").splitlines() == [
+        f"{UNIT}（{UNIT_CODE}，县级）",
+        f"  {OFFICE}（{UNIT_CODE}-01，科室）：负责人 王队长，{HEAD}，报送定期报告",
+        f"  {OTHER_OFFICE}（{UNIT_CODE}-02，科室）：负责人 赵主任，zhao.zhuren@qx-hrss.test",
+    ]
     # The templates tell the clerk the headers; the files below use exactly those.
     tpl = tmp / "tpl"
     tpl.mkdir()
