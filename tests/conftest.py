@@ -284,3 +284,37 @@ def import_rows(
     path = Path(folder) / f"{kind}-{uuid.uuid4().hex[:6]}.csv"
     write_table(KINDS[kind], path, [r + [""] * (width - len(r)) for r in rows])
     return import_file(wf.raw, kind, path, actor="测试", now=wf.event_time(), unit=unit)
+
+
+def add_account(
+    target: Any,
+    username: str,
+    role: str = "clerk",
+    *,
+    unit: str | None = None,
+    inspector: str | None = None,
+    password: str | None = None,
+    name: str = "",
+) -> None:
+    """An account (DESIGN §8) for a test: ``target`` is a Workflow or a database URL. ``unit``
+    defaults to the root unit (the whole database); an inspector account names its directory
+    entry (certificate number or unique name). What the CLI then acts as with ``--as``."""
+    from workflow.core import accounts, units
+    from workflow.core.db import RawConnection
+
+    engine = None
+    if isinstance(target, Workflow):
+        raw = target.raw
+    else:
+        engine = make_engine(DbSettings(), target)
+        raw = RawConnection(engine)
+    try:
+        if unit is None:
+            with raw.read() as cur:
+                unit = units.root(cur, raw.sql).code
+        new = accounts.NewAccount(username, name or username, role, unit, password, "", inspector)
+        accounts.add(raw, new, by=None, now=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    finally:
+        if engine is not None:
+            raw.close()
+            engine.dispose()

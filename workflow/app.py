@@ -13,6 +13,7 @@ from workflow.core.clock import Clock, FixedClock, SystemClock, parse_time
 from workflow.core.config import Settings
 from workflow.core.db import RawConnection, make_engine
 from workflow.core.errors import InvalidInput, Step
+from workflow.core.identity import Actor
 from workflow.core.writer import Workflow
 from workflow.deadlines.calendar import WorkCalendar, build_calendar
 
@@ -30,6 +31,8 @@ class AppContext:
         self._calendar: WorkCalendar | None = None
         self.clock: Clock = SystemClock()
         self.may_create = False  # only ssj init makes a new database file
+        self.as_user: str | None = None  # the CLI's --as / SSJ_USER
+        self.actor: Actor | None = None  # the authenticated account, once checked
 
     @property
     def engine(self) -> Any:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import states
-from workflow.core import audit, queries
+from workflow.core import audit, identity, queries, units
 from workflow.core.clock import FixedClock, format_utc
 from workflow.core.config import Settings
 from workflow.core.errors import TransitionRefused
@@ -99,7 +100,6 @@ _OFFICES = ("劳动保障监察大队", "社会保险科", "社会保险中心",
 
 def _units(wf: Workflow, now: str) -> None:
     """The demo's unit tree: the root renamed, cities, counties and their offices."""
-    from workflow.core import units
 
     with wf.raw.write() as cur:
         sql = wf.raw.sql
@@ -375,8 +375,13 @@ def load_demo(wf: Workflow, settings: Settings | None = None) -> int:
     now_months = _months(year, today.month, min(today.month + 1, 12))
     later = _months(year, min(today.month + 1, 12), min(today.month + 1, 12))
     _mark_demo(wf)
+    stack = ExitStack()
     try:
         now = at(start, 9)
+        # Every event names an account: the demo's year is the province's demo clerk's work
+        # (a clerk may record any result of the subtree); demo_accounts adds the other roles.
+        clerk = _demo_clerk(wf, now)
+        stack.enter_context(identity.acting_as(clerk))
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             _units(wf, now)
@@ -495,8 +500,74 @@ def load_demo(wf: Workflow, settings: Settings | None = None) -> int:
             at(d, hour)
             step()
     finally:
+        stack.close()
         wf.clock = real
     return len(ids)
+
+
+DEMO_CLERK = "clerk"
+
+
+def _demo_clerk(wf: Workflow, now: str) -> identity.Actor:
+    from workflow.core import accounts
+
+    with wf.raw.read() as cur:
+        root = units.root(cur, wf.raw.sql)
+    new = accounts.NewAccount(DEMO_CLERK, "演示录入员", "clerk", root.code, None)
+    accounts.add(wf.raw, new, by=None, now=now)
+    with wf.raw.read() as cur:
+        return accounts.actor(cur, wf.raw.sql, DEMO_CLERK)
+
+
+def demo_accounts(wf: Workflow) -> list[tuple[str, str, str, str]]:
+    """One account per role, each with a new random password (printed once by ``ssj demo``):
+    the administrator, clerk and auditor over the whole demo province, the supervisor over
+    唐山市 (so that scoping shows: the other cities' work is not theirs), the inspector linked
+    to a member of a group that still has results to enter. Returns (username, password, role,
+    unit) rows."""
+    import secrets
+
+    from workflow.core import accounts
+
+    now = format_utc(wf.clock.now())
+    sql = wf.raw.sql
+    with wf.raw.read() as cur:
+        cur.execute(
+            sql(
+                "SELECT r.inspectors FROM inspection_record r JOIN task t ON t.id = r.task_id"
+                " WHERE t.state = 'drawn' AND r.result IS NULL ORDER BY t.id, r.id"
+            )
+        )
+        rows = cur.fetchall()
+        cert = json.loads(rows[0][0])[0] if rows else None
+        inspector_unit = None
+        if cert:
+            cur.execute(
+                sql("SELECT u.code FROM inspector i JOIN unit u ON u.id = i.unit_id WHERE cert = ?"),
+                (cert,),
+            )
+            inspector_unit = cur.fetchone()[0]
+    plan = [
+        ("admin", "演示管理员", "admin", ROOT[0], None),
+        (DEMO_CLERK, "演示录入员", "clerk", ROOT[0], None),
+        ("supervisor", "演示督办", "supervisor", next(iter(CITIES)), None),
+        ("auditor", "演示审计", "auditor", ROOT[0], None),
+    ]
+    if cert and inspector_unit:
+        plan.insert(2, ("inspector", "演示执法人员", "inspector", inspector_unit, cert))
+    out = []
+    for username, name, role, unit, linked in plan:
+        password = f"demo-{secrets.token_hex(4)}"
+        with wf.raw.read() as cur:
+            cur.execute(sql("SELECT 1 FROM account WHERE username = ?"), (username,))
+            exists = cur.fetchone() is not None
+        if exists:
+            accounts.set_password(wf.raw, username, password, by=None, now=now)
+        else:
+            new = accounts.NewAccount(username, name, role, unit, password, "", linked)
+            accounts.add(wf.raw, new, by=None, now=now)
+        out.append((username, password, role, unit))
+    return out
 
 
 def _reports_on_time(

@@ -22,11 +22,39 @@ from typer.core import TyperGroup
 
 from workflow.app import AppContext
 from workflow.core import normalize, refs
+from workflow.core.actions import ACTIONS
 from workflow.core.config import ConfigError, load_settings
-from workflow.core.errors import Conflict, InvalidInput, SsjError
+from workflow.core.errors import Conflict, InvalidInput, SsjError, Unauthenticated
 from workflow.core.logging import configure_logging
 
+
+class _RootGroup(TyperGroup):
+    """``--as USER`` may come anywhere (``ssj draw 5 --as 王芳``, ``ssj token create --as
+    USER``): it is the root's option, moved in front of the command before parsing."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        front: list[str] = []
+        rest: list[str] = []
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                rest.extend(args[i:])
+                break
+            if arg == "--as" and i + 1 < len(args):
+                front += [arg, args[i + 1]]
+                i += 2
+                continue
+            if arg.startswith("--as="):
+                front.append(arg)
+            else:
+                rest.append(arg)
+            i += 1
+        return super().parse_args(ctx, front + rest)
+
+
 app = typer.Typer(
+    cls=_RootGroup,
     help="ssj：人社“双随机、一公开”抽查工作流服务。",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -48,7 +76,7 @@ class _DrawGroup(TyperGroup):
 draw_app = typer.Typer(
     cls=_DrawGroup,
     help=(
-        "双随机抽取：ssj draw TASK --actor 姓名 --public-input 公开信息 执行抽取"
+        "双随机抽取：ssj draw TASK --public-input 公开信息 执行抽取"
         "（全部选项：ssj draw TASK --help）；record / verify 公开与验证；"
         "confirm / substitute 抽取后处理。"
     ),
@@ -153,10 +181,58 @@ def _check_params() -> None:
 EXIT_CODES: dict[type[SsjError], int] = {Conflict: 3}
 
 
+def _authorize() -> None:
+    """The account the command acts as (``--as`` / ``SSJ_USER``), checked against the role ×
+    action matrix for the command's action (workflow/cli/access.py) and bound for the rest of
+    the command: every event it writes names the account."""
+    from workflow.cli import access
+    from workflow.core import accounts, identity, permissions
+
+    try:
+        from typer.main import get_current_context  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover
+        from click import get_current_context  # type: ignore[no-redef]
+
+    ctx = get_current_context(silent=True)
+    if ctx is None or not isinstance(ctx.find_root().obj, AppContext):
+        return
+    a: AppContext = ctx.find_root().obj
+    if a.actor is not None:
+        return  # already bound (a command that checks twice)
+    names = []
+    c: Any = ctx
+    while c.parent is not None:
+        names.append(c.info_name)
+        c = c.parent
+    command = " ".join(reversed(names))
+    action = access.action_of(command, ctx.params)
+    if action is None:
+        return
+    if not a.as_user:
+        if command == "user add" and _first_account(a):
+            return  # the first administrator, created from the server's console
+        raise Unauthenticated(
+            f"{ACTIONS[action]}需要指明以哪个账号操作（账号由管理员创建）", needs="as"
+        )
+    with a.raw() as raw, raw.read() as cur:
+        who = accounts.actor(cur, raw.sql, a.as_user)
+    permissions.require(who, action)
+    a.actor = who
+    identity.bind(who)
+
+
+def _first_account(a: AppContext) -> bool:
+    from workflow.core import accounts
+
+    with a.raw() as raw, raw.read() as cur:
+        return accounts.count(cur, raw.sql) == 0
+
+
 @contextmanager
 def reported_errors() -> Iterator[None]:
     try:
         _check_params()
+        _authorize()
         yield
     except SsjError as e:
         from workflow.cli import hints
@@ -224,6 +300,14 @@ def _main(
         typer.Option("--db", help="数据库地址（默认取环境变量 SSJ_DB_URL 或 config.yaml）"),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="配置文件路径")] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            envvar="SSJ_USER",
+            help="以哪个账号操作（默认取环境变量 SSJ_USER）；账号由管理员用 ssj user add 创建",
+        ),
+    ] = None,
 ) -> None:
     try:
         settings = load_settings(config)
@@ -235,6 +319,7 @@ def _main(
 
     directories.configure_limits(settings.imports)
     ctx.obj = AppContext(settings, db or settings.db.url)
+    ctx.obj.as_user = as_user
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -261,10 +346,8 @@ def local_today(a: AppContext, now: datetime) -> date:
     return now.astimezone(ZoneInfo(a.settings.calendar.timezone)).date()
 
 
-def default_actor() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+def acting(a: AppContext) -> str:
+    """The account the command acts as (bound by ``_authorize``): the writer's actor."""
+    if a.actor is None:
+        raise Unauthenticated("需要指明以哪个账号操作", needs="as")
+    return a.actor.username

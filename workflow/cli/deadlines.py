@@ -12,6 +12,7 @@ import typer
 
 from workflow.app import AppContext
 from workflow.cli.base import (
+    acting,
     announce_rehearsal,
     app,
     parse_date_option,
@@ -126,9 +127,6 @@ def _read_notice(path: Path) -> str:
 def calendar_notice(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="通知全文（纯文本，UTF-8 或 GBK）")],
-    actor: Annotated[
-        str | None, typer.Option("--actor", envvar="SSJ_ACTOR", help="录入人（记入审计日志）")
-    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只识别并显示，不录入")] = False,
 ) -> None:
     """录入国务院办公厅《关于YYYY年部分节假日安排的通知》：识别放假和调休上班日期，
@@ -166,7 +164,7 @@ def calendar_notice(
                 )
             typer.echo("（--dry-run：未录入）")
             return
-        r = calendar_years.record(a.wf, notice, text, actor or "")
+        r = calendar_years.record(a.wf, notice, text, acting(a))
         if r.already:
             typer.echo(f"{notice.year} 年{r.note}，无需重复录入。")
             return
@@ -211,14 +209,13 @@ def report_submit(
     ],
     period: Annotated[str, typer.Option("--period", help="如 2024-03、2024-Q2、2024")],
     office: Annotated[str, typer.Option("--office", help="报送科室")],
-    actor: Annotated[str, typer.Option("--actor", help="报送人", envvar="SSJ_ACTOR")],
 ) -> None:
     """登记已报送的定期报告（履行该项报送义务，记入审计日志）。"""
     from workflow.deadlines import reports
 
     def go(a: AppContext) -> None:
         code = normalize.option(kind, REPORT_KIND, "--kind")
-        r = reports.submit(a.wf, a.settings, kind=code, period=period, office=office, actor=actor)
+        r = reports.submit(a.wf, a.settings, kind=code, period=period, office=office, actor=acting(a))
         late = "，逾期报送" if r["late"] else ""
         name = deadline_rules.REPORT_KINDS[r["kind"]]
         typer.echo(

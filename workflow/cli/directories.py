@@ -9,8 +9,8 @@ import typer
 
 from workflow.app import AppContext
 from workflow.cli.base import (
+    acting,
     app,
-    default_actor,
     local_today,
     reported_errors,
     run_in_app,
@@ -30,9 +30,6 @@ def import_cmd(
     ],
     file: Annotated[Path, typer.Argument(help=".csv（UTF-8 或 GBK）或 .xlsx，表头为中文列名")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验并报告变化，不写入")] = False,
-    actor: Annotated[
-        str | None, typer.Option("--actor", help="操作人（默认当前系统用户）", envvar="SSJ_ACTOR")
-    ] = None,
     unit: Annotated[
         str | None,
         typer.Option("--unit", help="检查对象、执法人员所属的局（单位代码；默认最上级单位）"),
@@ -48,7 +45,7 @@ def import_cmd(
                 raw,
                 kind,
                 file,
-                actor=actor or default_actor(),
+                actor=acting(a),
                 now=format_utc(now),
                 dry_run=dry_run,
                 today=local_today(a, now),
@@ -115,7 +112,6 @@ def retire_cmd(
     kind: Annotated[str, typer.Argument(help="items（事项）/ targets（检查对象）")],
     codes: Annotated[list[str], typer.Argument(help="事项编码或统一社会信用代码（可多个）")],
     reason: Annotated[str, typer.Option("--reason", help="停用（或恢复）的原因")],
-    actor: Annotated[str | None, typer.Option("--actor", help="操作人（默认当前系统用户）")] = None,
     restore: Annotated[bool, typer.Option("--restore", help="恢复为在用")] = False,
 ) -> None:
     """停用事项或检查对象：保留历史，不再用于新任务与抽取；--restore 恢复。每项一个审计事件。"""
@@ -128,7 +124,7 @@ def retire_cmd(
                 kind,
                 codes,
                 reason=reason,
-                actor=actor or default_actor(),
+                actor=acting(a),
                 now=format_utc(SystemClock().now()),
                 restore=restore,
             )

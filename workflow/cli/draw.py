@@ -10,6 +10,7 @@ import typer
 from workflow.app import AppContext
 from workflow.cli.base import (
     TaskArg,
+    acting,
     app,
     app_context,
     draw_app,
@@ -40,7 +41,6 @@ NO_PUBLIC_INPUT = (
 def draw_run(
     ctx: typer.Context,
     task: TaskArg,
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     public_input: Annotated[
         str,
         typer.Option("--public-input", help="公布承诺值之后才确定的公开信息（如当日公开数字）"),
@@ -56,7 +56,7 @@ def draw_run(
         record = task_draw.draw_task(
             a.wf,
             task_id,
-            actor=actor,
+            actor=acting(a),
             public_input=public_input,
             expected_version=expect_version,
         )
@@ -200,7 +200,6 @@ def draw_verify(
 def draw_confirm(
     ctx: typer.Context,
     task: TaskArg,
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     reason: Annotated[str | None, typer.Option("--reason", help="逾期确认时必填")] = None,
 ) -> None:
     """确认抽取结果与检查组匹配（来源文件 003：抽取后 2 个工作日内）。"""
@@ -209,7 +208,7 @@ def draw_confirm(
     def go(a: AppContext) -> None:
         task_id = task_id_of(a, task)
         p = task_draw.confirm(
-            a.wf, task_id, actor=actor, reason=reason, tz=a.settings.calendar.timezone
+            a.wf, task_id, actor=acting(a), reason=reason, tz=a.settings.calendar.timezone
         )
         late = "（逾期）" if p["late"] else ""
         typer.echo(
@@ -226,7 +225,6 @@ def draw_substitute(
     target: Annotated[str, typer.Option("--target", help="检查对象：统一社会信用代码或名称")],
     inspector: Annotated[str, typer.Option("--inspector", help="被替换人员：执法证号或姓名")],
     reason: Annotated[str, typer.Option("--reason", help="替换原因（回避、请假等）")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
 ) -> None:
     """按抽取顺序由下一名递补人员替换检查组中的执法人员。"""
     from workflow.sampling import task_draw
@@ -235,7 +233,7 @@ def draw_substitute(
         task_id = task_id_of(a, task)
         code = target_code_of(a, task_id, target)
         cert = refs.inspector_cert(a.engine, inspector, _group(a, task_id, code))
-        p = task_draw.substitute(a.wf, task_id, code, cert, reason=reason, actor=actor)
+        p = task_draw.substitute(a.wf, task_id, code, cert, reason=reason, actor=acting(a))
         names = refs.Names(a.engine)
         skipped = "；".join(f"{names.inspector(s['cert'])}（{s['reason']}）" for s in p["skipped"])
         typer.echo(
@@ -260,14 +258,13 @@ def sheet_cmd(
     ctx: typer.Context,
     task: TaskArg,
     out: Annotated[Path, typer.Option("--out", help="输出目录")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
 ) -> None:
     """生成检查表：一企一表（.xlsx），含检查对象、事项及法律依据、检查组及执法证号。"""
     from workflow.sampling import sheets
 
     def go(a: AppContext) -> None:
         task_id = task_id_of(a, task)
-        files = sheets.make_sheets(a.wf, task_id, out, actor=actor)
+        files = sheets.make_sheets(a.wf, task_id, out, actor=acting(a))
         typer.echo(f"任务 {task_id}：已生成 {len(files)} 张检查表到 {out}。")
 
     run_in_app(ctx, go)

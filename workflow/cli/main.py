@@ -19,6 +19,7 @@ from workflow.cli.base import app
 GROUPS = (
     "setup",
     "units",
+    "accounts",
     "directories",
     "plans",
     "tasks",

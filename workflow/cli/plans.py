@@ -9,7 +9,7 @@ import typer
 
 from workflow.app import AppContext
 from workflow.cli.base import (
-    default_actor,
+    acting,
     local_time,
     plan_app,
     print_json,
@@ -26,18 +26,16 @@ def plan_create(
     ctx: typer.Context,
     plan_no: Annotated[str, typer.Option("--no", help="抽查计划编号，如 2024001")],
     unit: Annotated[str, typer.Option("--unit", help="单位，如 迁西县人力资源和社会保障局")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     name: Annotated[
         str | None, typer.Option("--name", help="计划名称（默认：年度+部门+随机抽查+序号）")
     ] = None,
-    role: Annotated[str, typer.Option("--role")] = "clerk",
 ) -> None:
     """创建年度抽查工作计划。"""
 
     def go(a: AppContext) -> None:
         from workflow.sampling import plans
 
-        plans.create_plan(a.wf, plan_no, unit=unit, actor=actor, name=name, role=role)
+        plans.create_plan(a.wf, plan_no, unit=unit, actor=acting(a), name=name)
         typer.echo(f"已创建抽查计划 {plan_no}。")
 
     run_in_app(ctx, go)
@@ -69,16 +67,13 @@ def plan_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="计划表 .csv 或 .xlsx（来源文件 004 附件的列）")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验，不写入")] = False,
-    actor: Annotated[
-        str | None, typer.Option("--actor", help="操作人（默认当前系统用户）", envvar="SSJ_ACTOR")
-    ] = None,
 ) -> None:
     """导入年度抽查工作计划表：整表校验，任一行有误则整表拒绝并按行列出全部问题。"""
     from workflow.sampling import plans
 
     def go(a: AppContext) -> None:
         s = plans.import_plan_table(
-            a.wf, file, actor=actor or default_actor(), rules=a.settings.draw, dry_run=dry_run
+            a.wf, file, actor=acting(a), rules=a.settings.draw, dry_run=dry_run
         )
         verb = "校验通过（未写入）" if s.dry_run else "已导入"
         created = "、".join(s.plans_created) or "无"
@@ -96,7 +91,6 @@ def plan_import(
 def plan_publish(
     ctx: typer.Context,
     plan_no: Annotated[str, typer.Argument(help="抽查计划编号")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """公布计划：为每个新任务生成抽取承诺值（secret 的 SHA-256）并记入审计日志。"""
@@ -104,7 +98,7 @@ def plan_publish(
     def go(a: AppContext) -> None:
         from workflow.sampling import plans
 
-        done = plans.publish(a.wf, plan_no, actor=actor)
+        done = plans.publish(a.wf, plan_no, actor=acting(a))
         if as_json:
             print_json(done)
             return

@@ -13,6 +13,7 @@ from workflow.app import AppContext
 from workflow.cli.base import (
     TargetArg,
     TaskArg,
+    acting,
     followup_app,
     parse_date_option,
     result_app,
@@ -42,13 +43,6 @@ def result_set(
             help="未发现问题 / 发现问题 / 不配合检查 / 无法联系 / 未发现开展相关经营活动（或代码 no_problem 等）",
         ),
     ],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
-    role: Annotated[
-        str | None,
-        typer.Option(
-            "--role", help="角色（默认按操作人：检查组成员为 inspector，经办人员为 clerk）"
-        ),
-    ] = None,
     note: Annotated[str | None, typer.Option("--note", help="检查情况说明")] = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="更正已有（未公示）结果时必填")
@@ -69,8 +63,7 @@ def result_set(
             task_id,
             code,
             value,
-            actor=actor,
-            role=role,
+            actor=acting(a),
             note=note,
             reason=reason,
             rectify_by=due,
@@ -95,12 +88,10 @@ def result_publish(
     ctx: typer.Context,
     task: TaskArg,
     place: Annotated[str, typer.Option("--place", help="公示位置（网址或栏目）")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     target: Annotated[
         list[str] | None,
         typer.Option("--target", help="只公示这些检查对象（代码或名称，可重复）"),
     ] = None,
-    role: Annotated[str, typer.Option("--role")] = "clerk",
     at: Annotated[
         str | None,
         typer.Option(
@@ -127,7 +118,7 @@ def result_publish(
         task_id = task_id_of(a, task)
         codes = [target_code_of(a, task_id, t) for t in target] if target else None
         done = a.wf.publish(
-            task_id, place=place, actor=actor, role=role, targets=codes, published_on=when
+            task_id, place=place, actor=acting(a), targets=codes, published_on=when
         )
         typer.echo(f"任务 {task_id}：已公示 {len(done)} 条结果（{place}）。")
 
@@ -150,7 +141,6 @@ def result_correct(
     category: Annotated[
         str, typer.Option("--category", help="更正类别：录入错误 / 复核改变 / 其他")
     ],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     note: Annotated[str | None, typer.Option("--note", help="更正后的检查情况说明")] = None,
     rectify_by: Annotated[
         str | None,
@@ -161,7 +151,6 @@ def result_correct(
     place: Annotated[
         str | None, typer.Option("--place", help="更正的公示位置（默认原公示位置）")
     ] = None,
-    role: Annotated[str, typer.Option("--role")] = "clerk",
 ) -> None:
     """更正已公示的检查结果：须说明原因与类别；更正本身作为“更正”公示并记入审计日志。"""
 
@@ -174,13 +163,12 @@ def result_correct(
             task_id,
             code,
             value,
-            actor=actor,
+            actor=acting(a),
             reason=reason,
             category=category,
             note=note,
             rectify_by=due,
             place=place,
-            role=role,
         )
         who = refs.Names(a.engine).target(code)
         typer.echo(
@@ -202,8 +190,6 @@ def result_rectify_by(
     target: TargetArg,
     day: Annotated[str, typer.Argument(metavar="DATE", help="新的整改期限 YYYY-MM-DD")],
     reason: Annotated[str, typer.Option("--reason", help="变更原因（必填）")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
-    role: Annotated[str, typer.Option("--role")] = "clerk",
 ) -> None:
     """单独变更发现问题的整改期限（须说明原因，记入审计日志）。"""
 
@@ -211,7 +197,7 @@ def result_rectify_by(
         due = parse_date_option(day, "整改期限")
         task_id = task_id_of(a, task)
         code = target_code_of(a, task_id, target)
-        p = a.wf.change_rectify_by(task_id, code, due, actor=actor, reason=reason, role=role)
+        p = a.wf.change_rectify_by(task_id, code, due, actor=acting(a), reason=reason)
         who = refs.Names(a.engine).target(code)
         typer.echo(f"任务 {task_id} 检查对象 {who}：整改期限 {p['before'] or '—'} → {p['after']}。")
 
@@ -228,7 +214,6 @@ def result_import(
             "（可有“抽查任务”列）"
         ),
     ],
-    actor: Annotated[str, typer.Option("--actor", help="录入人", envvar="SSJ_ACTOR")],
     task: Annotated[
         str | None,
         typer.Option("--task", help="任务（ID 或 2026001-001号；文件中有“抽查任务”列时可省略）"),
@@ -237,12 +222,6 @@ def result_import(
         str | None, typer.Option("--reason", help="文件改动已有（未公示）结果时必填")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验，不写入")] = False,
-    role: Annotated[
-        str | None,
-        typer.Option(
-            "--role", help="角色（默认按操作人：检查组成员为 inspector，经办人员为 clerk）"
-        ),
-    ] = None,
 ) -> None:
     """从一张表导入一个任务的全部检查结果：整表校验，任一行有误则整表拒绝，一次事务写入。"""
     from workflow.sampling import results
@@ -252,7 +231,7 @@ def result_import(
         # A task given on the command line is checked before the file is read.
         given = None if task is None else str(task_id_of(a, task))
         s = results.import_results(
-            a.wf, file, actor=actor, task=given, reason=reason, role=role, dry_run=dry_run
+            a.wf, file, actor=acting(a), task=given, reason=reason, dry_run=dry_run
         )
         verb = "校验通过（未写入）" if dry_run else "已导入"
         typer.echo(
@@ -275,18 +254,11 @@ def followup_add(
             help="已整改 / 立案查处 / 移送有关部门 / 移送公安机关（或代码 rectified 等）",
         ),
     ],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     note: Annotated[str, typer.Option("--note")] = "",
     on: Annotated[
         str | None,
         typer.Option(
             "--date", help="处置日期，如 2024-04-02 或 2024年4月2日（默认今天，不得晚于今天）"
-        ),
-    ] = None,
-    role: Annotated[
-        str | None,
-        typer.Option(
-            "--role", help="角色（默认按操作人：检查组成员为 inspector，经办人员为 clerk）"
         ),
     ] = None,
 ) -> None:
@@ -297,7 +269,7 @@ def followup_add(
         task_id = task_id_of(a, task)
         code = target_code_of(a, task_id, target)
         value = normalize.option(outcome, normalize.OUTCOME, "--outcome")
-        a.wf.add_followup(task_id, code, value, actor=actor, role=role, on=day, note=note)
+        a.wf.add_followup(task_id, code, value, actor=acting(a), on=day, note=note)
         who = refs.Names(a.engine).target(code)
         typer.echo(
             f"任务 {task_id} 检查对象 {who}：已登记后续处置 {normalize.OUTCOME.labels[value]}。"

@@ -97,6 +97,12 @@ def demo(
         a.at(now)
         n = load_demo(a.wf, a.settings)
         typer.echo(f"已加载演示数据：{n} 个任务。")
+        from workflow.core.permissions import ROLES
+        from workflow.demo import demo_accounts
+
+        typer.echo("演示账号（密码只显示这一次；网页登录或 ssj --as 账号 使用）：")
+        for username, password, role, unit in demo_accounts(a.wf):
+            typer.echo(f"  {ROLES[role]:<6} 账号 {username:<11} 密码 {password}  单位 {unit}")
 
     run_in_app(ctx, go)
 
@@ -106,4 +112,13 @@ def walkthrough(ctx: typer.Context) -> None:
     """演示流程：列出任务，执行一次状态转换，校验哈希链，重放日志。"""
     from workflow.demo import walkthrough as run
 
-    run_in_app(ctx, lambda a: run(a.wf, typer.echo))
+    def go(a: AppContext) -> None:
+        from workflow.core import accounts, identity
+        from workflow.demo import DEMO_CLERK
+
+        with a.raw() as raw, raw.read() as cur:
+            clerk = accounts.actor(cur, raw.sql, DEMO_CLERK)
+        with identity.acting_as(clerk):  # the demo's clerk takes the walk's step
+            run(a.wf, typer.echo)
+
+    run_in_app(ctx, go)

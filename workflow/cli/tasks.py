@@ -10,6 +10,7 @@ import states
 from workflow.app import AppContext
 from workflow.cli.base import (
     TaskArg,
+    acting,
     local_time,
     print_json,
     result_label,
@@ -29,7 +30,6 @@ def task_create(
     ctx: typer.Context,
     plan: Annotated[str, typer.Option("--plan", help="抽查计划编号")],
     name: Annotated[str, typer.Option("--name", help="抽查任务名称")],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
     task_no: Annotated[
         str | None, typer.Option("--task-no", help="任务编号，如 001号（默认顺延）")
     ] = None,
@@ -54,7 +54,6 @@ def task_create(
         str, typer.Option("--stratum-ratio", help="分层比例，如 C=20%；D=30%")
     ] = "",
     field: Annotated[str, typer.Option("--field", help="检查组人员须具备的执法领域")] = "",
-    role: Annotated[str, typer.Option("--role")] = "clerk",
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
@@ -71,8 +70,7 @@ def task_create(
             a.wf,
             plan,
             name=name,
-            actor=actor,
-            role=role,
+            actor=acting(a),
             task_no=task_no,
             task_type=task_type,
             ratio=ratio,
@@ -208,8 +206,6 @@ def task_fire(
     trigger: Annotated[
         str, typer.Argument(help="inspect / publicize / rectify / close（draw 请用 ssj draw）")
     ],
-    actor: Annotated[str, typer.Option("--actor", help="操作人", envvar="SSJ_ACTOR")],
-    role: Annotated[str, typer.Option("--role")] = "clerk",
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     data: Annotated[str | None, typer.Option("--data", help="附加数据（JSON 对象）")] = None,
     expect_version: Annotated[
@@ -225,8 +221,7 @@ def task_fire(
         src, dest, seq = a.wf.fire(
             task_id,
             trigger,
-            actor=actor,
-            role=role,
+            actor=acting(a),
             reason=reason,
             data=payload,
             expected_version=expect_version,

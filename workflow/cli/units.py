@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from workflow.app import AppContext
-from workflow.cli.base import app, default_actor, print_json, run_in_app
+from workflow.cli.base import acting, app, print_json, run_in_app
 from workflow.core import units
 from workflow.core.clock import SystemClock, format_utc
 
@@ -17,11 +17,6 @@ unit_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(unit_app, name="unit")
-
-ActorOption = Annotated[
-    str | None,
-    typer.Option("--actor", help="操作人（默认当前系统用户）", envvar="SSJ_ACTOR"),
-]
 
 
 def _line(u: units.Unit, depth: int) -> str:
@@ -67,15 +62,12 @@ def add_cmd(
     reports: Annotated[
         bool, typer.Option("--reports", help="科室须报送定期报告（月报表等）")
     ] = False,
-    actor: ActorOption = None,
 ) -> None:
     """新增单位（记入审计日志）。"""
 
     def go(a: AppContext) -> None:
         new = units.NewUnit(code, name, units.parse_kind(kind), parent, head, email, reports)
-        u = units.add(
-            a.wf.raw, new, actor=actor or default_actor(), now=format_utc(SystemClock().now())
-        )
+        u = units.add(a.wf.raw, new, actor=acting(a), now=format_utc(SystemClock().now()))
         typer.echo(f"已新增单位：{_line(u, 0)}。")
 
     run_in_app(ctx, go)
@@ -96,7 +88,6 @@ def edit_cmd(
         bool | None,
         typer.Option("--reports/--no-reports", help="科室是否须报送定期报告"),
     ] = None,
-    actor: ActorOption = None,
 ) -> None:
     """修改单位的代码、名称、层级、负责人、邮箱或报告义务（上级不可改；记入审计日志）。"""
 
@@ -107,7 +98,7 @@ def edit_cmd(
             a.wf.raw,
             code,
             changes,
-            actor=actor or default_actor(),
+            actor=acting(a),
             now=format_utc(SystemClock().now()),
         )
         typer.echo(f"单位已更新：{_line(u, 0)}。")
@@ -120,7 +111,6 @@ def import_cmd(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help=".csv 或 .xlsx（ssj template units 生成模板）")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验并报告变化，不写入")] = False,
-    actor: ActorOption = None,
 ) -> None:
     """导入单位表：整表校验，任一行有误则整表拒绝并列出全部问题；按单位代码新增或更新。"""
     from workflow.sampling import unit_table
@@ -129,7 +119,7 @@ def import_cmd(
         s = unit_table.import_units(
             a.wf.raw,
             file,
-            actor=actor or default_actor(),
+            actor=acting(a),
             now=format_utc(SystemClock().now()),
             dry_run=dry_run,
         )

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from json.encoder import encode_basestring  # the C-accelerated, ensure_ascii=False encoder
 from typing import Any, NamedTuple
 
-from workflow.core import events
+from workflow.core import events, identity
 
 GENESIS = "0" * 64
 ALGORITHM = "ssj-audit-v1"
@@ -105,6 +105,22 @@ _INSERT = (
 )
 
 
+def attributed(
+    actor: str, role: str, payload: dict[str, Any], bound: identity.Actor | None = None
+) -> tuple[str, str, dict[str, Any]]:
+    """The actor, role and payload an event is written with: when an account is bound (every
+    command and request), the event's actor and role are that account's, never a name the
+    caller typed, and ``payload.by`` records the account (id, username, name, role, unit and,
+    over HTTP, the request id). Scheduled work keeps the ``system`` actor and role; ``by``
+    still names the account that ran it."""
+    bound = bound or identity.current()
+    if bound is None:
+        return actor, role, payload
+    if role != "system":
+        actor, role = bound.username, bound.role
+    return actor, role, {**payload, "by": bound.record()}
+
+
 def append(
     cur: Any,
     sql: Any,
@@ -124,7 +140,8 @@ def append(
     append lock and read ``head`` under it). The kind must be declared (core/events.py)."""
     events.require(kind, task=task_id is not None)
     seq = head.seq + 1
-    payload_json = canonical_json(payload or {})
+    actor, role, payload = attributed(actor, role, payload or {})
+    payload_json = canonical_json(payload)
     digest = chain_hash(
         head.hash,
         event_bytes(
@@ -165,11 +182,14 @@ def append_many(
     rows = []
     prev, seq = head.hash, head.seq
     checked: set[tuple[str, bool]] = set()  # a million rows share a kind or two
+    bound = identity.current()
     for actor, kind, task_id, reason, state, payload in batch:
         if (kind, task_id is not None) not in checked:
             events.require(kind, task=task_id is not None)
             checked.add((kind, task_id is not None))
         seq += 1
+        if bound is not None:
+            actor, role, payload = attributed(actor, role, payload, bound)
         pj = canonical_json(payload)
         digest = chain_hash(
             prev, event_bytes(seq, at, actor, role, task_id, kind, state, state, reason, pj)

@@ -128,3 +128,22 @@ class Conflict(SsjError):
     """Someone else changed the task first (optimistic lock) or the database stayed locked."""
 
     code = "conflict"
+
+
+class Unauthenticated(SsjError):
+    """No account, an unknown or disabled one, a wrong password, an expired session or token."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(SsjError):
+    """The account's role may not take the action (``permissions.MATRIX``), or the object lies
+    outside the account's unit subtree."""
+
+    code = "forbidden"
+
+
+class TooManyAttempts(SsjError):
+    """Logins throttled after repeated failures for an account or from an address."""
+
+    code = "too_many_attempts"

@@ -228,7 +228,7 @@ Apply = Callable[[TaskState, Any, int, Problems, int, str], None]
 class EventKind:
     name: str
     # task: written through the writer, bumps the task's version; other scopes have no task.
-    scope: Literal["task", "plan", "directory", "deadline", "report", "calendar", "unit"]
+    scope: Literal["task", "plan", "directory", "deadline", "report", "calendar", "unit", "account"]
     payload: type
     apply: Apply | None = None  # task kinds: what replay does with the event
     changes_state: bool = False  # only a transition moves the task between states
@@ -265,6 +265,10 @@ _OTHER_KINDS = [
     EventKind("calendar_uncovered", "calendar", Payload),
     EventKind("unit_added", "unit", Payload),
     EventKind("unit_changed", "unit", Payload),
+    EventKind("account_added", "account", Payload),
+    EventKind("account_changed", "account", Payload),
+    EventKind("token_created", "account", Payload),
+    EventKind("token_revoked", "account", Payload),
 ]
 
 EVENTS: dict[str, EventKind] = {k.name: k for k in [*_TASK_KINDS, *_OTHER_KINDS]}

@@ -299,3 +299,62 @@ class CalendarYear(SQLModel, table=True):
     actor: str = Field(max_length=100)
     recorded_at: str = Field(max_length=UTC_TEXT)
     event_seq: int
+
+
+class Account(SQLModel, table=True):
+    """An account (DESIGN §8): one person's sign-in, role and unit. An inspector's account is
+    linked to the person's entry in the inspector directory. Passwords are kept as Argon2id
+    hashes only; an account is disabled, never deleted (the log names it)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=50)
+    role: str = Field(max_length=16)  # admin | clerk | inspector | supervisor | auditor | system
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    inspector_id: int | None = Field(default=None, foreign_key="inspector.id")
+    password_hash: str | None = Field(default=None, max_length=200)
+    email: str = Field(default="", max_length=200)
+    disabled_at: str | None = Field(default=None, max_length=UTC_TEXT)
+    password_changed_at: str | None = Field(default=None, max_length=UTC_TEXT)
+    created_at: str = Field(max_length=UTC_TEXT)
+    updated_at: str = Field(max_length=UTC_TEXT)
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for scripts (``Authorization: Bearer``): shown once, kept as its SHA-256 (a
+    random 256-bit token needs no slow hash); ``lookup`` is its public prefix."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    name: str = Field(max_length=100)
+    lookup: str = Field(max_length=16, unique=True)
+    digest: str = Field(max_length=64)
+    created_at: str = Field(max_length=UTC_TEXT)
+    revoked_at: str | None = Field(default=None, max_length=UTC_TEXT)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the cookie carries a random id, the table its SHA-256, so that a
+    logout ends the session for whoever holds the cookie."""
+
+    __tablename__ = "web_session"
+
+    digest: str = Field(max_length=64, primary_key=True)
+    account_id: int = Field(foreign_key="account.id")
+    csrf: str = Field(max_length=64)
+    created_at: str = Field(max_length=UTC_TEXT)
+    expires_at: str = Field(max_length=UTC_TEXT)
+    ended_at: str | None = Field(default=None, max_length=UTC_TEXT)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, counted per account name and per address for throttling."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: str = Field(max_length=UTC_TEXT, index=True)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 import states
 from states import OUTCOMES, PROBLEM_RESULTS, RESULTS, IllegalTransition, TaskFacts
-from workflow.core import audit
+from workflow.core import audit, identity
 from workflow.core.clock import Clock, SystemClock, format_utc, parse_time
 from workflow.core.config import DeadlineSettings, DrawSettings
 from workflow.core.db import RawConnection
@@ -116,9 +116,17 @@ class TaskTransaction:
 def recorder_role(
     actor: str, group: Mapping[str, str | None], clerks: Collection[str]
 ) -> str | None:
-    """Who may record a target's result, the one rule the writer and the results import share:
-    ``inspector`` for a member of the target's group (``group``: certificate → name; by either),
-    ``clerk`` for one of the bureau's clerks (config.yaml ``clerks``), None for anyone else."""
+    """Who may record a target's result, the one rule the writer and the results import share.
+    With an account bound (every command and request): an inspector account for a target of a
+    group its directory entry is in, a clerk account for any target (of its subtree: the
+    interfaces scope the task), no one else. Unbound (engine-level use): ``inspector`` for a
+    member of the target's group (``group``: certificate → name; by either), ``clerk`` for one
+    of the bureau's clerks (config.yaml ``clerks``), None for anyone else."""
+    bound = identity.current()
+    if bound is not None and bound.role != "system":
+        if bound.inspector_cert and bound.inspector_cert in group:
+            return "inspector"
+        return "clerk" if bound.role == "clerk" else None
     who = actor.strip()
     if who in group or who in {n for n in group.values() if n}:
         return "inspector"
@@ -625,7 +633,7 @@ class Workflow:
             return
         raise InvalidInput(
             f"{actor.strip()} 不是检查对象 {target_code} 的检查组成员（{members}），"
-            "也不是登记的经办人员（config.yaml 的 clerks）：不能录入或更正其检查结果"
+            "也不是录入员：不能录入或更正其检查结果"
         )
 
     def _recorder_role(
@@ -968,6 +976,7 @@ def correction_category(value: str) -> str:
 
 
 ROLES = {
+    "admin": "系统管理员",
     "clerk": "经办人员",
     "inspector": "执法检查人员",
     "supervisor": "监督人员",

@@ -27,6 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from workflow.core import accounts, identity
 from workflow.core.logging import get_logger
 from workflow.deadlines import mail, sweep
 from workflow.deadlines import rules as deadline_rules
@@ -142,7 +143,10 @@ def start(a: AppContext) -> Running:
     def run_sweep(why: str) -> None:
         runs["n"] += 1
         try:
-            r = sweep.run(a.wf, s)
+            with a.raw() as raw, raw.read() as cur:
+                system = accounts.system_actor(cur, raw.sql)
+            with identity.acting_as(system):  # scheduled work is the system account's
+                r = sweep.run(a.wf, s)
         except Exception as e:  # a bad run must not stop the service; the next one retries
             log.error("sweep failed", trigger=why, error=repr(e))
             a.drop_workflow()  # on a fresh connection: the old one may be what broke
