@@ -26,3 +26,13 @@ def service_version() -> str:
 @router.get("/", summary="服务信息", tags=["服务"])
 def api_root() -> dict[str, str]:
     return {"service": "ssj", "version": service_version()}
+
+
+def _include() -> None:
+    from web import _admin, _sessions, _tasks
+
+    for module in (_sessions, _tasks, _admin):
+        router.include_router(module.router)
+
+
+_include()

@@ -41,10 +41,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from workflow.core.errors import (
     ConfigInvalid,
     Conflict,
+    Forbidden,
     InvalidInput,
     NotFound,
     SsjError,
+    TooManyAttempts,
     TransitionRefused,
+    Unauthenticated,
 )
 
 __all__ = [
@@ -69,6 +72,9 @@ STATUS: dict[type[SsjError], int] = {
     NotFound: 404,
     TransitionRefused: 409,
     Conflict: 409,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    TooManyAttempts: 429,
 }
 
 # One zh-CN title per problem code: the kind of problem, the same for every occurrence
@@ -80,6 +86,10 @@ TITLES: dict[str, str] = {
     "not_found": "未找到",
     "transition_refused": "当前状态不允许该操作",
     "conflict": "操作冲突，请刷新后重试",
+    "unauthenticated": "需要登录",
+    "forbidden": "无权执行该操作",
+    "too_many_attempts": "尝试次数过多",
+    "csrf_failed": "请求缺少有效的 CSRF 令牌",
     "precondition_failed": "数据已被修改，请刷新后重试",
     "invalid_request": "请求参数有误",
     "malformed_request": "请求格式有误",

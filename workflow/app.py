@@ -52,18 +52,23 @@ class AppContext:
     @property
     def wf(self) -> Workflow:
         if self._wf is None:
-            self.require_schema()
-            self._wf = Workflow(
-                self.engine,
-                clock=self.clock,
-                min_group_size=self.settings.lifecycle.min_group_size,
-                rules=self.settings.draw,
-                calendar=self.calendar,
-                deadlines=self.settings.deadlines,
-                timezone=self.settings.calendar.timezone,
-                clerks=self.settings.clerks,
-            )
+            self._wf = self.new_workflow()
         return self._wf
+
+    def new_workflow(self) -> Workflow:
+        """A workflow of its own (one connection) for one thread: a web request that writes.
+        The caller closes it."""
+        self.require_schema()
+        return Workflow(
+            self.engine,
+            clock=self.clock,
+            min_group_size=self.settings.lifecycle.min_group_size,
+            rules=self.settings.draw,
+            calendar=self.calendar,
+            deadlines=self.settings.deadlines,
+            timezone=self.settings.calendar.timezone,
+            clerks=self.settings.clerks,
+        )
 
     def close(self) -> None:
         """Release the database connections when the command ends (tests run many in one

@@ -279,8 +279,9 @@ TargetArg = Annotated[
 
 
 def task_id_of(a: AppContext, ref: str) -> int:
+    """The task ``ref`` names, within the acting account's unit subtree."""
     a.require_schema()
-    return refs.task_id(a.engine, ref)
+    return refs.require_in_scope(a.engine, refs.task_id(a.engine, ref), a.actor)
 
 
 def target_code_of(a: AppContext, task_id: int, ref: str) -> str:

@@ -50,7 +50,7 @@ def plan_list(
 
     def go(a: AppContext) -> None:
         a.require_schema()
-        plans = queries.list_plans(a.engine)
+        plans = queries.list_plans(a.engine, within=a.actor)
         if as_json:
             print_json(plans)
             return
@@ -119,7 +119,7 @@ def plan_show(
 
     def go(a: AppContext) -> None:
         a.require_schema()
-        p = queries.show_plan(a.engine, plan_no)
+        p = queries.show_plan(a.engine, plan_no, within=a.actor)
         if as_json:
             print_json(p)
             return

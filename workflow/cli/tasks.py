@@ -113,7 +113,7 @@ def task_list(
         if state is not None and state not in states.STATES:
             raise InvalidInput(f"未知状态 {state!r}：应为 {'、'.join(states.STATES)}")
         a.require_schema()
-        tasks = queries.list_tasks(a.engine, state, plan)
+        tasks = queries.list_tasks(a.engine, state, plan, within=a.actor)
         if as_json:
             print_json(tasks)
             return

@@ -341,6 +341,15 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    # Sessions (DESIGN §8): how long a sign-in lasts, and whether the cookie is sent only over
+    # HTTPS (true in production behind TLS; the demo on http://127.0.0.1 needs false).
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    secure_cookies: bool = False
+    # Login throttling: this many failures of one account name, or from one address, within
+    # the window lock that name or address out until the window has passed.
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
 
     @field_validator("host")
     @classmethod

@@ -11,7 +11,8 @@ from sqlmodel import Session, col, select
 
 import states
 from states import RESULTS
-from workflow.core.errors import NotFound
+from workflow.core.errors import Forbidden, NotFound
+from workflow.core.identity import Actor
 from workflow.core.models import (
     DeadlineStep,
     Event,
@@ -20,27 +21,39 @@ from workflow.core.models import (
     Plan,
     ResultCorrection,
     Task,
+    Unit,
 )
 
 
-def list_plans(engine: Engine) -> list[dict[str, Any]]:
+def list_plans(engine: Engine, *, within: Actor | None = None) -> list[dict[str, Any]]:
+    """Plans by number; ``within``: only those of the account's unit subtree."""
     with Session(engine) as s:
         counts: dict[int | None, int] = dict(
             s.exec(select(Task.plan_id, func.count()).group_by(col(Task.plan_id))).all()
         )
+        q = select(Plan).join(Unit, col(Unit.id) == col(Plan.unit_id)).order_by(Plan.plan_no)
+        if within is not None:
+            q = q.where(col(Unit.path).startswith(within.unit_path))
         return [
             {**p.model_dump(exclude={"id"}), "tasks": counts.get(p.id, 0)}
-            for p in s.exec(select(Plan).order_by(Plan.plan_no)).all()
+            for p in s.exec(q).all()
         ]
 
 
-def show_plan(engine: Engine, plan_no: str) -> dict[str, Any]:
+def show_plan(engine: Engine, plan_no: str, *, within: Actor | None = None) -> dict[str, Any]:
     from workflow.core.normalize import TASK_TYPES, percent
 
     with Session(engine) as s:
         plan = s.exec(select(Plan).where(Plan.plan_no == plan_no)).first()
         if plan is None:
             raise NotFound(f"抽查计划 {plan_no} 不存在")
+        if within is not None:
+            owner = s.get(Unit, plan.unit_id)
+            if owner is None or not within.sees_path(owner.path):
+                raise Forbidden(
+                    f"抽查计划 {plan_no} 不属于账号 {within.username} 所属单位及其下级单位",
+                    plan=plan_no,
+                )
         tasks = s.exec(select(Task).where(Task.plan_id == plan.id).order_by(Task.task_no)).all()
         return {
             **plan.model_dump(exclude={"id"}),
@@ -63,29 +76,55 @@ def show_plan(engine: Engine, plan_no: str) -> dict[str, Any]:
 
 
 def list_tasks(
-    engine: Engine, state: str | None = None, plan_no: str | None = None
+    engine: Engine,
+    state: str | None = None,
+    plan_no: str | None = None,
+    *,
+    within: Actor | None = None,
+    unit: str | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
+    """Tasks by id, filtered; ``within``: only the account's unit subtree, ``unit``: only that
+    unit's subtree (a code), both inside the query. ``after``/``limit`` page by id."""
     with Session(engine) as s:
+        records = (
+            select(func.count(col(InspectionRecord.id)))
+            .where(col(InspectionRecord.task_id) == col(Task.id))
+            .correlate(Task)
+            .scalar_subquery()
+        )
         q = (
-            select(Task, Plan.plan_no, func.count(col(InspectionRecord.id)))
+            select(Task, Plan.plan_no, Unit.code, records)
             .join(Plan, col(Plan.id) == col(Task.plan_id))
-            .join(InspectionRecord, col(InspectionRecord.task_id) == col(Task.id), isouter=True)
-            .group_by(col(Task.id), col(Plan.plan_no))
+            .join(Unit, col(Unit.id) == col(Task.unit_id))
             .order_by(col(Task.id))
         )
         if state:
             q = q.where(Task.state == state)
         if plan_no:
             q = q.where(Plan.plan_no == plan_no)
-        return [_task_summary(t, p, n) for t, p, n in s.exec(q).all()]
+        if within is not None:
+            q = q.where(col(Unit.path).startswith(within.unit_path))
+        if unit:
+            prefix = s.exec(select(Unit.path).where(Unit.code == unit)).first()
+            if prefix is None:
+                raise NotFound(f"单位 {unit!r} 不存在", field="unit", value=unit)
+            q = q.where(col(Unit.path).startswith(prefix))
+        if after is not None:
+            q = q.where(col(Task.id) > after)
+        if limit is not None:
+            q = q.limit(limit)
+        return [_task_summary(t, p, n, u) for t, p, u, n in s.exec(q).all()]
 
 
-def _task_summary(t: Task, plan_no: str, records: int) -> dict[str, Any]:
+def _task_summary(t: Task, plan_no: str, records: int, unit: str | None = None) -> dict[str, Any]:
     return {
         "id": t.id,
         "plan_no": plan_no,
         "task_no": t.task_no,
         "name": t.name,
+        "unit": unit,
         "state": t.state,
         "version": t.version,
         "records": records,

@@ -20,7 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from workflow.core import input_limits
-from workflow.core.errors import InvalidInput, NotFound
+from workflow.core.errors import Forbidden, InvalidInput, NotFound
+from workflow.core.identity import Actor
 
 MAX_CANDIDATES = 10
 # plan no, a separator, task no (1–3 digits), optional 号: 2026001-001号, 2026001 001, X-7
@@ -77,6 +78,30 @@ def task_id(engine: Engine, ref: str | int) -> int:
         f"任务 {ref!r}：计划 {plan_no} 中没有任务 {serial:03d}号"
         f"（该计划的任务：{_candidates(r[1] for r in rows)}）"
     )
+
+
+def require_in_scope(engine: Engine, task_id: int, within: Actor | None) -> int:
+    """``task_id`` if the task lies in ``within``'s unit subtree (DESIGN §8: an account acts on
+    its unit's subtree only); otherwise Forbidden, saying whose it is. No account: no scope."""
+    if within is None:
+        return task_id
+    with engine.connect() as c:
+        row = c.execute(
+            text(
+                "SELECT u.path, u.name, u.code FROM task t JOIN unit u ON u.id = t.unit_id"
+                " WHERE t.id = :t"
+            ),
+            {"t": task_id},
+        ).first()
+    if row is None:
+        raise NotFound(f"任务 {task_id} 不存在", task=task_id)
+    if not within.sees_path(row[0]):
+        raise Forbidden(
+            f"任务 {task_id} 属于 {row[1]}（{row[2]}），不在账号 {within.username} 所属单位"
+            f"（{within.unit_code}）及其下级单位之内",
+            task=task_id,
+        )
+    return task_id
 
 
 def _plan_exists(engine: Engine, plan_no: str) -> bool:

@@ -1,0 +1,206 @@
+"""Signing in and out, the account itself, and its API tokens: ``/api/v1/session``,
+``/api/v1/me``, ``/api/v1/tokens``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+
+from web._auth import (
+    SESSION_COOKIE,
+    Authorized,
+    acting,
+    cookie_value,
+    session_of,
+)
+from web._deps import ContextDep, app_context
+from workflow.app import AppContext
+from workflow.core import accounts
+from workflow.core.clock import format_utc
+from workflow.core.db import RawConnection
+from workflow.core.identity import Actor
+
+router = APIRouter(tags=["账号与登录"])
+
+
+class Login(BaseModel):
+    username: str = Field(min_length=1, max_length=64, description="账号名")
+    password: str = Field(min_length=1, max_length=256, description="密码")
+
+
+class Me(BaseModel):
+    id: int
+    username: str
+    name: str
+    role: str
+    unit: str
+    inspector: str | None = None
+    csrf_token: str | None = Field(None, description="会话的 CSRF 令牌：写操作放在 X-CSRF-Token 头")
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class NewToken(BaseModel):
+    name: str = Field("API", max_length=100, description="用途")
+
+
+class TokenCreated(BaseModel):
+    token: str = Field(description="令牌全文：只返回这一次")
+    prefix: str
+    name: str
+    username: str
+
+
+class TokenInfo(BaseModel):
+    id: int
+    username: str
+    name: str
+    prefix: str
+    created_at: str
+    revoked: bool
+    revoked_at: str | None = None
+
+
+def _now(ctx: AppContext) -> str:
+    return format_utc(ctx.clock.now())
+
+
+def _me(who: Actor, csrf: str | None) -> Me:
+    return Me(
+        id=who.id,
+        username=who.username,
+        name=who.name,
+        role=who.role,
+        unit=who.unit_code,
+        inspector=who.inspector_cert,
+        csrf_token=csrf,
+    )
+
+
+@router.post("/session", summary="登录（设置会话 Cookie）", response_model=Me)
+def login(body: Login, request: Request, response: Response, ctx: ContextDep) -> Me:
+    web = ctx.settings.web
+    limits = accounts.Throttle(
+        web.login_failures_per_account, web.login_failures_per_address, web.login_window_minutes
+    )
+    address = request.client.host if request.client else "unknown"
+    raw = RawConnection(ctx.engine)
+    try:
+        who = accounts.login(
+            raw, body.username, body.password, address=address, now=_now(ctx), throttle=limits
+        )
+        sid, csrf = accounts.start_session(
+            raw, who, now=_now(ctx), hours=web.session_hours, replaces=session_of(ctx, request)
+        )
+    finally:
+        raw.close()
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie_value(ctx, sid),
+        max_age=web.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=web.secure_cookies,
+        path="/",
+    )
+    return _me(who, csrf)
+
+
+@router.delete("/session", summary="退出登录", status_code=204)
+def logout(request: Request, response: Response, ctx: ContextDep) -> Response:
+    sid = session_of(ctx, request)
+    if sid is not None:
+        raw = RawConnection(ctx.engine)
+        try:
+            accounts.end_session(raw, sid, now=_now(ctx))
+        finally:
+            raw.close()
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", summary="当前账号", response_model=Me)
+def me(
+    request: Request,
+    who: Annotated[Actor, Authorized("account.self")],
+    ctx: Annotated[AppContext, Depends(app_context)],
+) -> Me:
+    csrf = None
+    sid = session_of(ctx, request)
+    if sid is not None and not request.headers.get("authorization"):
+        raw = RawConnection(ctx.engine)
+        try:
+            with raw.read() as cur:
+                csrf = accounts.session_actor(cur, raw.sql, sid, now=_now(ctx))[1]
+        finally:
+            raw.close()
+    return _me(who, csrf)
+
+
+@router.put("/me/password", summary="修改本人密码（所有登录随即退出）", status_code=204)
+def change_password(
+    body: PasswordChange, who: Annotated[Actor, Authorized("account.self")], ctx: ContextDep
+) -> Response:
+    raw = RawConnection(ctx.engine)
+    try:
+        with acting(who):
+            accounts.set_password(
+                raw, who.username, body.new_password, by=who, now=_now(ctx),
+                current=body.current_password,
+            )  # fmt: skip
+    finally:
+        raw.close()
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/tokens", summary="创建 API 令牌（全文只返回一次）", status_code=201)
+def create_token(
+    body: NewToken, who: Annotated[Actor, Authorized("token.manage")], ctx: ContextDep
+) -> TokenCreated:
+    raw = RawConnection(ctx.engine)
+    try:
+        with acting(who):
+            text, token = accounts.create_token(raw, who.username, body.name, by=who, now=_now(ctx))
+    finally:
+        raw.close()
+    return TokenCreated(
+        token=text, prefix=f"ssj_{token.lookup}", name=token.name, username=token.username
+    )
+
+
+@router.get("/tokens", summary="本人的 API 令牌（只列前缀）")
+def list_tokens(
+    who: Annotated[Actor, Authorized("token.manage")], ctx: ContextDep
+) -> list[TokenInfo]:
+    raw = RawConnection(ctx.engine)
+    try:
+        with raw.read() as cur:
+            found = accounts.tokens(cur, raw.sql, who.username, by=who)
+    finally:
+        raw.close()
+    return [TokenInfo(**t.as_json()) for t in found]
+
+
+@router.delete("/tokens/{prefix}", summary="吊销 API 令牌", status_code=204)
+def revoke_token(
+    prefix: str, who: Annotated[Actor, Authorized("token.manage")], ctx: ContextDep
+) -> Response:
+    raw = RawConnection(ctx.engine)
+    try:
+        with acting(who):
+            accounts.revoke_token(raw, prefix, by=who, now=_now(ctx))
+    finally:
+        raw.close()
+    return Response(status_code=204)
+
+
+def public_fields(a: accounts.Account) -> dict[str, Any]:
+    return a.as_json()
