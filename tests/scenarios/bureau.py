@@ -1,4 +1,10 @@
-"""A county bureau driven through the real ``ssj`` command line, as its clerks use it.
+"""A county bureau driven through the real ``ssj`` command line, as its people use it.
+
+Every command that touches data acts as an account (``--as USERNAME``, DESIGN §8): the operator
+creates the first administrator from the server's console, the administrator creates everyone
+else's account, and each later command runs as the person who would type it — the clerks for
+directories, plans, draws and publication, each inspector for the results of his own groups,
+the supervisor for the periodic reports, the auditor for the log.
 
 The bureau's wall clock is simulated: every command runs with the real clock reading the
 moment the scenario has reached (what libfaketime does for a process), so events carry the
@@ -21,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from workflow.core.clock import SystemClock
 from workflow.sampling.credit_code import make as credit_code
@@ -34,7 +40,21 @@ UNIT_CODE = "130227"  # 迁西县's administrative code
 HEAD = "wang.duizhang@qx-hrss.test"  # 王队长, head of 劳动保障监察大队
 SUPERVISOR = "li.juzhang@qx-hrss.test"  # 李局长, the supervisor above
 ADMIN = "xinxike@qx-hrss.test"  # the administrators: the calendar warning
-CLERK = "张敏"
+
+# The accounts (``ssj user add``): username, name. The administrator (信息科) is the first,
+# created from the server's console; the others are created by the administrator.
+ADMIN_USER, ADMIN_NAME = "xinxike", "周明"
+CLERK_USER, CLERK_NAME = "zhangmin", "张敏"  # the bureau's clerk all year
+CLERK2_USER, CLERK2_NAME = "lina", "李娜"  # the second clerk, transferred out in July
+SUPERVISOR_USER, SUPERVISOR_NAME = "lijuzhang", "李局长"  # files the periodic reports
+AUDITOR_USER, AUDITOR_NAME = "qianfang", "钱芳"  # reads, verifies and replays the log
+PASSWORDS = {
+    ADMIN_USER: "Qx-xinxike-2026!",
+    CLERK_USER: "Qx-zhangmin-2026",
+    CLERK2_USER: "Qx-lina-2026",
+    SUPERVISOR_USER: "Qx-lijuzhang-2026",
+    AUDITOR_USER: "Qx-qianfang-2026",
+}
 
 # The one place the database is created. ``--purpose test`` marks it as a test database, so
 # writing commands act at the simulated moment instead of being rehearsals (issue #9, part 1).
@@ -79,6 +99,8 @@ class Bureau:
 
     def __post_init__(self) -> None:
         bureau = self
+        # Who acts is always said on the command line here, never inherited from the shell.
+        self.monkeypatch.delenv("SSJ_USER", raising=False)
         # The simulated wall clock: the same moment for every reader of the real clock.
         self.monkeypatch.setattr(SystemClock, "now", lambda _self: bureau.moment)
         self.config = self.home / "config.yaml"
@@ -105,32 +127,47 @@ calendar: {{admin_name: 信息科, admin_emails: [{ADMIN}]}}
     def now_text(self) -> str:
         return self.moment.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
 
-    def ssj(self, *args: str, code: int = 0) -> str:
+    def _invoke(
+        self,
+        args: tuple[str, ...],
+        by: str | None,
+        *,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> tuple[list[str], Result]:
+        """``ssj ARGS [--now …] [--as BY]``: ``by`` is the account the person signs in as
+        (None: a command that needs none, or one that must be refused for lacking it, or one
+        whose account comes from ``SSJ_USER`` in ``env``)."""
         argv = list(args)
         if tuple(args[:1]) in NOW_COMMANDS or tuple(args[:2]) in NOW_COMMANDS:
-            argv.append("--now")
-            argv.append(self.now_text)
+            argv += ["--now", self.now_text]
+        if by is not None:
+            argv += ["--as", by]
         r = self.runner.invoke(
             __import__("workflow.cli.main", fromlist=["app"]).app,
             ["--db", self.db_url, "--config", str(self.config), *argv],
+            input=stdin,
+            env=env,
             catch_exceptions=False,
         )
+        return argv, r
+
+    def ssj(
+        self,
+        *args: str,
+        by: str | None = None,
+        code: int = 0,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> str:
+        argv, r = self._invoke(args, by, stdin=stdin, env=env)
         out = r.output
         assert r.exit_code == code, f"ssj {' '.join(argv)} → exit {r.exit_code}:\n{out}"
         return out
 
-    def json(self, *args: str) -> Any:
-        r = self.runner.invoke(
-            __import__("workflow.cli.main", fromlist=["app"]).app,
-            ["--db", self.db_url, "--config", str(self.config), *args, "--json"]
-            + (
-                ["--now", self.now_text]
-                if tuple(args[:1]) in NOW_COMMANDS or tuple(args[:2]) in NOW_COMMANDS
-                else []
-            ),
-            catch_exceptions=False,
-        )
-        assert r.exit_code == 0, f"ssj {' '.join(args)} --json → exit {r.exit_code}:\n{r.output}"
+    def json(self, *args: str, by: str | None = None) -> Any:
+        argv, r = self._invoke((*args, "--json"), by)
+        assert r.exit_code == 0, f"ssj {' '.join(argv)} → exit {r.exit_code}:\n{r.output}"
         return json.loads(r.stdout)
 
     def init(self) -> str:
@@ -139,11 +176,16 @@ calendar: {{admin_name: 信息科, admin_emails: [{ADMIN}]}}
     # -- reading what the bureau sees -------------------------------------------------------
 
     def states(self) -> dict[str, str]:
-        """Task number (e.g. '2026001-001号') → state."""
-        return {f"{t['plan_no']}-{t['task_no']}": t["state"] for t in self.json("task", "list")}
+        """Task number (e.g. '2026001-001号') → state, as the clerk sees the list."""
+        tasks = self.json("task", "list", by=CLERK_USER)
+        return {f"{t['plan_no']}-{t['task_no']}": t["state"] for t in tasks}
 
     def task(self, task_id: int) -> dict[str, Any]:
-        return self.json("task", "show", str(task_id))  # type: ignore[no-any-return]
+        return self.json("task", "show", str(task_id), by=CLERK_USER)  # type: ignore[no-any-return]
+
+    def log(self) -> list[dict[str, Any]]:
+        """The audit log, as the auditor reads it."""
+        return self.json("audit", "log", by=AUDITOR_USER)  # type: ignore[no-any-return]
 
     def new_mail(self) -> list[Mail]:
         """Messages delivered to the Maildir since the last look."""
@@ -164,12 +206,13 @@ calendar: {{admin_name: 信息科, admin_emails: [{ADMIN}]}}
         return out
 
     def sweep(self, when: str) -> tuple[dict[str, Any], list[Mail]]:
-        """``ssj sweep --now WHEN --json``: the result and the deadline mail it delivered.
+        """``ssj sweep --now WHEN --json``, run by the administrator (in production the
+        scheduler runs it as the system account): the result and the deadline mail it delivered.
 
         Other mail (e.g. the administrators' daily warning that next year's calendar is not
         confirmed yet, issue #9 part 2) is kept apart in ``other_mail``."""
         self.at(when)
-        result = self.json("sweep")
+        result = self.json("sweep", by=ADMIN_USER)
         assert result["problems"] == [], result["problems"]
         for k, v in result["steps"].items():
             self.sweep_steps[k] += v
@@ -178,8 +221,9 @@ calendar: {{admin_name: 信息科, admin_emails: [{ADMIN}]}}
         return result, [m for m in mail if m.subject.startswith(DEADLINE_MAIL)]
 
     def overdue(self, when: str) -> list[dict[str, Any]]:
+        """What is late, as the supervisor looks it up."""
         self.at(when)
-        return self.json("overdue")  # type: ignore[no-any-return]
+        return self.json("overdue", by=SUPERVISOR_USER)  # type: ignore[no-any-return]
 
 
 def expect_mail(got: list[Mail], *expected: tuple[str, str, str]) -> None:
@@ -259,6 +303,11 @@ INSPECTORS = [
 
 def inspector_email(cert: str) -> str:
     return f"jc{cert[-2:]}@qx-hrss.test"
+
+
+def inspector_user(cert: str) -> str:
+    """The account of the inspector with certificate ``cert`` (linked to the directory)."""
+    return f"jc{cert[-2:]}"
 
 
 def write_inspectors_csv_utf8(path: Path) -> None:

@@ -199,6 +199,9 @@ def _authorize() -> None:
     a: AppContext = ctx.find_root().obj
     if a.actor is not None:
         return  # already bound (a command that checks twice)
+    # A new command acts as nobody until its account is checked: callers that run several
+    # commands in one process (CliRunner, the test suite) must not inherit the last one's.
+    identity.bind(None)
     names = []
     c: Any = ctx
     while c.parent is not None:
