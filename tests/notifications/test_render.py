@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from notifications import render
 from tests.notifications.test_delivery import _ctx
+from workflow.deadlines.calendar_years import NOTICE_COMMAND
 
 
 def test_a_provisional_deadline_is_marked_in_subject_text_and_html() -> None:
@@ -38,7 +39,7 @@ def test_the_calendar_warning() -> None:
         "years": [2027],
         "years_text": "2027 年",
         "source": "holidays 0.109",
-        "command": "ssj calendar notice 通知全文.txt --actor 姓名",
+        "command": NOTICE_COMMAND,  # run as an administrator's account (ssj --as)
         "today": "2026-11-24",
         "event_seq": 7,
     }

@@ -309,7 +309,7 @@ def _main(
         typer.Option(
             "--as",
             envvar="SSJ_USER",
-            help="以哪个账号操作（默认取环境变量 SSJ_USER）；账号由管理员用 ssj user add 创建",
+            help="以哪个账号操作（默认取环境变量 SSJ_USER）；账号由管理员创建（ssj user add）",
         ),
     ] = None,
 ) -> None:

@@ -38,7 +38,7 @@ COMMANDS: dict[str, str] = {
     "audit.verify": "ssj audit verify --against CHECKPOINT",
     "directory.retire": "ssj retire {kind} {code} --reason 原因",
     "result.rectify_by": "ssj result rectify-by {task} {code} 日期 --reason 原因",
-    "task.create": "ssj task create --plan {plan}",
+    "task.create": "ssj task create --plan {plan} --name 任务名称",
     "task.read": "ssj task show {task}",
     "plan.read": "ssj plan show {plan}",
     "directory.read": "ssj export {kind} 文件.xlsx",

@@ -7,23 +7,19 @@ import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from typer.testing import CliRunner
-
-from tests.conftest import add_office, drawn_task
-from workflow.cli.main import app
+from tests.conftest import add_account, add_office, drawn_task
+from tests.workflow.cli import runner
 from workflow.core.config import Settings
 from workflow.deadlines import sweep
 from workflow.sampling import task_draw
 
 SH = ZoneInfo("Asia/Shanghai")
 OFFICE = "劳动保障监察大队"
-runner = CliRunner()
 
 
 def ssj(db_url: str, *args: str, code: int = 0) -> str:
-    r = runner.invoke(app, ["--db", db_url, *args], catch_exceptions=False)
-    assert r.exit_code == code, (args, r.output)
-    return r.stdout if code == 0 else r.output
+    """As the bureau's auditor reads the log (an account of the whole database)."""
+    return runner.ssj(db_url, *args, "--as", "shenji", code=code)
 
 
 def at(y: int, m: int, d: int, hour: int = 9) -> datetime:
@@ -41,6 +37,7 @@ SETTINGS = Settings.model_validate(
 def test_audit_log_of_a_task_includes_its_deadline_events_and_limit_is_the_newest(
     wf, clock, db_url
 ) -> None:
+    add_account(wf, "shenji", "auditor")
     clock.set(at(2024, 4, 1))
     add_office(wf, OFFICE, reports=False)
     t, _ = drawn_task(wf, 2, initiating_office=OFFICE, months="2024-04")
@@ -70,9 +67,14 @@ def test_audit_log_of_a_task_includes_its_deadline_events_and_limit_is_the_newes
     line = next(x for x in text.splitlines() if "deadline_reminder" in x)
     assert f"任务 {t} " in line
     assert "--limit" in ssj(db_url, "audit", "log", "--limit", "0", code=2)
+    # The log is the supervisors' and auditors' to read, not the clerks'.
+    add_account(wf, "luru", "clerk")
+    out = runner.ssj(db_url, "audit", "log", "--task", str(t), "--as", "luru", code=2)
+    assert "账号 luru（录入员）无权查看审计日志" in out
 
 
 def test_audit_replay_of_a_task_at_a_moment_shows_its_records_then(wf, clock, db_url) -> None:
+    add_account(wf, "shenji", "auditor")
     clock.set(at(2024, 4, 1))
     t, codes = drawn_task(wf, 2, initiating_office=OFFICE, months="2024-04")
     clock.set(at(2024, 4, 10))
@@ -118,6 +120,7 @@ def test_audit_replay_of_a_task_at_a_moment_shows_its_records_then(wf, clock, db
 
 
 def test_replay_follows_a_substituted_inspector(wf, clock, db_url) -> None:
+    add_account(wf, "shenji", "auditor")
     clock.set(at(2024, 4, 1))
     t, codes = drawn_task(wf, 1, initiating_office=OFFICE, months="2024-04")
     before = json.loads(ssj(db_url, "audit", "replay", "--task", str(t), "--json"))["records"]

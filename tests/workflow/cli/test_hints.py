@@ -7,7 +7,13 @@ import pytest
 
 from workflow.cli import hints
 from workflow.core.actions import ACTIONS, GUARD_ACTIONS
-from workflow.core.errors import InvalidInput, Step, TransitionRefused, guard_steps
+from workflow.core.errors import (
+    InvalidInput,
+    Step,
+    TransitionRefused,
+    Unauthenticated,
+    guard_steps,
+)
 from workflow.sampling.directories import ImportRejected
 
 
@@ -30,7 +36,7 @@ def test_known_arguments_fill_the_command_and_unknown_ones_show_their_placeholde
     assert hints.command(Step("result.correct", {"task": 7})) == (
         "ssj result correct 7 信用代码 --result 结果 --reason 原因 --category 类别"
     )
-    assert hints.command(Step("plan.publish")) == "ssj plan publish 计划编号 --actor 姓名"
+    assert hints.command(Step("plan.publish")) == "ssj plan publish 计划编号"
     # Arguments that are options are appended, once.
     assert hints.command(Step("init", {"purpose": "demo|test"})) == "ssj init --purpose demo|test"
     assert hints.command(Step("result.set", {"task": 3, "code": "C", "reason": "原因"})) == (
@@ -48,8 +54,13 @@ def test_a_missing_input_is_rendered_as_its_option():
         "task": 4,
         "needs": "reason",
     }
-    actor = InvalidInput("必须指明操作人", needs="actor")
-    assert hints.render(actor) == "必须指明操作人（用 --actor 或环境变量 SSJ_ACTOR 给出）"
+    account = Unauthenticated("推进任务需要指明以哪个账号操作", needs="as")
+    assert hints.render(account) == (
+        "推进任务需要指明以哪个账号操作（用 --as 账号 或环境变量 SSJ_USER 给出）"
+    )
+    # An unknown account names the option whose value is wrong.
+    unknown = Unauthenticated("账号 'nobody' 不存在", field="as", value="nobody")
+    assert hints.render(unknown) == "账号 'nobody' 不存在（--as）"
 
 
 def test_steps_and_needs_share_one_parenthesis_and_a_wrong_option_is_named():

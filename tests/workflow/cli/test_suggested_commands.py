@@ -80,8 +80,18 @@ def suggested() -> list[tuple[str, str]]:
 
 
 def parse(line: str) -> None:
-    """Resolve ``line`` on the real app; raise UsageError when it is not valid."""
-    tokens = line.split()[1:]
+    """Resolve ``line`` on the real app; raise UsageError when it is not valid. ``--as USER``
+    is the root's option and may come anywhere (workflow.cli.base._RootGroup)."""
+    tokens: list[str] = []
+    rest = line.split()[1:]
+    while rest:
+        tok = rest.pop(0)
+        if tok == "--as":
+            if not rest:
+                raise UsageError("--as 缺少取值")
+            rest.pop(0)
+        elif not tok.startswith("--as="):
+            tokens.append(tok)
     cmd: Any = typer.main.get_command(app)
     ctx = cmd.make_context("ssj", [], resilient_parsing=True)
     while hasattr(cmd, "commands") and tokens:
@@ -180,8 +190,23 @@ def test_every_suggested_command_parses(source: str, line: str) -> None:
         "ssj result sett 1 X",
         "ssj sheet 1",  # --out is required
         "ssj result set 1",  # and so is the target
+        "ssj task list --actor 张三",  # the account is named with --as
+        "ssj draw 5 --as",
     ],
 )
 def test_the_checker_refuses_wrong_commands(line: str) -> None:
     with pytest.raises(UsageError):
         parse(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ssj draw 5 --as 王芳",
+        "ssj --as clerk task list",
+        "ssj task --as clerk fire 1 inspect",
+        "ssj result set 1 X --result 发现问题 --as=inspector",
+    ],
+)
+def test_the_checker_takes_as_anywhere_as_the_app_does(line: str) -> None:
+    parse(line)
