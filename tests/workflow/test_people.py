@@ -11,14 +11,23 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import drawn_task, inspector_row, load_directory, target_row
-from workflow.core import queries, refs
+from tests.conftest import add_account, drawn_task, inspector_row, load_directory, target_row
+from workflow.core import accounts, queries, refs
 from workflow.core.errors import InvalidInput, NotFound, TransitionRefused
 from workflow.core.replay import replay
 from workflow.sampling import plans
 
 runner = CliRunner()
-CLERK = "演示数据"  # config.yaml's clerks: the CLI reads the project's config
+# The accounts the commands act as (DESIGN §8): a clerk (录入员) may record any target's result,
+# an auditor (审计) reads the log.
+CLERK = "王录入"
+AUDITOR = "赵审计"
+
+
+@pytest.fixture
+def staff(wf):  # type: ignore[no-untyped-def]
+    add_account(wf, CLERK, "clerk")
+    add_account(wf, AUDITOR, "auditor")
 
 
 def ssj(db_url: str, *args: str, code: int = 0, env: dict[str, str] | None = None) -> str:
@@ -118,58 +127,86 @@ def test_local_time_is_shanghai_to_the_minute():
 
 
 def test_commands_take_task_target_and_inspector_names_and_show_names_and_local_times(
-    db_url, wf, tmp_path
+    db_url, wf, staff, tmp_path
 ):
     t, codes = drawn_task(wf, 2)
     recs = _records(wf, t)
     names = refs.Names(wf.engine)
     first = codes[0]
-    who = names.inspectors[recs[first]["inspectors"][0]]
+    member = recs[first]["inspectors"][0]
+    who = names.inspectors[member]
     target_name = names.targets[first]
+    # An inspector's account, linked to the directory by the person's name, records a result
+    # of a group the person is in.
+    add_account(wf, "zhang", "inspector", inspector=who, name=who)
     out = ssj(
         db_url, "result", "set", "2024001-001号", target_name, "--result", "no_problem",
-        "--actor", who,
+        "--as", "zhang",
     )  # fmt: skip
     assert f"{target_name}（{first}）" in out
-    # SSJ_ACTOR stands in for --actor; the group's certificate number is accepted too.
-    cert = recs[codes[1]]["inspectors"][1]
+    # SSJ_USER stands in for --as; an account linked by the certificate number.
+    cert = next(c for c in recs[codes[1]]["inspectors"] if c != member)
+    add_account(wf, "li", "inspector", inspector=cert)
     ssj(db_url, "result", "set", "２０２４００１－００１号", codes[1], "--result", "no_problem",
-        env={"SSJ_ACTOR": cert})  # fmt: skip
-    last = json.loads(ssj(db_url, "audit", "log", "--task", "2024001-001号", "--json"))[-1]
-    assert last["actor"] == cert and last["kind"] == "result_set"
-    ssj(db_url, "task", "fire", "2024001-001号", "inspect", "--actor", CLERK)
-    ssj(db_url, "result", "publish", "2024001-001号", "--place", "网站", "--actor", CLERK)
-    shown = ssj(db_url, "task", "show", "2024001-001号")
+        env={"SSJ_USER": "li"})  # fmt: skip
+    log = ssj(db_url, "audit", "log", "--task", "2024001-001号", "--json", "--as", AUDITOR)
+    last = json.loads(log)[-1]
+    assert (last["actor"], last["role"], last["kind"]) == ("li", "inspector", "result_set")
+    assert last["payload"]["by"]["username"] == "li"
+    ssj(db_url, "task", "fire", "2024001-001号", "inspect", "--as", CLERK)
+    ssj(db_url, "result", "publish", "2024001-001号", "--place", "网站", "--as", CLERK)
+    shown = ssj(db_url, "task", "show", "2024001-001号", "--as", CLERK)
     assert f"{target_name}（{first}）" in shown
     assert f"{who}（{recs[first]['inspectors'][0]}）" in shown
     assert re.search(r"已公示 \d{4}-\d\d-\d\d（登记于 \d{4}-\d\d-\d\d \d\d:\d\d）", shown)
     assert "Z " not in shown and "Z）" not in shown
-    raw = json.loads(ssj(db_url, "task", "show", "2024001-001号", "--json"))
+    raw = json.loads(ssj(db_url, "task", "show", "2024001-001号", "--json", "--as", CLERK))
     assert raw["records"][0]["published_at"].endswith("Z")  # JSON stays UTC ISO
-    log = ssj(db_url, "audit", "log", "--task", str(t))
+    log = ssj(db_url, "audit", "log", "--task", str(t), "--as", AUDITOR)
     assert re.search(r"^\s+\d+ \d{4}-\d\d-\d\d \d\d:\d\d \S", log, re.M)
-    record = ssj(db_url, "draw", "record", "2024001-001号")
+    record = ssj(db_url, "draw", "record", "2024001-001号", "--as", "zhang")
     assert f"{target_name}（{first}）：检查组 " in record and "（J00" in record
-    assert "错误" not in ssj(db_url, "audit", "replay", "--task", "2024001-001号")
+    assert "错误" not in ssj(db_url, "audit", "replay", "--task", "2024001-001号", "--as", AUDITOR)
 
 
-def test_a_result_by_someone_outside_the_group_and_not_a_clerk_is_refused(db_url, wf):
+def test_a_result_by_someone_outside_the_group_and_not_a_clerk_is_refused(db_url, wf, staff):
     t, codes = drawn_task(wf, 1)
+    (group,) = [r["inspectors"] for r in _records(wf, t).values()]
+    outsider = next(c for c in ("J000", "J001", "J002", "J003") if c not in group)
+    add_account(wf, "路人", "inspector", inspector=outsider)
+    add_account(wf, "钱督办", "supervisor")
     before = _events(wf)
     out = ssj(db_url, "result", "set", str(t), codes[0], "--result", "no_problem",
-              "--actor", "路人", code=2)  # fmt: skip
-    assert "路人 不是检查对象" in out and "检查组成员" in out and "clerks" in out
+              "--as", "路人", code=2)  # fmt: skip
+    assert "路人 不是检查对象" in out and "检查组成员" in out and "也不是录入员" in out
+    # A supervisor's role may not record results at all (the matrix, before the task is read).
+    out = ssj(db_url, "result", "set", str(t), codes[0], "--result", "no_problem",
+              "--as", "钱督办", code=2)  # fmt: skip
+    assert "钱督办（督办）无权" in out and "录入员、执法人员" in out
     assert _events(wf) == before
-    # config.yaml lists the demo's clerk, who may record any result.
-    ssj(db_url, "result", "set", str(t), codes[0], "--result", "no_problem", "--actor", "演示数据")
+    # A clerk may record any result of the subtree.
+    ssj(db_url, "result", "set", str(t), codes[0], "--result", "no_problem", "--as", CLERK)
     assert _events(wf) == before + 1
+    (last,) = queries.list_events(wf.engine, t)[-1:]
+    assert (last["actor"], last["role"]) == (CLERK, "clerk")
 
 
-def test_actor_is_required_without_ssj_actor(db_url, wf):
+def test_an_account_is_required_known_and_enabled(db_url, wf, staff):
     t, codes = drawn_task(wf, 1)
+    before = _events(wf)
     out = ssj(db_url, "result", "set", str(t), codes[0], "--result", "no_problem", code=2,
-              env={"SSJ_ACTOR": ""})  # fmt: skip
-    assert "--actor" in out
+              env={"SSJ_USER": ""})  # fmt: skip
+    assert "需要指明以哪个账号操作" in out and "--as 账号 或环境变量 SSJ_USER" in out
+    out = ssj(db_url, "result", "set", str(t), codes[0], "--result", "no_problem",
+              "--as", "无此人", code=2)  # fmt: skip
+    assert "账号 '无此人' 不存在" in out
+    accounts.set_disabled(wf.raw, CLERK, True, by=None, now=wf.event_time())
+    after_disable = _events(wf)
+    assert after_disable == before + 1  # account_changed
+    out = ssj(db_url, "result", "set", str(t), codes[0], "--result", "no_problem",
+              "--as", CLERK, code=2)  # fmt: skip
+    assert f"账号 {CLERK} 已停用" in out
+    assert _events(wf) == after_disable
 
 
 # --- corrections -------------------------------------------------------------------------------
@@ -248,19 +285,19 @@ def test_the_rectification_date_moves_on_its_own_with_a_reason_and_replay_follow
         wf.change_rectify_by(t2, c2, date(2024, 6, 28), actor="x", reason="r")
 
 
-def test_correct_and_rectify_by_from_the_command_line(db_url, wf):
+def test_correct_and_rectify_by_from_the_command_line(db_url, wf, staff):
     t, c = _published(wf)
     out = ssj(db_url, "result", "correct", f"2024001-{t:03d}号", c, "--result", "problem",
               "--reason", "录入时选错", "--category", "录入错误", "--rectify-by", "2099-06-30",
-              "--actor", CLERK)  # fmt: skip
+              "--as", CLERK)  # fmt: skip
     assert "未发现问题 → 发现问题" in out and "录入错误" in out and "2099-06-30" in out
     out = ssj(db_url, "result", "rectify-by", str(t), c, "2099-07-31", "--reason", "延期",
-              "--actor", CLERK)  # fmt: skip
+              "--as", CLERK)  # fmt: skip
     assert "2099-06-30 → 2099-07-31" in out
-    shown = ssj(db_url, "task", "show", str(t))
+    shown = ssj(db_url, "task", "show", str(t), "--as", CLERK)
     assert "更正" in shown and "录入错误" in shown and "原因：录入时选错" in shown
     assert "整改期限 2099-07-31" in shown
-    assert "与数据表一致" in ssj(db_url, "audit", "replay")
+    assert "与数据表一致" in ssj(db_url, "audit", "replay", "--as", AUDITOR)
 
 
 # --- result import -----------------------------------------------------------------------------
@@ -272,7 +309,7 @@ def _sheet(tmp_path: Path, rows: list[str], name: str = "results.csv") -> Path:
     return path
 
 
-def test_result_import_records_a_whole_task_in_one_go(db_url, wf, tmp_path):
+def test_result_import_records_a_whole_task_in_one_go(db_url, wf, staff, tmp_path):
     t, codes = drawn_task(wf, 3)
     names = refs.Names(wf.engine).targets
     path = _sheet(tmp_path, [
@@ -282,16 +319,16 @@ def test_result_import_records_a_whole_task_in_one_go(db_url, wf, tmp_path):
         f"{codes[2].lower()},,no_problem,现场检查,",
     ])  # fmt: skip
     before = _events(wf)
-    out = ssj(db_url, "result", "import", str(path), "--task", "2024001-001号", "--actor", CLERK,
+    out = ssj(db_url, "result", "import", str(path), "--task", "2024001-001号", "--as", CLERK,
               "--dry-run")  # fmt: skip
     assert "校验通过（未写入）" in out and _events(wf) == before
-    out = ssj(db_url, "result", "import", str(path), "--task", "2024001-001号", "--actor", CLERK)
+    out = ssj(db_url, "result", "import", str(path), "--task", "2024001-001号", "--as", CLERK)
     assert "录入 3" in out and _events(wf) == before + 3
     recs = _records(wf, t)
     assert [recs[c]["result"] for c in codes] == ["no_problem", "problem", "no_problem"]
     assert recs[codes[1]]["rectify_by"] == "2099-06-28"
     assert recs[codes[1]]["result_note"] == "未签劳动合同"
-    out = ssj(db_url, "result", "import", str(path), "--task", str(t), "--actor", CLERK)
+    out = ssj(db_url, "result", "import", str(path), "--task", str(t), "--as", CLERK)
     assert "未变 3" in out and _events(wf) == before + 3
     assert replay(wf.raw, t).ok
     # Changing a recorded result needs a reason; then one event per changed row.
@@ -299,13 +336,13 @@ def test_result_import_records_a_whole_task_in_one_go(db_url, wf, tmp_path):
         "抽查任务,统一社会信用代码,检查结果",
         f"2024001-001号,{codes[0]},不配合检查",
     ], "changed.csv")  # fmt: skip
-    out = ssj(db_url, "result", "import", str(changed), "--actor", CLERK, code=2)
+    out = ssj(db_url, "result", "import", str(changed), "--as", CLERK, code=2)
     assert "改动已有结果须说明原因" in out and out.endswith("下一步：用 --reason 给出\n")
-    ssj(db_url, "result", "import", str(changed), "--actor", CLERK, "--reason", "复核")
+    ssj(db_url, "result", "import", str(changed), "--as", CLERK, "--reason", "复核")
     assert _events(wf) == before + 4 and _records(wf, t)[codes[0]]["result"] == "refused"
 
 
-def test_a_bad_results_file_is_refused_whole_with_row_and_column(db_url, wf, tmp_path):
+def test_a_bad_results_file_is_refused_whole_with_row_and_column(db_url, wf, staff, tmp_path):
     t, codes = drawn_task(wf, 2)
     path = _sheet(tmp_path, [
         "统一社会信用代码,检查结果,整改期限",
@@ -315,18 +352,21 @@ def test_a_bad_results_file_is_refused_whole_with_row_and_column(db_url, wf, tmp
         f"{codes[0]},发现问题,2024-02-30",
     ])  # fmt: skip
     before = _events(wf)
-    out = ssj(db_url, "result", "import", str(path), "--task", str(t), "--actor", CLERK, code=2)
+    out = ssj(db_url, "result", "import", str(path), "--task", str(t), "--as", CLERK, code=2)
     assert f"{path}:3:统一社会信用代码: " in out and "不存在的公司" in out
     assert f"{path}:4:检查结果: 应为" in out
     assert f"{path}:5:整改期限: " in out
     assert "未写入任何数据" in out and _events(wf) == before
     assert _records(wf, t)[codes[0]]["result"] is None
-    # A row for a target with a group the actor is not in, by someone not a clerk.
+    # A row for a target with a group the account's inspector is not in (not a clerk either).
+    group = _records(wf, t)[codes[0]]["inspectors"]
+    outsider = next(c for c in ("J000", "J001", "J002", "J003") if c not in group)
+    add_account(wf, "路人", "inspector", inspector=outsider)
     out = ssj(db_url, "result", "import", str(_sheet(tmp_path, [
         "统一社会信用代码,检查结果", f"{codes[0]},未发现问题"], "b.csv")), "--task", str(t),
-        "--actor", "路人", code=2)  # fmt: skip
+        "--as", "路人", code=2)  # fmt: skip
     assert ":2:统一社会信用代码: 路人 不是该检查对象的检查组成员" in out
-    out = ssj(db_url, "result", "import", str(path), "--actor", CLERK, code=2)
+    out = ssj(db_url, "result", "import", str(path), "--as", CLERK, code=2)
     assert "请在导入时指定任务" in out
 
 
@@ -341,7 +381,7 @@ def test_result_template_has_the_import_headers(tmp_path):
 # --- messages ----------------------------------------------------------------------------------
 
 
-def test_refusals_never_offer_the_trigger_they_refuse_nor_call_a_planned_task_final(db_url, wf):
+def test_refusals_never_offer_the_trigger_they_refuse_nor_call_a_planned_task_final(db_url, wf, staff):
     t, codes = drawn_task(wf, 1)
     with pytest.raises(TransitionRefused) as e:
         wf.fire(t, "inspect", actor="x")
@@ -354,31 +394,31 @@ def test_refusals_never_offer_the_trigger_they_refuse_nor_call_a_planned_task_fi
         wf.fire(p, "inspect", actor="x")
     assert e.value.steps[0].action == "draw.run" and "终态" not in str(e.value)
     assert f"等待抽取（ssj draw {p}）" in ssj(
-        db_url, "task", "fire", str(p), "inspect", "--actor", "x", code=2
+        db_url, "task", "fire", str(p), "inspect", "--as", CLERK, code=2
     )
     # The draw service refuses a planned task with no commitment: still not "final".
     refused = TransitionRefused(p, "planned", "draw", "抽取承诺值尚未公布", [])
     assert "终态" not in str(refused) and "暂不能执行 draw" in str(refused)
     assert TransitionRefused(p, "closed", "close", "x", []).steps == ()
-    shown = ssj(db_url, "task", "show", "2024002-001号")
+    shown = ssj(db_url, "task", "show", "2024002-001号", "--as", CLERK)
     assert f"下一步：等待抽取（ssj draw {p}）" in shown
     # The next step asks the guards: what is missing comes first, as a command to run.
-    shown = ssj(db_url, "task", "show", str(t))
+    shown = ssj(db_url, "task", "show", str(t), "--as", CLERK)
     assert (
         f"下一步：录入检查结果（ssj result set {t} 信用代码 --result 结果，"
         f"或 ssj result import 文件），然后 ssj task fire {t} inspect"
     ) in shown
     wf.set_result(t, codes[0], "problem", actor="x")
-    assert f"下一步：ssj task fire {t} inspect\n" in ssj(db_url, "task", "show", str(t))
+    assert f"下一步：ssj task fire {t} inspect\n" in ssj(db_url, "task", "show", str(t), "--as", CLERK)
     wf.fire(t, "inspect", actor="x")
     assert (
         f"下一步：公示检查结果（ssj result publish {t} --place 公示位置），"
         f"然后 ssj task fire {t} publicize"
-    ) in ssj(db_url, "task", "show", str(t))
+    ) in ssj(db_url, "task", "show", str(t), "--as", CLERK)
     wf.publish(t, place="网站", actor="x")
     wf.fire(t, "publicize", actor="x")
     # A problem: rectify waits on its follow-up; close is ruled out, not suggested.
-    shown = ssj(db_url, "task", "show", str(t))
+    shown = ssj(db_url, "task", "show", str(t), "--as", CLERK)
     assert (
         f"下一步：登记后续处置（ssj followup add {t} 信用代码 --outcome 处置结果），"
         f"然后 ssj task fire {t} rectify"
@@ -403,7 +443,7 @@ def test_refusals_show_stored_times_in_local_time(wf):
         task_draw.confirm(wf, t2, actor="x")
 
 
-def test_the_draw_takes_the_task_as_written_and_names_targets_and_inspectors(db_url, wf):
+def test_the_draw_takes_the_task_as_written_and_names_targets_and_inspectors(db_url, wf, staff):
     from tests.conftest import code
 
     plans.create_plan(wf, "2024001", unit="迁西县人力资源和社会保障局", actor="x")
@@ -414,33 +454,33 @@ def test_the_draw_takes_the_task_as_written_and_names_targets_and_inspectors(db_
     people = [inspector_row(f"J00{i}") for i in (1, 2, 3)]
     load_directory(wf, [target_row(c, "甲区")], people)
     plans.publish(wf, "2024001", actor="x")
-    out = ssj(db_url, "draw", "2024001-001号", "--actor", "x")
+    out = ssj(db_url, "draw", "2024001-001号", "--as", CLERK)
     assert f"任务 {t} 已抽取" in out
     group = _records(wf, t)[c]["inspectors"]
     assert f"对象{c[-4:]}（{c}）  检查组 人员{group[0]}（{group[0]}）、" in out
     out = ssj(db_url, "draw", "substitute", "2024001-001号", "--target", f"对象{c[-4:]}",
-              "--inspector", f"人员{group[0]}", "--reason", "回避", "--actor", "x")  # fmt: skip
+              "--inspector", f"人员{group[0]}", "--reason", "回避", "--as", CLERK)  # fmt: skip
     assert f"检查对象 对象{c[-4:]}（{c}）：人员{group[0]}（{group[0]}） → 人员J00" in out
     now = _records(wf, t)[c]["inspectors"]
     (came,) = set(now) - set(group)
-    record = ssj(db_url, "draw", "record", "2024001-001号")
+    record = ssj(db_url, "draw", "record", "2024001-001号", "--as", CLERK)
     assert f"检查组 人员{group[0]}（{group[0]}）、" in record  # the published record as drawn
     assert (
         f"已递补：现检查组 {'、'.join(f'人员{x}（{x}）' for x in now)}（人员{group[0]}（{group[0]}）"
         f" 由 人员{came}（{came}） 依递补顺序替换"
     ) in record
-    confirm = ssj(db_url, "draw", "confirm", "2024001-001号", "--actor", "x")
+    confirm = ssj(db_url, "draw", "confirm", "2024001-001号", "--as", CLERK)
     assert f"任务 {t} 抽取结果已确认" in confirm
 
 
-def test_an_imported_note_change_keeps_the_rectification_date(db_url, wf, tmp_path):
+def test_an_imported_note_change_keeps_the_rectification_date(db_url, wf, staff, tmp_path):
     t, codes = drawn_task(wf, 1)
     first = _sheet(tmp_path, ["统一社会信用代码,检查结果,检查情况说明,整改期限",
                               f"{codes[0]},发现问题,甲,2099-06-28"], "a.csv")  # fmt: skip
-    ssj(db_url, "result", "import", str(first), "--task", str(t), "--actor", CLERK)
+    ssj(db_url, "result", "import", str(first), "--task", str(t), "--as", CLERK)
     second = _sheet(tmp_path, ["统一社会信用代码,检查结果,检查情况说明",
                                f"{codes[0]},发现问题,乙"], "b.csv")  # fmt: skip
-    out = ssj(db_url, "result", "import", str(second), "--task", str(t), "--actor", CLERK,
+    out = ssj(db_url, "result", "import", str(second), "--task", str(t), "--as", CLERK,
               "--reason", "补充说明")  # fmt: skip
     assert "更正 1" in out
     rec = _records(wf, t)[codes[0]]

@@ -233,6 +233,12 @@ def _first_account(a: AppContext) -> bool:
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
+    from workflow.core import identity
+
+    # The account bound by _authorize is the command's only: unbound again when it ends, so a
+    # process that runs several commands (tests, a script importing the app) does not carry one
+    # command's account into the next, nor into engine-level code run after it.
+    outer = identity.current()
     try:
         _check_params()
         _authorize()
@@ -256,6 +262,8 @@ def reported_errors() -> Iterator[None]:
     except RecursionError:
         typer.echo("错误：输入的数据嵌套过深，无法处理", err=True)
         raise typer.Exit(2) from None
+    finally:
+        identity.bind(outer)
 
 
 def run_in_app(ctx: typer.Context, fn: Callable[[AppContext], T]) -> T:

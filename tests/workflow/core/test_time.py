@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from tests.conftest import CLERKS, add_office, drawn_task
+from tests.conftest import CLERKS, add_account, add_office, drawn_task
 from workflow.cli.main import app
 from workflow.core import purpose, queries
 from workflow.core.clock import FixedClock, format_utc
@@ -84,6 +84,26 @@ def drawn(wf, clock) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
     clock.set(at(2024, 4, 1))
     add_office(wf, OFFICE)
     return drawn_task(wf, 2, email=True, initiating_office=OFFICE, months="2024-04")
+
+
+@pytest.fixture
+def staff(wf: Workflow) -> None:
+    """The accounts the commands act as: the administrator runs the sweep and the outbox, the
+    supervisor reads what is overdue, the clerks confirm draws and publish results."""
+    add_account(wf, "管理员", "admin")
+    add_account(wf, "督办", "supervisor")
+    add_account(wf, "王队长", "clerk")
+    add_account(wf, "甲", "clerk")
+
+
+def first_accounts(db_url: str, cfg: Path) -> None:
+    """A new database's first accounts, as a bureau makes them: the administrator from the
+    server's console (no --as: there is no account yet), then a clerk and an auditor."""
+    ssj(db_url, cfg, "user", "add", "管理员", "--role", "admin", "--unit", "000000",
+        "--no-password")  # fmt: skip
+    for name, role in (("录入员", "录入员"), ("审计员", "审计")):
+        ssj(db_url, cfg, "--as", "管理员", "user", "add", name, "--role", role, "--unit",
+            "000000", "--no-password")  # fmt: skip
 
 
 def make_live(wf: Workflow) -> None:
@@ -176,12 +196,12 @@ def test_a_fixed_clock_cannot_write_to_a_live_database(wf, clock, drawn, tmp_pat
 
 
 def test_sweep_now_on_a_live_database_writes_nothing_and_says_so(
-    wf, clock, drawn, db_url, cfg
+    wf, clock, drawn, staff, db_url, cfg
 ) -> None:
     t, _ = drawn
     make_live(wf)
     before = counts(wf)
-    out = ssj(db_url, cfg, "sweep", "--now", "2024-04-10T09:00")
+    out = ssj(db_url, cfg, "sweep", "--now", "2024-04-10T09:00", "--as", "管理员")
     assert "演练：这是正式库，--now 只演练，不写入任何数据" in out
     assert "演练巡检（截至 2024-04-10，未写入）" in out and "逾期通知 2" in out
     # The office head is responsible and next on the ladder: one mail each, not two.
@@ -192,43 +212,52 @@ def test_sweep_now_on_a_live_database_writes_nothing_and_says_so(
     )
     data = json.loads(
         runner.invoke(
-            app, ["--db", db_url, "--config", str(cfg), "sweep", "--now", "2024-04-10", "--json"]
-        ).stdout
+            app,
+            ["--db", db_url, "--config", str(cfg), "--as", "管理员", "sweep", "--now", "2024-04-10",
+             "--json"],
+        ).stdout  # fmt: skip
     )
     assert data["dry_run"] is True and data["steps"]["overdue"] == 2 and data["messages"] == 2
     assert counts(wf) == before
     assert not (cfg.parent / "mail").exists()
     # The next real action is logged at the real time, not at the rehearsal's.
-    ssj(db_url, cfg, "draw", "confirm", str(t), "--actor", "王队长", "--reason", "补确认")
+    ssj(db_url, cfg, "draw", "confirm", str(t), "--as", "王队长", "--reason", "补确认")
     last = queries.list_events(wf.engine, t)[-1]
-    assert last["kind"] == "draw_confirmed"
+    assert (last["kind"], last["actor"], last["role"]) == ("draw_confirmed", "王队长", "clerk")
     assert last["time"] > format_utc(at(2024, 4, 10)) and counts(wf)[1:] == before[1:]
 
 
-def test_sweep_now_on_a_test_database_writes_as_before(wf, clock, drawn, db_url, cfg) -> None:
-    out = ssj(db_url, cfg, "sweep", "--now", "2024-04-10T09:00", "--no-deliver")
+def test_sweep_now_on_a_test_database_writes_as_before(
+    wf, clock, drawn, staff, db_url, cfg
+) -> None:
+    out = ssj(db_url, cfg, "sweep", "--now", "2024-04-10T09:00", "--no-deliver", "--as", "管理员")
     assert "演练" not in out and "逾期通知 2" in out
     with wf.raw.read() as cur:
         cur.execute("SELECT at FROM deadline_step")
         assert {r[0][:19] for r in cur.fetchall()} == {sec(at(2024, 4, 10))}
 
 
-def test_outbox_retry_now_on_a_live_database_writes_nothing(wf, clock, drawn, db_url, cfg) -> None:
-    ssj(db_url, cfg, "sweep", "--now", "2024-04-10T09:00", "--no-deliver")
+def test_outbox_retry_now_on_a_live_database_writes_nothing(
+    wf, clock, drawn, staff, db_url, cfg
+) -> None:
+    ssj(db_url, cfg, "sweep", "--now", "2024-04-10T09:00", "--no-deliver", "--as", "管理员")
     with wf.raw.read() as cur:
         cur.execute("SELECT id, next_attempt_at FROM outbox ORDER BY id")
         first, due = cur.fetchone()
     make_live(wf)
-    out = ssj(db_url, cfg, "outbox", "retry", str(first), "--now", "2024-05-01T09:00")
+    out = ssj(db_url, cfg, "outbox", "retry", str(first), "--now", "2024-05-01T09:00",
+              "--as", "管理员")  # fmt: skip
     assert "演练" in out and "将被放回发送队列；未写入" in out
     with wf.raw.read() as cur:
         cur.execute(wf.raw.sql("SELECT next_attempt_at FROM outbox WHERE id = ?"), (first,))
         assert cur.fetchone()[0] == due
 
 
-def test_overdue_now_reads_a_live_database_as_before(wf, clock, drawn, db_url, cfg) -> None:
+def test_overdue_now_reads_a_live_database_as_before(
+    wf, clock, drawn, staff, db_url, cfg
+) -> None:
     make_live(wf)
-    out = ssj(db_url, cfg, "overdue", "--now", "2024-04-10T09:00")
+    out = ssj(db_url, cfg, "overdue", "--now", "2024-04-10T09:00", "--as", "督办")
     assert "演练" not in out and "2024-04-03" in out
 
 
@@ -329,26 +358,26 @@ def test_a_followup_date_in_the_future_is_refused(wf, clock, drawn) -> None:
     assert queries.list_events(wf.engine, t)[-1]["payload"]["date"] == "2024-03-30"
 
 
-def test_stated_dates_through_the_cli(wf, clock, drawn, db_url, cfg) -> None:
+def test_stated_dates_through_the_cli(wf, clock, drawn, staff, db_url, cfg) -> None:
     t, codes = drawn
     wf.set_result(t, codes[0], "problem", actor="甲")
     wf.set_result(t, codes[1], "no_problem", actor="甲")
     wf.fire(t, "inspect", actor="甲")
     # The CLI runs on the real clock (a test database): a date far ahead is in the future.
-    out = ssj(db_url, cfg, "result", "publish", str(t), "--place", "网站", "--actor", "甲",
+    out = ssj(db_url, cfg, "result", "publish", str(t), "--place", "网站", "--as", "甲",
               "--date", "2099-01-01", code=2)  # fmt: skip
     assert "公示日期 2099-01-01 晚于今天" in out
     assert "公示日期 '2024-13-01' 无效" in ssj(
-        db_url, cfg, "result", "publish", str(t), "--place", "网站", "--actor", "甲",
+        db_url, cfg, "result", "publish", str(t), "--place", "网站", "--as", "甲",
         "--at", "2024-13-01", code=2,
     )  # fmt: skip
-    ssj(db_url, cfg, "result", "publish", str(t), "--place", "网站", "--actor", "甲",
+    ssj(db_url, cfg, "result", "publish", str(t), "--place", "网站", "--as", "甲",
         "--at", "2024-04-15T23:30:00+00:00")  # fmt: skip
     assert {r[1] for r in published(wf, t)} == {"2024-04-16"}  # the local date
-    show = ssj(db_url, cfg, "task", "show", str(t))
+    show = ssj(db_url, cfg, "task", "show", str(t), "--as", "甲")
     assert "已公示 2024-04-16" in show
     out = ssj(db_url, cfg, "followup", "add", str(t), codes[0], "--outcome", "rectified",
-              "--actor", "甲", "--date", "2099-01-01", code=2)  # fmt: skip
+              "--as", "甲", "--date", "2099-01-01", code=2)  # fmt: skip
     assert "处置日期 2099-01-01 晚于今天" in out
 
 
@@ -372,7 +401,8 @@ def test_init_does_not_change_the_purpose_of_a_database_with_events(db_url, cfg,
         f"统一社会信用代码,名称,类型,信用风险等级\n{make('130227', 1)},甲公司,用人单位,A\n",
         encoding="utf-8",
     )
-    ssj(db_url, cfg, "import", "targets", str(targets), "--actor", "录入员")
+    first_accounts(db_url, cfg)
+    ssj(db_url, cfg, "import", "targets", str(targets), "--as", "录入员")
     out = ssj(db_url, cfg, "init", "--purpose", "test", code=2)
     assert "数据库已是正式库（live），且已有审计日志：不能改为测试库（test）" in out
 
@@ -400,10 +430,13 @@ def test_demo_is_not_loaded_into_a_live_database_with_data(db_url, cfg, tmp_path
         f"统一社会信用代码,名称,类型,信用风险等级\n{make('130227', 1)},甲公司,用人单位,A\n",
         encoding="utf-8",
     )
-    ssj(db_url, cfg, "import", "targets", str(targets), "--actor", "录入员")
+    first_accounts(db_url, cfg)
+    ssj(db_url, cfg, "import", "targets", str(targets), "--as", "录入员")
+    log = json.loads(ssj(db_url, cfg, "audit", "log", "--json", "--as", "审计员"))
+    assert [e["kind"] for e in log] == ["account_added"] * 3 + ["target_upserted"]
     out = ssj(db_url, cfg, "demo", code=2)
     assert "是正式库（live）且已有数据：演示数据只能加载到空库、演示库或测试库" in out
-    assert len(json.loads(ssj(db_url, cfg, "audit", "log", "--json"))) == 1  # nothing loaded
+    assert json.loads(ssj(db_url, cfg, "audit", "log", "--json", "--as", "审计员")) == log
 
 
 def test_test_databases_are_marked_test(engine) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import code, inspector_row, load_directory, target_row
+from tests.conftest import add_account, code, inspector_row, load_directory, target_row
 from workflow.core import audit, queries
 from workflow.core.config import DrawSettings
 from workflow.core.errors import InvalidInput, NotFound, TransitionRefused
@@ -437,14 +437,16 @@ def test_a_joint_visit_carries_both_tasks_items_and_counts_once(wf, db_url, tmp_
     cells = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
     assert "《劳动合同法》第七十四条" in cells and "《保障农民工工资支付条例》第五十四条" in cells
     assert any("联合检查：任务 2024001 002号（劳动保障监察大队）" in c for c in cells)
-    # The command line shows it on both sides.
+    # The command line shows it on both sides (to a clerk's account).
+    add_account(wf, "录入员", "clerk")
     runner = CliRunner()
-    out_x = runner.invoke(app, ["--db", db_url, "task", "show", str(x)]).stdout
+    as_clerk = ["--db", db_url, "--as", "录入员"]
+    out_x = runner.invoke(app, [*as_clerk, "task", "show", str(x)]).stdout
     assert f"联合检查：并入任务 {y}（002号，劳动保障监察大队），一并检查事项 JC-2" in out_x
-    out_y = runner.invoke(app, ["--db", db_url, "task", "show", str(y)]).stdout
+    out_y = runner.invoke(app, [*as_clerk, "task", "show", str(y)]).stdout
     assert f"（{shared[0]}）" in out_y and f"在任务 {x}（2024001 001号，社会保险科）" in out_y
     assert "结果 未发现问题" in out_y
-    record_x = runner.invoke(app, ["--db", db_url, "draw", "record", str(x)]).stdout
+    record_x = runner.invoke(app, [*as_clerk, "draw", "record", str(x)]).stdout
     assert f"任务 {y}（002号，劳动保障监察大队）抽取时并入本次检查" in record_x
     # Replay rebuilds ``joined`` from the log, and catches a write that bypassed it.
     assert replay(wf.raw).ok and replay(wf.raw, task_id=x).ok
