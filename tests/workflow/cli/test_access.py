@@ -250,7 +250,8 @@ def test_users_and_tokens_from_end_to_end(db_url, tmp_path):
     assert "密码已修改" in out
     assert _signs_in(db_url, "luru", CLERK_OWN) and not _signs_in(db_url, "luru", CLERK_RESET)
 
-    # Tokens: the text printed once (stdout, one line); listed by prefix only.
+    # Tokens: the text printed once (stdout, one line, kept out of ``printed``); listed by
+    # prefix only.
     r = invoke(["--db", db_url, "token", "create", "--name", "月报脚本", *clerk])
     assert r.exit_code == 0, r.output
     token = r.stdout.strip()
@@ -276,7 +277,9 @@ def test_users_and_tokens_from_end_to_end(db_url, tmp_path):
     assert _token_account(db_url, token) is None  # a revoked token opens nothing
 
     # A disabled account is refused at once, everywhere; enabled again, it works.
-    second = ssj_("token", "create", *clerk).strip()
+    r = invoke(["--db", db_url, "token", "create", *clerk])
+    second = r.stdout.strip()
+    ssj_.printed.append(r.stderr)  # the one line that shows it aside
     assert "不能停用自己的账号" in ssj_("user", "disable", "admin", *admin, code=2)
     out = ssj_("user", "disable", "luru", "--reason", "调岗", *admin)
     assert "账号已停用" in out and "已停用" in ssj_("user", "show", "luru", *admin)
