@@ -93,7 +93,7 @@ def staff(wf: Workflow) -> None:
     add_account(wf, "管理员", "admin")
     add_account(wf, "督办", "supervisor")
     add_account(wf, "王队长", "clerk")
-    add_account(wf, "甲", "clerk")
+    add_account(wf, "张甲", "clerk")
 
 
 def first_accounts(db_url: str, cfg: Path) -> None:
@@ -364,20 +364,20 @@ def test_stated_dates_through_the_cli(wf, clock, drawn, staff, db_url, cfg) -> N
     wf.set_result(t, codes[1], "no_problem", actor="甲")
     wf.fire(t, "inspect", actor="甲")
     # The CLI runs on the real clock (a test database): a date far ahead is in the future.
-    out = ssj(db_url, cfg, "result", "publish", str(t), "--place", "网站", "--as", "甲",
+    out = ssj(db_url, cfg, "result", "publish", str(t), "--place", "网站", "--as", "张甲",
               "--date", "2099-01-01", code=2)  # fmt: skip
     assert "公示日期 2099-01-01 晚于今天" in out
     assert "公示日期 '2024-13-01' 无效" in ssj(
-        db_url, cfg, "result", "publish", str(t), "--place", "网站", "--as", "甲",
+        db_url, cfg, "result", "publish", str(t), "--place", "网站", "--as", "张甲",
         "--at", "2024-13-01", code=2,
     )  # fmt: skip
-    ssj(db_url, cfg, "result", "publish", str(t), "--place", "网站", "--as", "甲",
+    ssj(db_url, cfg, "result", "publish", str(t), "--place", "网站", "--as", "张甲",
         "--at", "2024-04-15T23:30:00+00:00")  # fmt: skip
     assert {r[1] for r in published(wf, t)} == {"2024-04-16"}  # the local date
-    show = ssj(db_url, cfg, "task", "show", str(t), "--as", "甲")
+    show = ssj(db_url, cfg, "task", "show", str(t), "--as", "张甲")
     assert "已公示 2024-04-16" in show
     out = ssj(db_url, cfg, "followup", "add", str(t), codes[0], "--outcome", "rectified",
-              "--as", "甲", "--date", "2099-01-01", code=2)  # fmt: skip
+              "--as", "张甲", "--date", "2099-01-01", code=2)  # fmt: skip
     assert "处置日期 2099-01-01 晚于今天" in out
 
 
