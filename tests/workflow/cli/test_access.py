@@ -53,7 +53,7 @@ def test_every_command_has_an_entry_and_every_entry_a_command():
     assert len(COMMANDS) > 40 and "draw run" in COMMANDS and "token revoke" in COMMANDS
     assert sorted(set(COMMANDS) - set(access.COMMANDS)) == []  # a command the table misses
     assert sorted(set(access.COMMANDS) - set(COMMANDS)) == []  # an entry for no command
-    with pytest.raises(KeyError, match="no entry in workflow/cli/access.py"):
+    with pytest.raises(KeyError, match=r"no entry in workflow/cli/access\.py"):
         access.action_of("draw rerun", {})
 
 
@@ -130,7 +130,9 @@ def test_every_guarded_command_enforces_the_matrix(staffed):
         refused = [r for r in permissions.ACCOUNT_ROLES if r not in allowed]
         if refused:
             out = ssj(staffed, *_dummy_args(command), "--as", refused[0], code=2)
-            assert f"账号 {refused[0]}（{permissions.ROLES[refused[0]]}）无权{ACTIONS[action]}" in out
+            assert (
+                f"账号 {refused[0]}（{permissions.ROLES[refused[0]]}）无权{ACTIONS[action]}" in out
+            )
         r = invoke(["--db", staffed, *_dummy_args(command), "--as", allowed[0]], input="")
         assert "无权" not in r.output and "需要指明" not in r.output, (command, r.output)
 

@@ -301,7 +301,7 @@ def test_replay_of_one_task_as_of_a_time(demo_db):
             "2000-01-01T00:00:00+08:00",
             "--json",
             *auditor,
-        )  # fmt: skip
+        )
     )
     assert then["tasks"] == {} and then["ok"]
     assert "时间格式无效" in ssj(demo_db, "audit", "replay", "--at", "yesterday", *auditor, code=2)
