@@ -16,7 +16,8 @@ What maps to what:
 - ``SsjError`` by class (``STATUS``; a subclass takes its nearest declared ancestor's status,
   and ``tests/web/test_problems.py`` requires every class in workflow.core.errors to be listed):
   invalid input and invalid configuration 422, not found 404, a refused transition and a
-  conflict 409;
+  conflict 409, no (valid) credentials 401, a role the matrix does not allow 403, sign-ins
+  throttled 429;
 - ``Problem``: what only the web knows (a stale ``If-Match`` is 412, see
   ``precondition_failed``; authentication will raise 401 and 403 the same way);
 - FastAPI's request validation: 422 naming each field, or 400 when the body is not JSON at all;
@@ -41,10 +42,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from workflow.core.errors import (
     ConfigInvalid,
     Conflict,
+    Forbidden,
     InvalidInput,
     NotFound,
     SsjError,
+    TooManyAttempts,
     TransitionRefused,
+    Unauthenticated,
 )
 
 __all__ = [
@@ -69,6 +73,9 @@ STATUS: dict[type[SsjError], int] = {
     NotFound: 404,
     TransitionRefused: 409,
     Conflict: 409,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    TooManyAttempts: 429,
 }
 
 # One zh-CN title per problem code: the kind of problem, the same for every occurrence
@@ -80,6 +87,9 @@ TITLES: dict[str, str] = {
     "not_found": "未找到",
     "transition_refused": "当前状态不允许该操作",
     "conflict": "操作冲突，请刷新后重试",
+    "unauthenticated": "需要登录",
+    "forbidden": "无权进行该操作",
+    "too_many_attempts": "尝试次数过多，请稍后再试",
     "precondition_failed": "数据已被修改，请刷新后重试",
     "invalid_request": "请求参数有误",
     "malformed_request": "请求格式有误",

@@ -178,7 +178,7 @@ def listing(cur: Any, sql: Any, within: Actor | None = None) -> list[Account]:
     built-in system account is not listed."""
     where, args = "a.role <> 'system'", cast(tuple[Any, ...], ())
     if within is not None:
-        clause, args = units.in_subtree("u.path", _unit_of(within))
+        clause, args = units.in_subtree("a.unit_id", _unit_of(within))
         where += f" AND {clause}"
     cur.execute(sql(f"{_ACCOUNT_SQL} WHERE {where} ORDER BY u.path, a.username"), args)
     return [_account(r) for r in cur.fetchall()]

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 RECORDED = "calendar_recorded"
 WARNING = "calendar_uncovered"
 SWEEP_ACTOR = "ssj-sweep"
-NOTICE_COMMAND = "ssj calendar notice 通知全文.txt --actor 姓名"
+NOTICE_COMMAND = "ssj calendar notice 通知全文.txt"
 
 
 def _source(title: str, recorded_at: str) -> str:

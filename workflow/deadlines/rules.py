@@ -59,15 +59,15 @@ RULES: dict[str, Rule] = {
     ),
     "report_monthly": Rule(
         "报送“双随机、一公开”监管工作月报表",
-        "报送后运行 ssj report submit --kind monthly --period 期间 --office 科室 --actor 姓名",
+        "报送后运行 ssj report submit --kind monthly --period 期间 --office 科室",
     ),
     "report_progress": Rule(
         "报送“双随机、一公开”监管工作落实情况",
-        "报送后运行 ssj report submit --kind progress --period 期间 --office 科室 --actor 姓名",
+        "报送后运行 ssj report submit --kind progress --period 期间 --office 科室",
     ),
     "report_review": Rule(
         "动态调整“一单两库”（抽查事项清单、检查对象名录库、执法检查人员名录库）",
-        "调整完成后运行 ssj report submit --kind review --period 年度 --office 科室 --actor 姓名",
+        "调整完成后运行 ssj report submit --kind review --period 年度 --office 科室",
     ),
 }
 
