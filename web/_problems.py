@@ -16,7 +16,8 @@ What maps to what:
 - ``SsjError`` by class (``STATUS``; a subclass takes its nearest declared ancestor's status,
   and ``tests/web/test_problems.py`` requires every class in workflow.core.errors to be listed):
   invalid input and invalid configuration 422, not found 404, a refused transition and a
-  conflict 409;
+  conflict 409, no (valid) credentials 401, a role the matrix does not allow 403, sign-ins
+  throttled 429;
 - ``Problem``: what only the web knows (a stale ``If-Match`` is 412, see
   ``precondition_failed``; authentication will raise 401 and 403 the same way);
 - FastAPI's request validation: 422 naming each field, or 400 when the body is not JSON at all;

@@ -210,12 +210,9 @@ def test_sweep_now_on_a_live_database_writes_nothing_and_says_so(
         f"任务 001号《测试任务》：2024-04-03 到期，task:{t}:confirm:2024-04-03|overdue"
         " → 不再重复通知（已另行通知）" in out
     )
+    as_admin = ["--db", db_url, "--config", str(cfg), "--as", "管理员"]
     data = json.loads(
-        runner.invoke(
-            app,
-            ["--db", db_url, "--config", str(cfg), "--as", "管理员", "sweep", "--now", "2024-04-10",
-             "--json"],
-        ).stdout  # fmt: skip
+        runner.invoke(app, [*as_admin, "sweep", "--now", "2024-04-10", "--json"]).stdout
     )
     assert data["dry_run"] is True and data["steps"]["overdue"] == 2 and data["messages"] == 2
     assert counts(wf) == before

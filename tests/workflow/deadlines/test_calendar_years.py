@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import SmtpServer, add_office, drawn_task
+from tests.conftest import SmtpServer, add_account, add_office, drawn_task
 from workflow.cli.main import app
-from workflow.core import audit
+from workflow.core import audit, queries
 from workflow.core.config import Settings
 from workflow.core.errors import InvalidInput
 from workflow.core.writer import Workflow
@@ -189,7 +189,8 @@ def test_the_sweep_marks_provisional_mail_and_warns_the_administrators_once_a_da
     subject = str(mails[0]["Subject"])
     assert subject == f"【工作日历】{Y} 年节假日安排尚未确认，相关期限暂定：请录入国务院办公厅通知"
     body = mails[0].get_body(preferencelist=("plain",)).get_content()
-    assert "ssj calendar notice 通知全文.txt --actor 姓名" in body and "--dry-run" in body
+    assert "ssj calendar notice 通知全文.txt" in body and "--dry-run" in body
+    assert "--actor" not in body  # the command acts as the administrator's account
     warned = events(wf, calendar_years.WARNING)
     assert [(t, p["years"], p["today"]) for t, p in warned] == [
         (None, [Y], f"{Y - 1}-11-02"), (None, [Y], f"{Y - 1}-11-03"),
@@ -252,12 +253,14 @@ def ssj(db_url: str, cfg: Path, *args: str, code: int = 0) -> Any:
 def test_cli_calendar_notice_dry_run_record_and_check(
     wf: Workflow, db_url: str, tmp_path: Path
 ) -> None:
+    # Recording the notice is an administrator's task (the warnings go to them).
+    add_account(wf, "王文书", "admin")
     cfg = tmp_path / "c.yaml"
     cfg.write_text("log: {level: WARNING}\n", encoding="utf-8")
     text, monday, sunday = made_up_notice(Y)
     f = tmp_path / "notice.txt"
     f.write_text(text, encoding="gb18030")  # as saved on a Windows desktop
-    out = ssj(db_url, cfg, "calendar", "notice", str(f), "--dry-run").stdout
+    out = ssj(db_url, cfg, "calendar", "notice", str(f), "--dry-run", "--as", "王文书").stdout
     assert f"国务院办公厅关于{Y}年部分节假日安排的通知：" in out
     assert (
         f"放假 测试节：{monday.isoformat()}（周一） 至 {(monday + timedelta(days=4)).isoformat()}（周五），共 5 天"
@@ -266,24 +269,28 @@ def test_cli_calendar_notice_dry_run_record_and_check(
     assert f"上班 测试节：{sunday.isoformat()}（周日）" in out and "未录入" in out
     assert events(wf, calendar_years.RECORDED) == []
     ssj(db_url, cfg, "calendar", "check", str(Y), code=1)
-    ssj(db_url, cfg, "calendar", "notice", str(f), code=2)  # no --actor
-    out = ssj(db_url, cfg, "calendar", "notice", str(f), "--actor", "王文书").stdout
+    r = ssj(db_url, cfg, "calendar", "notice", str(f), code=2)  # no account
+    assert "需要指明以哪个账号操作" in r.output
+    out = ssj(db_url, cfg, "calendar", "notice", str(f), "--as", "王文书").stdout
     assert f"已录入 {Y} 年节假日安排" in out and "审计日志第" in out
-    out = ssj(db_url, cfg, "calendar", "notice", str(f), "--actor", "王文书").stdout
+    (ev,) = [e for e in queries.list_events(wf.engine) if e["kind"] == calendar_years.RECORDED]
+    assert (ev["actor"], ev["role"], ev["payload"]["by"]["username"]) == ("王文书", "admin", "王文书")
+    out = ssj(db_url, cfg, "calendar", "notice", str(f), "--as", "王文书").stdout
     assert "无需重复录入" in out
     out = ssj(db_url, cfg, "calendar", "check", str(Y)).stdout
     assert f"{Y} 年已覆盖：数据库：国务院办公厅关于{Y}年部分节假日安排的通知" in out
     # A malformed notice: the file and the line named, nothing recorded, no traceback.
     bad = tmp_path / "bad.txt"
     bad.write_text(text.replace("（周一）", "（周二）"), encoding="utf-8")
-    r = ssj(db_url, cfg, "calendar", "notice", str(bad), "--actor", "王文书", code=2)
+    r = ssj(db_url, cfg, "calendar", "notice", str(bad), "--as", "王文书", code=2)
     assert f"{bad}：节假日安排通知无法识别：第 3 行（一、测试节：" in r.output
     assert "通知写的是周二" in r.output and "Traceback" not in r.output
     binary = tmp_path / "x.bin"
     binary.write_bytes(b"\xff\xfe\x00\x81" * 10)
-    r = ssj(db_url, cfg, "calendar", "notice", str(binary), code=2)
+    r = ssj(db_url, cfg, "calendar", "notice", str(binary), "--as", "王文书", code=2)
     assert "不是 UTF-8 或 GB18030 编码的文本文件" in r.output or "找不到年份" in r.output
-    r = ssj(db_url, cfg, "calendar", "notice", str(tmp_path / "missing.txt"), code=2)
+    r = ssj(db_url, cfg, "calendar", "notice", str(tmp_path / "missing.txt"), "--as", "王文书",
+            code=2)  # fmt: skip
     assert "无法读取" in r.output
     assert len(events(wf, calendar_years.RECORDED)) == 1
 
@@ -291,17 +298,19 @@ def test_cli_calendar_notice_dry_run_record_and_check(
 def test_cli_overdue_marks_provisional_rows(
     wf: Workflow, db_url: str, tmp_path: Path, late_task: int
 ) -> None:
+    add_account(wf, "李督办", "supervisor")  # reads what is overdue
+    add_account(wf, "张管理员", "admin")  # runs the sweep by hand
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"offices:\n  {OFFICE}: {{head: 王队长, email: head@bureau.test}}\n",
                    encoding="utf-8")  # fmt: skip
     _, monday, _ = made_up_notice(Y)
     now = f"{monday + timedelta(days=18)}T09:00"
-    rows = json.loads(ssj(db_url, cfg, "overdue", "--now", now, "--json").stdout)
+    rows = json.loads(ssj(db_url, cfg, "overdue", "--now", now, "--json", "--as", "李督办").stdout)
     (confirm,) = [r for r in rows if r["rule"] == "confirm"]
     assert confirm["provisional"] is True and confirm["due_provisional"] is True
-    text = ssj(db_url, cfg, "overdue", "--now", now).stdout
+    text = ssj(db_url, cfg, "overdue", "--now", now, "--as", "李督办").stdout
     assert f"截止 {confirm['due']}（暂定）" in text and "注：标“暂定”" in text
-    r = ssj(db_url, cfg, "sweep", "--now", now, "--no-deliver")
+    r = ssj(db_url, cfg, "sweep", "--now", now, "--no-deliver", "--as", "张管理员")
     assert "为暂定" in r.stdout and f"{Y} 年的节假日安排尚未确认" in r.stdout
 
 
@@ -310,6 +319,7 @@ def test_cli_refuses_an_impossible_notice_even_in_a_dry_run(
 ) -> None:
     """The new-user trial: a Spring Festival ten days late, its start written as 腊月二十八, in a
     notice of year Y listing two of the seven festivals."""
+    add_account(wf, "王文书", "admin")
     cfg = tmp_path / "c.yaml"
     cfg.write_text("log: {level: WARNING}\n", encoding="utf-8")
     new_year = festival_days(Y)["春节"]
@@ -328,13 +338,13 @@ def test_cli_refuses_an_impossible_notice_even_in_a_dry_run(
 
     days = f"{end.month}月{end.day}日（{weekday_cn(end)}）放假调休，共9天"
     lunar = notice(f"{late.month}月{late.day}日（农历腊月二十八、{weekday_cn(late)}）至{days}")
-    r = ssj(db_url, cfg, "calendar", "notice", str(lunar), "--dry-run", code=2)
+    r = ssj(db_url, cfg, "calendar", "notice", str(lunar), "--dry-run", "--as", "王文书", code=2)
     assert "第 4 行（二、春节：" in r.output and "不是农历腊月二十八" in r.output
     bare = notice(f"{late.month}月{late.day}日（{weekday_cn(late)}）至{days}")
-    r = ssj(db_url, cfg, "calendar", "notice", str(bare), "--dry-run", code=2)
+    r = ssj(db_url, cfg, "calendar", "notice", str(bare), "--dry-run", "--as", "王文书", code=2)
     assert "第 4 行（二、春节：" in r.output and "不含春节当天" in r.output
     two = notice(f"{new_year.month}月{new_year.day}日放假，共1天")
-    r = ssj(db_url, cfg, "calendar", "notice", str(two), "--dry-run", code=2)
+    r = ssj(db_url, cfg, "calendar", "notice", str(two), "--dry-run", "--as", "王文书", code=2)
     assert "第 2 行（现将" in r.output
     assert f"缺少{Y}年清明节、劳动节、端午节、中秋节、国庆节的放假安排" in r.output
     assert events(wf, calendar_years.RECORDED) == []
