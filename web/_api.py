@@ -29,10 +29,12 @@ def api_root() -> dict[str, str]:
 
 
 def _include() -> None:
-    from web import _admin, _sessions, _tasks
+    from web._admin import router as admin
+    from web._sessions import router as sessions
+    from web._tasks import router as tasks
 
-    for module in (_sessions, _tasks, _admin):
-        router.include_router(module.router)
+    for resource in (sessions, tasks, admin):
+        router.include_router(resource)
 
 
 _include()

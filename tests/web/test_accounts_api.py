@@ -34,12 +34,18 @@ def task(wf: Workflow) -> tuple[int, list[str]]:
 
 
 def _office(wf: Workflow) -> str:
-    """An office under the root unit: its accounts do not see the root's own tasks."""
+    """A county of its own (root → city → county): its accounts do not see the root's tasks.
+    (An office's accounts act over their bureau: offices are parts of it.)"""
     with wf.raw.write() as cur:
-        root = units.root(cur, wf.raw.sql)
-        new = units.NewUnit("T-OFFICE", "测试科", "office", root.code)
-        units.insert(cur, wf.raw.sql, new, actor="测试", now=wf.event_time(), reason=None)
-    return "T-OFFICE"
+        sql, now = wf.raw.sql, wf.event_time()
+        root = units.root(cur, sql)
+        units.update(cur, sql, root.code, {"kind": "province"}, actor="测试", now=now, reason=None)
+        for new in (
+            units.NewUnit("T-CITY", "测试市", "city", root.code),
+            units.NewUnit("T-COUNTY", "测试县", "county", "T-CITY"),
+        ):
+            units.insert(cur, sql, new, actor="测试", now=now, reason=None)
+    return "T-COUNTY"
 
 
 def _login(client: TestClient, username: str, password: str = PASSWORD) -> Any:

@@ -49,9 +49,13 @@ _ROLE_WORDS = {
     "审计人员": "auditor",
 }
 
+# An office (科室) is part of its bureau: its staff work on the bureau's plans and tasks, so an
+# account of an office acts over the bureau's subtree (its scope path is the bureau's).
 _ACTOR_SQL = (
-    "SELECT a.id, a.username, a.name, a.role, u.id, u.code, u.path, i.cert, a.disabled_at"
+    "SELECT a.id, a.username, a.name, a.role, u.id, u.code,"
+    " CASE WHEN u.kind = 'office' THEN p.path ELSE u.path END, i.cert, a.disabled_at"
     " FROM account a JOIN unit u ON u.id = a.unit_id"
+    " LEFT JOIN unit p ON p.id = u.parent_id"
     " LEFT JOIN inspector i ON i.id = a.inspector_id"
 )
 
