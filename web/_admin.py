@@ -12,7 +12,6 @@ from web._auth import Authorized, acting
 from web._deps import ContextDep
 from workflow.core import accounts, audit, units
 from workflow.core.clock import format_utc
-from workflow.core.db import RawConnection
 from workflow.core.identity import Actor
 
 router = APIRouter(tags=["单位、账号与审计"])
@@ -65,12 +64,8 @@ class VerifyOut(BaseModel):
 
 @router.get("/units", summary="本单位及下级单位", response_model=list[UnitOut])
 def list_units(who: Annotated[Actor, Authorized("unit.read")], ctx: ContextDep) -> list[UnitOut]:
-    raw = RawConnection(ctx.engine)
-    try:
-        with raw.read() as cur:
-            found = [u for u in units.load(cur, raw.sql) if who.sees_path(u.path)]
-    finally:
-        raw.close()
+    with ctx.connect() as raw, raw.read() as cur:
+        found = [u for u in units.load(cur, raw.sql) if who.sees_path(u.path)]
     codes = {u.id: u.code for u in found}
     return [
         UnitOut(
@@ -89,38 +84,28 @@ def list_units(who: Annotated[Actor, Authorized("unit.read")], ctx: ContextDep) 
 
 @router.get("/users", summary="本单位及下级单位的账号", response_model=list[AccountOut])
 def list_users(who: Annotated[Actor, Authorized("user.read")], ctx: ContextDep) -> list[AccountOut]:
-    raw = RawConnection(ctx.engine)
-    try:
-        with raw.read() as cur:
-            return [AccountOut(**a.as_json()) for a in accounts.listing(cur, raw.sql, who)]
-    finally:
-        raw.close()
+    with ctx.connect() as raw, raw.read() as cur:
+        return [AccountOut(**a.as_json()) for a in accounts.listing(cur, raw.sql, who)]
 
 
 @router.post("/users", summary="新增账号", response_model=AccountOut, status_code=201)
 def add_user(
     body: AccountIn, who: Annotated[Actor, Authorized("user.manage")], ctx: ContextDep
 ) -> AccountOut:
-    raw = RawConnection(ctx.engine)
-    try:
+    with ctx.connect() as raw:
         new = accounts.NewAccount(
             body.username, body.name, body.role, body.unit, body.password, body.email,
             body.inspector,
         )  # fmt: skip
         with acting(who):
             made = accounts.add(raw, new, by=who, now=format_utc(ctx.clock.now()))
-    finally:
-        raw.close()
     return AccountOut(**made.as_json())
 
 
 @router.get("/audit/verify", summary="校验审计日志的哈希链", response_model=VerifyOut)
 def verify(who: Annotated[Actor, Authorized("audit.verify")], ctx: ContextDep) -> VerifyOut:
-    raw = RawConnection(ctx.engine)
-    try:
+    with ctx.connect() as raw:
         r = audit.verify_db(raw)
-    finally:
-        raw.close()
     return VerifyOut(
         ok=r.ok, events=r.events, first_bad_seq=r.first_bad_seq, reason=r.reason,
         head_seq=r.head_seq, head_hash=r.head_hash,

@@ -30,7 +30,6 @@ from web._problems import Problem
 from workflow.app import AppContext
 from workflow.core import accounts, identity, permissions
 from workflow.core.clock import format_utc
-from workflow.core.db import RawConnection
 from workflow.core.errors import Unauthenticated
 from workflow.core.identity import Actor
 
@@ -38,7 +37,6 @@ __all__ = [
     "CSRF_HEADER",
     "SESSION_COOKIE",
     "Authorized",
-    "OptionalActor",
     "acting",
     "cookie_value",
     "session_of",
@@ -114,8 +112,7 @@ def _actor(request: Request, ctx: AppContext) -> Actor | None:
     rid = getattr(request.state, "request_id", None)
     header = request.headers.get("authorization", "")
     who: Actor | None = None
-    raw = RawConnection(ctx.engine)
-    try:
+    with ctx.connect() as raw:
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
@@ -138,19 +135,10 @@ def _actor(request: Request, ctx: AppContext) -> Actor | None:
                             "csrf_failed",
                             f"使用登录会话的写操作须在 {CSRF_HEADER} 头中带上会话的 CSRF 令牌",
                         )
-    finally:
-        raw.close()
     if who is not None:
         who = who.with_request(rid)
     request.state.actor = who
     return who
-
-
-def optional_actor(request: Request, ctx: Annotated[AppContext, Depends(app_context)]) -> Any:
-    return _actor(request, ctx)
-
-
-OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
 def Authorized(action: str) -> Any:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
@@ -19,7 +19,6 @@ from web._deps import ContextDep, app_context
 from workflow.app import AppContext
 from workflow.core import accounts
 from workflow.core.clock import format_utc
-from workflow.core.db import RawConnection
 from workflow.core.identity import Actor
 
 router = APIRouter(tags=["账号与登录"])
@@ -89,16 +88,13 @@ def login(body: Login, request: Request, response: Response, ctx: ContextDep) ->
         web.login_failures_per_account, web.login_failures_per_address, web.login_window_minutes
     )
     address = request.client.host if request.client else "unknown"
-    raw = RawConnection(ctx.engine)
-    try:
+    with ctx.connect() as raw:
         who = accounts.login(
             raw, body.username, body.password, address=address, now=_now(ctx), throttle=limits
         )
         sid, csrf = accounts.start_session(
             raw, who, now=_now(ctx), hours=web.session_hours, replaces=session_of(ctx, request)
         )
-    finally:
-        raw.close()
     response.set_cookie(
         SESSION_COOKIE,
         cookie_value(ctx, sid),
@@ -115,11 +111,8 @@ def login(body: Login, request: Request, response: Response, ctx: ContextDep) ->
 def logout(request: Request, response: Response, ctx: ContextDep) -> Response:
     sid = session_of(ctx, request)
     if sid is not None:
-        raw = RawConnection(ctx.engine)
-        try:
+        with ctx.connect() as raw:
             accounts.end_session(raw, sid, now=_now(ctx))
-        finally:
-            raw.close()
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -134,12 +127,8 @@ def me(
     csrf = None
     sid = session_of(ctx, request)
     if sid is not None and not request.headers.get("authorization"):
-        raw = RawConnection(ctx.engine)
-        try:
-            with raw.read() as cur:
-                csrf = accounts.session_actor(cur, raw.sql, sid, now=_now(ctx))[1]
-        finally:
-            raw.close()
+        with ctx.connect() as raw, raw.read() as cur:
+            csrf = accounts.session_actor(cur, raw.sql, sid, now=_now(ctx))[1]
     return _me(who, csrf)
 
 
@@ -147,15 +136,11 @@ def me(
 def change_password(
     body: PasswordChange, who: Annotated[Actor, Authorized("account.self")], ctx: ContextDep
 ) -> Response:
-    raw = RawConnection(ctx.engine)
-    try:
-        with acting(who):
-            accounts.set_password(
-                raw, who.username, body.new_password, by=who, now=_now(ctx),
-                current=body.current_password,
-            )  # fmt: skip
-    finally:
-        raw.close()
+    with ctx.connect() as raw, acting(who):
+        accounts.set_password(
+            raw, who.username, body.new_password, by=who, now=_now(ctx),
+            current=body.current_password,
+        )  # fmt: skip
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -165,12 +150,8 @@ def change_password(
 def create_token(
     body: NewToken, who: Annotated[Actor, Authorized("token.manage")], ctx: ContextDep
 ) -> TokenCreated:
-    raw = RawConnection(ctx.engine)
-    try:
-        with acting(who):
-            text, token = accounts.create_token(raw, who.username, body.name, by=who, now=_now(ctx))
-    finally:
-        raw.close()
+    with ctx.connect() as raw, acting(who):
+        text, token = accounts.create_token(raw, who.username, body.name, by=who, now=_now(ctx))
     return TokenCreated(
         token=text, prefix=f"ssj_{token.lookup}", name=token.name, username=token.username
     )
@@ -180,12 +161,8 @@ def create_token(
 def list_tokens(
     who: Annotated[Actor, Authorized("token.manage")], ctx: ContextDep
 ) -> list[TokenInfo]:
-    raw = RawConnection(ctx.engine)
-    try:
-        with raw.read() as cur:
-            found = accounts.tokens(cur, raw.sql, who.username, by=who)
-    finally:
-        raw.close()
+    with ctx.connect() as raw, raw.read() as cur:
+        found = accounts.tokens(cur, raw.sql, who.username, by=who)
     return [TokenInfo(**t.as_json()) for t in found]
 
 
@@ -193,14 +170,6 @@ def list_tokens(
 def revoke_token(
     prefix: str, who: Annotated[Actor, Authorized("token.manage")], ctx: ContextDep
 ) -> Response:
-    raw = RawConnection(ctx.engine)
-    try:
-        with acting(who):
-            accounts.revoke_token(raw, prefix, by=who, now=_now(ctx))
-    finally:
-        raw.close()
+    with ctx.connect() as raw, acting(who):
+        accounts.revoke_token(raw, prefix, by=who, now=_now(ctx))
     return Response(status_code=204)
-
-
-def public_fields(a: accounts.Account) -> dict[str, Any]:
-    return a.as_json()

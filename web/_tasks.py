@@ -4,6 +4,8 @@ naming an older version is refused with 412 (nothing written)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
 
@@ -18,6 +20,7 @@ from workflow.app import AppContext
 from workflow.core import normalize, queries, refs
 from workflow.core.errors import Conflict, InvalidInput
 from workflow.core.identity import Actor
+from workflow.core.writer import Workflow
 
 router = APIRouter(tags=["计划与任务"])
 
@@ -83,6 +86,31 @@ def _expected(if_match: str | None) -> int | None:
     return int(tag)
 
 
+@contextmanager
+def _writing(
+    ctx: AppContext, who: Actor, task_id: int, expected: int | None
+) -> Iterator[Workflow]:
+    """A workflow of the request's own, the account bound: a conflict on the version the
+    client's ``If-Match`` named is 412 with the current version (nothing was written)."""
+    wf = ctx.new_workflow()
+    try:
+        with acting(who):
+            yield wf
+    except Conflict as e:
+        if expected is None:
+            raise
+        raise precondition_failed(e, current_version=_version(ctx, task_id)) from None
+    finally:
+        wf.close()
+
+
+def _tag(ctx: AppContext, response: Response, task_id: int) -> int:
+    """The task's version after a write, as the response's ETag."""
+    version = _version(ctx, task_id)
+    response.headers["ETag"] = f'"{version}"'
+    return version
+
+
 def _task(ctx: AppContext, ref: str, who: Actor | None) -> int:
     return refs.require_in_scope(ctx.engine, refs.task_id(ctx.engine, ref), who)
 
@@ -136,21 +164,12 @@ def set_result(
     expected = _expected(if_match)
     code = refs.target_code(ctx.engine, body.target, task_id)
     value = normalize.option(body.result, normalize.RESULT, "result")
-    wf = ctx.new_workflow()
-    try:
-        with acting(who):
-            p = wf.set_result(
-                task_id, code, value, actor=who.username, note=body.note, reason=body.reason,
-                rectify_by=body.rectify_by, expected_version=expected,
-            )  # fmt: skip
-    except Conflict as e:
-        if expected is None:
-            raise
-        raise precondition_failed(e, current_version=_version(ctx, task_id)) from None
-    finally:
-        wf.close()
-    version = _version(ctx, task_id)
-    response.headers["ETag"] = f'"{version}"'
+    with _writing(ctx, who, task_id, expected) as wf:
+        p = wf.set_result(
+            task_id, code, value, actor=who.username, note=body.note, reason=body.reason,
+            rectify_by=body.rectify_by, expected_version=expected,
+        )  # fmt: skip
+    version = _tag(ctx, response, task_id)
     return ResultOut(
         task=task_id, target=code, result=value, version=version, rectify_by=p.get("rectify_by")
     )
@@ -170,21 +189,12 @@ def fire(
         raise InvalidInput(f"触发器 {trigger!r} 无效（抽取用 draw 接口）", field="trigger")
     task_id = _task(ctx, task, who)
     expected = _expected(if_match)
-    wf = ctx.new_workflow()
-    try:
-        with acting(who):
-            src, dest, _ = wf.fire(
-                task_id, trigger, actor=who.username, reason=body.reason if body else None,
-                expected_version=expected,
-            )  # fmt: skip
-    except Conflict as e:
-        if expected is None:
-            raise
-        raise precondition_failed(e, current_version=_version(ctx, task_id)) from None
-    finally:
-        wf.close()
-    version = _version(ctx, task_id)
-    response.headers["ETag"] = f'"{version}"'
+    with _writing(ctx, who, task_id, expected) as wf:
+        src, dest, _ = wf.fire(
+            task_id, trigger, actor=who.username, reason=body.reason if body else None,
+            expected_version=expected,
+        )  # fmt: skip
+    version = _tag(ctx, response, task_id)
     return Fired(task=task_id, from_state=src, to_state=dest, version=version)
 
 

@@ -134,6 +134,14 @@ class AppContext:
     def raw(self) -> Iterator[RawConnection]:
         """A DBAPI connection for the streaming commands (verify, replay, import, export)."""
         self.require_schema()
+        with self.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[RawConnection]:
+        """A DBAPI connection, closed after the block, without the schema check of ``raw``:
+        the web service checked the schema when it became ready (/readyz), and a request
+        should not pay one more query for it."""
         conn = RawConnection(self.engine)
         try:
             yield conn
