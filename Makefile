@@ -58,6 +58,7 @@ test-future: $(TEST_STAMP) faketime
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/transitions.py
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/api.py   # PostgreSQL at 127.0.0.1:5432, user postgres
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis

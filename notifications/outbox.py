@@ -220,13 +220,26 @@ COLUMNS = (
 )
 
 
-def listing(db: Db, status: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+def listing(
+    db: Db, status: str | None = None, limit: int = 1000, after: int | None = None
+) -> list[dict[str, Any]]:
+    """Messages by id (``status``: only those; ``after``: ids above it, a page's cursor)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if status:
+        clauses.append("status = ?")
+        params.append(status)
+    if after is not None:
+        clauses.append("id > ?")
+        params.append(after)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     cur = db.dbapi.cursor()
     try:
         cur.execute(
-            db.sql(f"SELECT {', '.join(COLUMNS)} FROM outbox {where} ORDER BY id LIMIT {limit}"),
-            params,
+            db.sql(
+                f"SELECT {', '.join(COLUMNS)} FROM outbox {where} ORDER BY id LIMIT {int(limit)}"
+            ),
+            tuple(params),
         )
         rows = [dict(zip(COLUMNS, r, strict=True)) for r in cur.fetchall()]
     finally:

@@ -148,6 +148,18 @@ def drawn_task(
     """A task moved to ``drawn`` by the real draw: ``targets`` targets of its own region, all
     drawn (ratio 100%), groups of two from the inspector directory (with e-mail addresses
     ``CERT@bureau.test`` when ``email``); ``spec``: more task fields (months, office, ...)."""
+    from workflow.sampling.task_draw import draw_task
+
+    t, codes = planned_task(wf, targets, plan, email, **spec)
+    draw_task(wf, t, actor="测试")
+    return t, codes
+
+
+def planned_task(
+    wf: Workflow, targets: int = 2, plan: str = "2024001", email: bool = False, **spec: Any
+) -> tuple[int, list[str]]:
+    """A task ready to draw, as ``drawn_task`` draws it: its plan published (the commitment
+    out), its ``targets`` targets and the inspectors in the directories."""
     from contextlib import suppress
 
     from workflow.core.errors import InvalidInput
@@ -163,9 +175,6 @@ def drawn_task(
     inspectors = [inspector_row(c, email=f"{c}@bureau.test" if email else "") for c in certs]
     load_directory(wf, [target_row(c, region) for c in codes], inspectors)
     plans.publish(wf, plan, actor="测试")
-    from workflow.sampling.task_draw import draw_task
-
-    draw_task(wf, t, actor="测试")
     return t, codes
 
 

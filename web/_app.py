@@ -8,8 +8,10 @@ from web._api import API_PREFIX, service_version
 from web._api import router as api_router
 from web._health import router as health_router
 from web._middleware import RequestMiddleware
+from web._openapi import document
 from web._problems import install as install_problems
 from workflow.app import AppContext
+from workflow.sampling import directories
 
 __all__ = ["create_app"]
 
@@ -33,8 +35,11 @@ def create_app(ctx: AppContext) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.ctx = ctx
+    directories.configure_limits(ctx.settings.imports)  # as the CLI does: config.yaml's bounds
     install_problems(app)
-    app.add_middleware(RequestMiddleware)
+    # The largest import file and 1 MB for the rest of a form (web/_middleware.py).
+    app.add_middleware(RequestMiddleware, max_body=(ctx.settings.imports.max_file_mb + 1) * 2**20)
     app.include_router(health_router)
     app.include_router(api_router)
+    document(app)
     return app

@@ -27,7 +27,7 @@ import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web._problems import PROBLEM_JSON, internal_error_body
+from web._problems import PROBLEM_JSON, internal_error_body, problem_body
 from workflow.core.logging import get_logger
 
 __all__ = ["REQUEST_ID_HEADER", "SECURITY_HEADERS", "RequestMiddleware"]
@@ -67,9 +67,16 @@ def loggable_path(path: str) -> str:
     return "".join(c if c.isprintable() else "".join(f"%{b:02X}" for b in c.encode()) for c in path)
 
 
+class _TooLarge(Exception):
+    """The request's body passed the limit while it was being read."""
+
+
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_body: int | None = None) -> None:
         self.app = app
+        # No request body may be larger than this (the largest import file and a margin): a
+        # multipart upload is read and spooled before a route, or its authentication, runs.
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,12 +97,31 @@ class RequestMiddleware:
                     headers[name] = value
             await send(message)
 
+        limit = self.max_body
+        read = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal read
+            message = await receive()
+            if limit is not None and message["type"] == "http.request":
+                read += len(message.get("body", b""))
+                if read > limit:
+                    raise _TooLarge
+            return message
+
         # A fresh logger each request: structlog caches a logger on first use, and the
         # configuration may have changed since (tests reconfigure it).
         log = get_logger("ssj.web")
         with structlog.contextvars.bound_contextvars(request_id=rid):
             try:
-                await self.app(scope, receive, send_with_headers)
+                declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+                if limit is not None and declared.isdigit() and int(declared) > limit:
+                    raise _TooLarge
+                await self.app(scope, bounded_receive, send_with_headers)
+            except _TooLarge:
+                if status is not None:
+                    raise
+                await _too_large(send_with_headers, rid, scope, limit or 0)
             except Exception:
                 log.exception(
                     "unhandled error", method=scope.get("method"), path=loggable_path(scope["path"])
@@ -113,17 +139,30 @@ class RequestMiddleware:
                 )
 
 
+async def _too_large(send: Send, rid: str, scope: Scope, limit: int) -> None:
+    body = problem_body(
+        status=413,
+        code="payload_too_large",
+        detail=f"请求体超过 {limit // 2**20} MB 的上限（imports.max_file_mb），未读取",
+        instance=scope.get("path"),
+        request_id=rid,
+    )
+    await _answer(send, 413, body)
+
+
 async def _internal_error(send: Send, rid: str, scope: Scope) -> None:
+    await _answer(send, 500, internal_error_body(rid, scope.get("path")))
+
+
+async def _answer(send: Send, status: int, problem: dict[str, Any]) -> None:
     import json
 
-    body = json.dumps(internal_error_body(rid, scope.get("path")), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    body = json.dumps(problem, ensure_ascii=False).encode("utf-8")
     headers: list[tuple[bytes, bytes]] = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"content-language", b"zh-CN"),
     ]
-    message: dict[str, Any] = {"type": "http.response.start", "status": 500, "headers": headers}
+    message: dict[str, Any] = {"type": "http.response.start", "status": status, "headers": headers}
     await send(message)
     await send({"type": "http.response.body", "body": body})

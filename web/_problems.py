@@ -83,6 +83,7 @@ STATUS: dict[type[SsjError], int] = {
 TITLES: dict[str, str] = {
     "ssj_error": "请求未能完成",
     "invalid_input": "输入有误",
+    "import_rejected": "文件有误，未导入任何数据",
     "config_invalid": "配置无效",
     "not_found": "未找到",
     "transition_refused": "当前状态不允许该操作",
@@ -98,6 +99,7 @@ TITLES: dict[str, str] = {
     "not_ready": "服务尚未就绪",
     "database_unavailable": "数据库暂时无法访问",
     "internal_error": "服务器内部错误",
+    "payload_too_large": "请求体过大",
 }
 
 # Members of the body itself: an error field of the same name goes under "fields".
@@ -224,7 +226,12 @@ def problem_response(
         body,
         status_code=status,
         media_type=PROBLEM_JSON,
-        headers={"Content-Language": "zh-CN", **(headers or {})},
+        headers={
+            "Content-Language": "zh-CN",
+            # RFC 9110 §11.6.1: a 401 names the scheme that would be accepted.
+            **({"WWW-Authenticate": 'Bearer realm="ssj"'} if status == 401 else {}),
+            **(headers or {}),
+        },
     )
 
 
@@ -243,11 +250,31 @@ def internal_error_body(request_id: str | None, path: str | None) -> dict[str, A
 # --- the handlers ------------------------------------------------------------------------------
 
 
+# The most problems one answer lists (an import of a million bad rows says how many there are).
+MAX_ERRORS = 1000
+
+
 async def _ssj_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SsjError)
     fields = {k: v for k, v in exc.as_json().items() if k not in ("code", "message")}
+    # An error that lists its problems one by one (a rejected import: file, row, column,
+    # value, message) gives them as the problem's ``errors``, each naming its ``field`` (the
+    # column); their text lines (``problems``) are the CLI's and are not repeated.
+    errors = fields.pop("errors", None)
+    if isinstance(errors, list):
+        lines = fields.pop("problems", None)
+        total = len(lines) if isinstance(lines, list) else len(errors)
+        errors = errors[:MAX_ERRORS]
+        if total > len(errors):
+            fields["errors_total"] = total
+        errors = [{"field": e.get("column"), **e} for e in errors if isinstance(e, dict)]
     return problem_response(
-        request, status=status_of(exc), code=exc.code, detail=exc.message, fields=fields
+        request,
+        status=status_of(exc),
+        code=exc.code,
+        detail=exc.message,
+        fields=fields,
+        errors=errors if isinstance(errors, list) else None,
     )
 
 
@@ -289,13 +316,45 @@ _MESSAGES = {
     "date_parsing": "应为日期 YYYY-MM-DD",
     "extra_forbidden": "未知字段",
     "json_invalid": "不是有效的 JSON",
+    "model_attributes_type": "应为 JSON 对象",
+    "dict_type": "应为 JSON 对象",
+    "list_type": "应为列表",
+    "date_type": "应为日期 YYYY-MM-DD",
 }
+# Those that quote their limit (pydantic's ``ctx``).
+_LIMITS = {
+    "less_than_equal": "应不大于 {le}",
+    "less_than": "应小于 {lt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "greater_than": "应大于 {gt}",
+    "string_too_long": "至多 {max_length} 个字符",
+    "string_too_short": "至少 {min_length} 个字符",
+    "too_long": "至多 {max_length} 项",
+    "too_short": "至少 {min_length} 项",
+    "literal_error": "应为 {expected}",
+    "enum": "应为 {expected}",
+}
+
+
+def _message(e: Mapping[str, Any]) -> str:
+    """A validation error's message in zh-CN where pydantic's is English."""
+    limit = _LIMITS.get(e["type"])
+    if limit is not None:
+        ctx = {
+            k: str(v).replace("' or '", "、").replace("', '", "、").replace("'", "")
+            for k, v in (e.get("ctx") or {}).items()
+        }
+        try:
+            return limit.format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    return str(_MESSAGES.get(e["type"], e["msg"]))
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field_name(e.get("loc", ())), "message": _MESSAGES.get(e["type"], e["msg"])}
+        {"field": _field_name(e.get("loc", ())), "message": _message(e)}
         for e in exc.errors()
     ]
     malformed = any(e["type"] == "json_invalid" for e in exc.errors())

@@ -4,23 +4,22 @@ naming an older version is refused with 412 (nothing written)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 import states
-from web._auth import Authorized, acting
+from web._auth import Authorized
 from web._deps import ContextDep
-from web._problems import precondition_failed
-from workflow.app import AppContext
-from workflow.core import normalize, queries, refs
-from workflow.core.errors import Conflict, InvalidInput
+from web._paging import After, Limit, window
+from web._text import Line, Text
+from web._writes import IfMatch, expected_version, naming, tag, task_in_scope, writing
+from workflow.core import input_limits, normalize, queries, refs
+from workflow.core.db import connected
+from workflow.core.errors import InvalidInput
 from workflow.core.identity import Actor
-from workflow.core.writer import Workflow
 
 router = APIRouter(tags=["计划与任务"])
 
@@ -43,10 +42,10 @@ class TaskPage(BaseModel):
 
 
 class ResultIn(BaseModel):
-    target: str = Field(description="检查对象：统一社会信用代码或名称", max_length=200)
-    result: str = Field(description="检查结果（中文表述或代码 no_problem 等）", max_length=50)
-    note: str | None = Field(None, max_length=2000)
-    reason: str | None = Field(None, max_length=2000, description="更正已有结果时必填")
+    target: Line = Field(description="检查对象：统一社会信用代码或名称", max_length=200)
+    result: Line = Field(description="检查结果（中文表述或代码 no_problem 等）", max_length=50)
+    note: Text | None = Field(None, max_length=2000)
+    reason: Text | None = Field(None, max_length=2000, description="更正已有结果时必填")
     rectify_by: date | None = None
 
 
@@ -59,7 +58,7 @@ class ResultOut(BaseModel):
 
 
 class FireIn(BaseModel):
-    reason: str | None = Field(None, max_length=2000)
+    reason: Text | None = Field(None, max_length=2000)
 
 
 class Fired(BaseModel):
@@ -75,44 +74,108 @@ class PlanSummary(BaseModel):
     tasks: int
 
 
-def _expected(if_match: str | None) -> int | None:
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise InvalidInput(
-            f"If-Match {if_match!r} 无效：应为任务的 ETag（版本号）", field="If-Match"
-        )
-    return int(tag)
+class FollowUpOut(BaseModel):
+    outcome: str
+    date: str | None
+    note: str | None
+    actor: str
 
 
-@contextmanager
-def _writing(
-    ctx: AppContext, who: Actor, task_id: int, expected: int | None
-) -> Iterator[Workflow]:
-    """A workflow of the request's own, the account bound: a conflict on the version the
-    client's ``If-Match`` named is 412 with the current version (nothing was written)."""
-    wf = ctx.new_workflow()
-    try:
-        with acting(who):
-            yield wf
-    except Conflict as e:
-        if expected is None:
-            raise
-        raise precondition_failed(e, current_version=_version(ctx, task_id)) from None
-    finally:
-        wf.close()
+class CorrectionOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    before_result: str | None
+    after_result: str
+    reason: str
+    category: str
+    category_label: str
+    actor: str
+    corrected_at: str
+    published_on: str | None
+    published_place: str | None
 
 
-def _tag(ctx: AppContext, response: Response, task_id: int) -> int:
-    """The task's version after a write, as the response's ETag."""
-    version = _version(ctx, task_id)
-    response.headers["ETag"] = f'"{version}"'
-    return version
+class RecordOut(BaseModel):
+    """One drawn target of a task: its group, result, publication, follow-ups, corrections."""
+
+    model_config = ConfigDict(extra="allow")
+
+    target_code: str
+    target_name: str
+    inspectors: list[str]
+    result: str | None
+    result_label: str | None
+    result_note: str | None
+    result_at: str | None
+    published_at: str | None
+    published_on: str | None
+    published_place: str | None
+    followups: list[FollowUpOut]
+    joined: list[dict[str, Any]]
+    rectify_by: str | None
+    correction_count: int
+    corrections: list[CorrectionOut]
 
 
-def _task(ctx: AppContext, ref: str, who: Actor | None) -> int:
-    return refs.require_in_scope(ctx.engine, refs.task_id(ctx.engine, ref), who)
+class JointVisitOut(BaseModel):
+    """A target this task's draw merged into another task's visit (联合检查)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    target_code: str
+    target_name: str
+    task_id: int
+    plan_no: str
+    task_no: str
+
+
+class TaskDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    plan_no: str
+    plan_name: str
+    task_no: str
+    name: str
+    task_type: str
+    ratio: str
+    state: str
+    version: int = Field(description="任务版本；写操作以 If-Match 带上（ETag 同值）")
+    allowed_triggers: list[str]
+    commitment: str | None
+    draw_digest: str | None
+    confirmed_at: str | None
+    created_at: str
+    updated_at: str
+    records: list[RecordOut]
+    joint_visits: list[JointVisitOut]
+
+
+class PlanTask(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    task_no: str
+    name: str
+    task_type: str
+    task_type_label: str
+    ratio: str
+    ratio_percent: str
+    months: str
+    state: str
+    commitment: str | None
+
+
+class PlanDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    plan_no: str
+    name: str
+    year: int
+    unit: str
+    created_at: str
+    published_at: str | None
+    tasks: list[PlanTask]
 
 
 @router.get("/tasks", summary="任务列表（按 ID 分页）", response_model=TaskPage)
@@ -123,7 +186,7 @@ def list_tasks(
     plan: Annotated[str | None, Query(description="计划编号", max_length=16)] = None,
     unit: Annotated[str | None, Query(description="单位代码（含下级）", max_length=32)] = None,
     after: Annotated[
-        int | None, Query(ge=0, le=2**63 - 1, description="上一页的 next_after")
+        int | None, Query(ge=0, le=input_limits.ID_MAX, description="上一页的 next_after")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TaskPage:
@@ -139,14 +202,14 @@ def list_tasks(
     )
 
 
-@router.get("/tasks/{task}", summary="任务详情（ETag 为任务版本）")
+@router.get("/tasks/{task}", summary="任务详情（ETag 为任务版本）", response_model=TaskDetail)
 def show_task(
     task: str, who: Annotated[Actor, Authorized("task.read")], ctx: ContextDep, response: Response
-) -> dict[str, Any]:
-    task_id = _task(ctx, task, who)
-    shown = queries.show_task(ctx.engine, task_id)
+) -> TaskDetail:
+    with connected(ctx.engine) as c:  # one connection for the request's reads
+        shown = queries.show_task(c, task_in_scope(c, task, who))
     response.headers["ETag"] = f'"{shown["version"]}"'
-    return shown
+    return TaskDetail(**shown)
 
 
 @router.post(
@@ -158,18 +221,21 @@ def set_result(
     who: Annotated[Actor, Authorized("result.set")],
     ctx: ContextDep,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> ResultOut:
-    task_id = _task(ctx, task, who)
-    expected = _expected(if_match)
-    code = refs.target_code(ctx.engine, body.target, task_id)
-    value = normalize.option(body.result, normalize.RESULT, "result")
-    with _writing(ctx, who, task_id, expected) as wf:
+    with connected(ctx.engine) as c:  # one connection for the request's reads
+        task_id = task_in_scope(c, task, who)
+        expected = expected_version(if_match)
+        with naming("target"):
+            code = refs.target_code(c, body.target, task_id)
+    with naming("result"):
+        value = normalize.option(body.result, normalize.RESULT, "result")
+    with writing(ctx, who, task_id, expected) as wf:
         p = wf.set_result(
             task_id, code, value, actor=who.username, note=body.note, reason=body.reason,
             rectify_by=body.rectify_by, expected_version=expected,
         )  # fmt: skip
-    version = _tag(ctx, response, task_id)
+    version = tag(wf, response, task_id)
     return ResultOut(
         task=task_id, target=code, result=value, version=version, rectify_by=p.get("rectify_by")
     )
@@ -183,42 +249,42 @@ def fire(
     ctx: ContextDep,
     response: Response,
     body: FireIn | None = None,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> Fired:
     if trigger not in states.TRIGGERS or trigger == "draw":
         raise InvalidInput(f"触发器 {trigger!r} 无效（抽取用 draw 接口）", field="trigger")
-    task_id = _task(ctx, task, who)
-    expected = _expected(if_match)
-    with _writing(ctx, who, task_id, expected) as wf:
+    task_id = task_in_scope(ctx, task, who)
+    expected = expected_version(if_match)
+    with writing(ctx, who, task_id, expected) as wf:
         src, dest, _ = wf.fire(
             task_id, trigger, actor=who.username, reason=body.reason if body else None,
             expected_version=expected,
         )  # fmt: skip
-    version = _tag(ctx, response, task_id)
+    version = tag(wf, response, task_id)
     return Fired(task=task_id, from_state=src, to_state=dest, version=version)
 
 
-def _version(ctx: AppContext, task_id: int) -> int:
-    from sqlalchemy import text
-
-    with ctx.engine.connect() as c:
-        return int(
-            c.execute(text("SELECT version FROM task WHERE id = :t"), {"t": task_id}).one()[0]
-        )
+class PlanPage(BaseModel):
+    items: list[PlanSummary]
+    next_after: int | None = Field(description="下一页：把它作为 after 参数；null 表示已到末页")
 
 
-@router.get("/plans", summary="抽查计划列表", response_model=list[PlanSummary])
+@router.get("/plans", summary="抽查计划列表", response_model=PlanPage)
 def list_plans(
-    who: Annotated[Actor, Authorized("plan.read")], ctx: ContextDep
-) -> list[PlanSummary]:
-    return [
-        PlanSummary(plan_no=p["plan_no"], name=p["name"], tasks=p["tasks"])
-        for p in queries.list_plans(ctx.engine, within=who)
-    ]
+    who: Annotated[Actor, Authorized("plan.read")],
+    ctx: ContextDep,
+    after: After = None,
+    limit: Limit = 100,
+) -> PlanPage:
+    page, next_after = window(queries.list_plans(ctx.engine, within=who), after, limit)
+    return PlanPage(
+        items=[PlanSummary(plan_no=p["plan_no"], name=p["name"], tasks=p["tasks"]) for p in page],
+        next_after=next_after,
+    )
 
 
-@router.get("/plans/{plan_no}", summary="抽查计划详情")
+@router.get("/plans/{plan_no}", summary="抽查计划详情", response_model=PlanDetail)
 def show_plan(
     plan_no: str, who: Annotated[Actor, Authorized("plan.read")], ctx: ContextDep
-) -> dict[str, Any]:
-    return queries.show_plan(ctx.engine, normalize.nfkc(plan_no).strip(), within=who)
+) -> PlanDetail:
+    return PlanDetail(**queries.show_plan(ctx.engine, normalize.nfkc(plan_no).strip(), within=who))

@@ -33,6 +33,7 @@ class AppContext:
         self.may_create = False  # only ssj init makes a new database file
         self.as_user: str | None = None  # the CLI's --as / SSJ_USER
         self.actor: Actor | None = None  # the authenticated account, once checked
+        self._schema_checked = False  # by the first workflow (new_workflow)
 
     @property
     def engine(self) -> Any:
@@ -57,8 +58,12 @@ class AppContext:
 
     def new_workflow(self) -> Workflow:
         """A workflow of its own (one connection) for one thread: a web request that writes.
-        The caller closes it."""
-        self.require_schema()
+        The caller closes it. The schema is checked for the first workflow of the context
+        only: a web process makes one per write request, and the check costs a query and
+        Alembic's setup (≈ 2 ms; /readyz still checks on every probe)."""
+        if not self._schema_checked:
+            self.require_schema()
+            self._schema_checked = True
         return Workflow(
             self.engine,
             clock=self.clock,

@@ -69,6 +69,7 @@ def test_anonymous_gets_401_problem(client: TestClient, wf: Workflow) -> None:
     assert r.status_code == 401
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "unauthenticated"
+    assert r.headers["www-authenticate"] == 'Bearer realm="ssj"'
 
 
 def test_session_cookie_csrf_logout_and_rotation(
@@ -88,9 +89,7 @@ def test_session_cookie_csrf_logout_and_rotation(
     refused = client.post(f"/api/v1/tasks/{task_id}/results", json=body)
     assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
     assert client.get(f"/api/v1/tasks/{task_id}").json()["records"][0]["result"] is None
-    ok = client.post(
-        f"/api/v1/tasks/{task_id}/results", json=body, headers={"X-CSRF-Token": csrf}
-    )
+    ok = client.post(f"/api/v1/tasks/{task_id}/results", json=body, headers={"X-CSRF-Token": csrf})
     assert ok.status_code == 200, ok.text
     # Logging in again rotates the id: the old cookie no longer works.
     again = _login(client, "clerk1")
@@ -145,12 +144,28 @@ def _routes(client: TestClient) -> list[tuple[str, str, str]]:
         for dep in route.dependant.dependencies:
             name = getattr(dep.call, "__name__", "")
             if name.startswith("authorized_"):
-                action = next(
-                    a for a in permissions.MATRIX if a.replace(".", "_") == name[11:]
-                )
+                action = next(a for a in permissions.MATRIX if a.replace(".", "_") == name[11:])
                 path = route.path if route.path.startswith(API_PREFIX) else API_PREFIX + route.path
                 out.extend((m, path, action) for m in sorted(route.methods))
     return out
+
+
+def _sheet(kind: str) -> bytes:
+    """A blank import template (``plans``: the plan table) as bytes."""
+    import tempfile
+    from pathlib import Path
+
+    from workflow.sampling import directories, plans, unit_table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / ("t.csv" if kind != "plans" else "t.xlsx")
+        if kind == "plans":
+            plans.write_plan_template(path)
+        elif kind == "units":
+            unit_table.write_template(path)
+        else:
+            directories.write_table(directories.KINDS[kind], path, [])
+        return path.read_bytes()
 
 
 def test_every_route_by_every_role(
@@ -162,22 +177,65 @@ def test_every_route_by_every_role(
         add_account(wf, f"r-{role}", role, password=PASSWORD,
                     inspector="J000" if role == "inspector" else None)  # fmt: skip
         tokens[role] = _token(client, f"r-{role}")
+    add_account(wf, "r-target", "clerk", password=PASSWORD)  # the account the admin routes act on
     routes = _routes(client)
-    assert {a for _, _, a in routes} >= {"task.read", "result.set", "user.manage", "audit.verify"}
+    assert {a for _, _, a in routes} >= {
+        "task.read", "result.set", "user.manage", "audit.verify", "draw.run", "draw.read",
+        "draw.confirm", "draw.substitute", "sheet.make", "result.import", "result.publish",
+        "result.correct", "result.rectify_by", "followup.add",
+    }  # fmt: skip
+    with wf.raw.read() as cur:
+        root = units.root(cur, wf.raw.sql).code
     params = {"{task}": str(task_id), "{trigger}": "inspect", "{plan_no}": "2024001",
-              "{prefix}": "ssj_000000000000"}  # fmt: skip
-    bodies = {"result.set": {"target": codes[0], "result": "未发现问题"}}
+              "{prefix}": "ssj_000000000000", "{kind}": "targets", "{code}": root,
+              "{username}": "r-target", "{outbox_id}": "1"}  # fmt: skip
+    target = {"target": codes[0]}
+    bodies: dict[Any, Any] = {
+        "result.set": {**target, "result": "未发现问题"},
+        "directory.retire": {"codes": [codes[0]], "reason": "测试"},
+        "directory.restore": {"codes": [codes[0]], "reason": "测试"},
+        "plan.create": {"plan_no": "2024002"},
+        "task.create": {"plan": "2024001", "name": "新任务"},
+        "draw.run": {"public_input": "公开数字"},
+        "draw.confirm": {"reason": "测试"},
+        "draw.substitute": {**target, "inspector": "J000", "reason": "回避"},
+        "result.publish": {"place": "公示栏"},
+        "result.correct": {**target, "result": "未发现问题", "reason": "复核", "category": "其他"},
+        "result.rectify_by": {**target, "rectify_by": "2099-01-01", "reason": "延期"},
+        "followup.add": {**target, "outcome": "已整改"},
+        # A rehearsal that sends nothing: the route, not the mail, is under test here.
+        "sweep.run": {"dry_run": True, "deliver": False},
+        ("POST", "/api/v1/users/{username}/reset-password"): {"new_password": "another-horse-7"},
+        ("POST", "/api/v1/reports"): {"kind": "monthly", "period": "2024-03", "office": "无此科室"},
+        ("POST", "/api/v1/audit/checkpoints"): {"signed_by": "审计员"},
+    }
+    # Uploads (multipart) by route: a directory, the plan table and the units sheet, blank or
+    # as exported; a task's results as clerks fill them in.
+    uploads = {
+        "/api/v1/directories/{kind}/import": ("targets.csv", _sheet("targets"), "text/csv"),
+        "/api/v1/plans/import": ("plans.xlsx", _sheet("plans"), "application/octet-stream"),
+        "/api/v1/units/import": ("units.csv", _sheet("units"), "text/csv"),
+        "/api/v1/tasks/{task}/results/import": (
+            "results.csv",
+            f"统一社会信用代码,检查结果\n{codes[0]},未发现问题\n".encode(),
+            "text/csv",
+        ),
+    }
     for method, path, action in routes:
         url = path
         for k, v in params.items():
             url = url.replace(k, v)
-        body = bodies.get(action, {})
-        anon = client.request(method, url, json=body if method != "GET" else None)
+        body = bodies.get((method, path), bodies.get(action, {}))
+        send: dict[str, Any] = (
+            {"files": {"file": uploads[path]}}
+            if path in uploads
+            else {"json": body if method != "GET" else None}
+        )
+        anon = client.request(method, url, **send)
         assert anon.status_code == 401, (method, path)
         for role, token in tokens.items():
             r = client.request(
-                method, url, json=body if method != "GET" else None,
-                headers={"Authorization": f"Bearer {token}"},
+                method, url, **send, headers={"Authorization": f"Bearer {token}"},
             )  # fmt: skip
             if permissions.allowed(role, action):
                 assert r.status_code not in (401, 403), (method, path, role, r.text)
@@ -201,9 +259,9 @@ def test_cross_unit_access_denied(
         headers=auth,
     )
     assert write.status_code == 403
-    assert client.get("/api/v1/plans", headers=auth).json() == []
+    assert client.get("/api/v1/plans", headers=auth).json()["items"] == []
     assert client.get("/api/v1/plans/2024001", headers=auth).status_code == 403
-    assert [u["code"] for u in client.get("/api/v1/units", headers=auth).json()] == [office]
+    assert [u["code"] for u in client.get("/api/v1/units", headers=auth).json()["items"]] == [office]
 
 
 def test_if_match_stale_version_is_412_and_writes_nothing(
@@ -255,9 +313,7 @@ def test_events_name_the_account_and_request(
         actor, role, payload = cur.fetchone()
     by = json.loads(payload)["by"]
     assert (actor, role) == ("insp", "inspector")
-    assert by["username"] == "insp" and by["unit"] and by["request_id"] == r.headers[
-        "X-Request-ID"
-    ]
+    assert by["username"] == "insp" and by["unit"] and by["request_id"] == r.headers["X-Request-ID"]
     # An inspector outside the target's group is refused by the same rule as the CLI.
     other = {"Authorization": f"Bearer {_token(client, 'insp-other')}"}
     refused = client.post(

@@ -137,3 +137,35 @@ def test_the_path_logged_for_an_encoded_newline_stays_on_one_line(
     bare_client.get("/x%0Ay")
     (line,) = [x for x in _log_lines(capsys.readouterr().err) if x.get("event") == "request"]
     assert line["path"] == "/x%0Ay" and line["status"] == 404
+
+
+def test_a_body_over_the_limit_is_refused_before_anything_reads_it() -> None:
+    """An upload is read and spooled before a route (and its authentication) runs: a body over
+    the limit is answered 413 whether it declares its length or not."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from web._middleware import RequestMiddleware
+
+    seen: list[int] = []
+
+    async def upload(request: Request) -> JSONResponse:
+        seen.append(len(await request.body()))
+        return JSONResponse({"ok": True})
+
+    app = Starlette(  # as create_app places it: inside Starlette's own last net
+        routes=[Route("/up", upload, methods=["POST"])],
+        middleware=[Middleware(RequestMiddleware, max_body=2**20)],
+    )
+    with TestClient(app) as c:
+        assert c.post("/up", content=b"x" * 1000).status_code == 200
+        declared = c.post("/up", content=b"x" * (2**20 + 1))
+        assert declared.status_code == 413
+        assert declared.headers["content-type"].startswith("application/problem+json")
+        assert declared.json()["code"] == "payload_too_large"
+        chunks = (b"x" * 65536 for _ in range(20))  # streamed: no Content-Length
+        assert c.post("/up", content=chunks).status_code == 413
+    assert seen == [1000]

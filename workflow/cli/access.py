@@ -79,6 +79,7 @@ COMMANDS: dict[str, Rule] = {
     "calendar check": None,  # public information: who confirmed a year's holidays
     "calendar notice": "calendar.notice",
     "report submit": "report.submit",
+    "report list": "report.read",
     "outbox list": "outbox.read",
     "outbox retry": "outbox.manage",
 }

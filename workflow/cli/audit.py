@@ -22,8 +22,8 @@ from workflow.cli.base import (
 from workflow.cli.hints import OPTIONS
 from workflow.core import audit, queries
 from workflow.core.clock import SystemClock, format_utc, parse_time
-from workflow.core.errors import InvalidInput, NotFound
-from workflow.core.replay import replay as run_replay
+from workflow.core.errors import Conflict, InvalidInput
+from workflow.core.replay import replay_named
 
 # ---------------------------------------------------------------------------------------------
 # Audit
@@ -95,20 +95,9 @@ def audit_replay(
     with reported_errors():
         a = app_context(ctx)
         task = None if task_ref is None else task_id_of(a, task_ref)
-        at_utc = None
-        if at is not None:
-            try:
-                at_utc = format_utc(parse_time(at, a.settings.calendar.timezone))
-            except ValueError as e:
-                raise InvalidInput(str(e)) from None
+        at_utc = None if at is None else audit.utc_text(at, a.settings.calendar.timezone, "at")
         with a.raw() as raw:
-            result = run_replay(raw, task, at_utc)
-            if task is not None and result.records:
-                from workflow.core.replay import name_records
-
-                name_records(raw, task, result.records)
-        if task is not None and task not in result.tasks and not result.mismatches and at is None:
-            raise NotFound(f"任务 {task} 不存在")
+            result = replay_named(raw, task, at_utc)
         if as_json:
             print_json(result.as_json())
         else:
@@ -166,10 +155,12 @@ def audit_export(ctx: typer.Context, file: Path) -> None:
     with reported_errors():
         tmp = file.with_name(file.name + ".part")
         n = 0
-        with app_context(ctx).raw() as raw:
+        a = app_context(ctx)
+        with a.raw() as raw:
+            lines = audit.export(raw, a.actor)
             try:
                 with open(tmp, "w", encoding="utf-8") as f:
-                    for line in audit.export_lines(audit.iter_db_rows(raw)):
+                    for line in lines:
                         f.write(line)
                         n += 1
                 tmp.replace(file)  # never leave a half-written export under the real name
@@ -189,32 +180,12 @@ def audit_checkpoint(
     with reported_errors():
         a = app_context(ctx)
         with a.raw() as raw:
-            result = audit.verify_db(raw)
-        if not result.ok:
-            typer.echo(
-                f"错误：哈希链已损坏（序号 {result.first_bad_seq}：{result.reason}），不能签出检查点",
-                err=True,
-            )
-            raise typer.Exit(1)
-        cp = audit.Checkpoint(
-            seq=result.head_seq,
-            hash=result.head_hash,
-            time=result.head_time,
-            exported_at=format_utc(SystemClock().now()),
-            signed_by=signed_by,
-        )
-        text = json.dumps(
-            {
-                "algorithm": cp.algorithm,
-                "seq": cp.seq,
-                "hash": cp.hash,
-                "time": cp.time,
-                "exported_at": cp.exported_at,
-                "signed_by": cp.signed_by,
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
+            try:
+                cp = audit.checkpoint(raw, now=format_utc(SystemClock().now()), signed_by=signed_by)
+            except Conflict as e:  # the chain is broken: as verify, exit 1
+                typer.echo(f"错误：{e.message}", err=True)
+                raise typer.Exit(1) from None
+        text = json.dumps(cp.as_json(), ensure_ascii=False, indent=2)
         if out is None:
             typer.echo(text)
         else:
@@ -237,16 +208,34 @@ def audit_log(
     limit: Annotated[
         int | None, typer.Option("--limit", help="只列最新的 N 个事件（仍按序号排列）")
     ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="只看这个账号（账号名）的事件")
+    ] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="只看这类事件，如 result_set")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="自此时刻起（ISO 8601；无时区按北京时间）")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="至此时刻止（含）")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
-    """列出审计日志事件。"""
+    """列出审计日志事件（本账号所属单位及其下级单位的任务的事件；最上级单位的账号看全部）。"""
 
     def go(a: AppContext) -> None:
         if limit is not None and limit < 1:
             raise InvalidInput(f"--limit {limit} 无效：应为正整数（最新的 N 个事件）")
         a.require_schema()
         task = None if task_ref is None else task_id_of(a, task_ref)
-        events = queries.list_events(a.engine, task, limit)
+        tz = a.settings.calendar.timezone
+        events = queries.search_events(
+            a.engine,
+            task_id=task,
+            actor=actor,
+            kind=audit.event_kind(kind) if kind is not None else None,
+            since=audit.utc_text(since, tz, "since") if since is not None else None,
+            until=audit.utc_text(until, tz, "until") if until is not None else None,
+            within=a.actor,
+            newest=limit,
+        )
         if as_json:
             print_json(events)
             return

@@ -213,7 +213,15 @@ def _authorize() -> None:
         return
     if not a.as_user:
         if command == "user add" and _first_account(a):
-            return  # the first administrator, created from the server's console
+            # The first account, created from the server's console, administers the rest.
+            if accounts.parse_role(str(ctx.params.get("role") or "")) != "admin":
+                raise InvalidInput(
+                    "数据库中还没有账号：第一个账号须为系统管理员（--role admin），"
+                    "其余账号由管理员以 --as 创建",
+                    field="role",
+                    value=ctx.params.get("role"),
+                )
+            return
         raise Unauthenticated(
             f"{ACTIONS[action]}需要指明以哪个账号操作（账号由管理员创建）", needs="as"
         )
@@ -292,7 +300,7 @@ TargetArg = Annotated[
 def task_id_of(a: AppContext, ref: str) -> int:
     """The task ``ref`` names, within the acting account's unit subtree."""
     a.require_schema()
-    return refs.require_in_scope(a.engine, refs.task_id(a.engine, ref), a.actor)
+    return refs.scoped_task_id(a.engine, ref, a.actor)
 
 
 def target_code_of(a: AppContext, task_id: int, ref: str) -> str:

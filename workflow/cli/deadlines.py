@@ -15,13 +15,14 @@ from workflow.cli.base import (
     acting,
     announce_rehearsal,
     app,
+    local_time,
     parse_date_option,
     print_json,
     run_in_app,
 )
 from workflow.core import normalize
 from workflow.core.clock import parse_time
-from workflow.core.errors import InvalidInput, NotFound
+from workflow.core.errors import InvalidInput
 from workflow.deadlines import rules as deadline_rules
 from workflow.deadlines.calendar_notice import weekday_cn
 
@@ -75,27 +76,24 @@ def calendar_add(
 def calendar_check(ctx: typer.Context, year: int) -> None:
     """查看某年的节假日安排由谁确认（config.yaml、数据库录入的通知、chinesecalendar），
     或为暂定（退出码 1）。"""
-    from workflow.deadlines.calendar import statutory_days
-    from workflow.deadlines.calendar_years import NOTICE_COMMAND
+    from workflow.deadlines import calendar_years
 
     def go(a: AppContext) -> None:
-        if not 1900 <= year <= 9998:
-            raise InvalidInput(f"年份 {year} 无效：应为 1900–9998 之间的年份")
-        c = a.calendar.coverage_of(year)
-        if not c.provisional:
-            typer.echo(f"{year} 年已覆盖：{c.source}。")
+        c = calendar_years.coverage(a.calendar, year)
+        if not c["provisional"]:
+            typer.echo(f"{year} 年已覆盖：{c['source']}。")
             return
-        off = sorted(d for d in statutory_days(year)[0] if d.weekday() < 5)
+        off = [date.fromisoformat(d) for d in c["weekdays_off"]]
         typer.echo(
             f"{year} 年为暂定：chinesecalendar、config.yaml 和数据库均未覆盖；"
-            f"暂按周末和法定节假日推算（来源：{c.source}，含农历节日和补假，不含调休上班日），"
+            f"暂按周末和法定节假日推算（来源：{c['source']}，含农历节日和补假，不含调休上班日），"
             "该年的期限均标注“暂定”。"
         )
         typer.echo(
             "已知的工作日放假："
             + ("、".join(f"{d.month}月{d.day}日（{weekday_cn(d)}）" for d in off) or "无")
         )
-        typer.echo(f"国务院办公厅通知发布后请录入：{NOTICE_COMMAND}")
+        typer.echo(f"国务院办公厅通知发布后请录入：{calendar_years.NOTICE_COMMAND}")
         raise typer.Exit(1)
 
     run_in_app(ctx, go)
@@ -137,9 +135,10 @@ def calendar_notice(
     def go(a: AppContext) -> None:
         text = _read_notice(file)
         try:
-            notice = cn.parse(text)
+            taken = calendar_years.take_notice(a.wf, text, acting(a), dry_run=dry_run)
         except cn.NoticeError as e:
             raise InvalidInput(f"{file}：{e}") from None
+        notice = taken.notice
         typer.echo(f"{notice.title}：")
         for p in notice.periods:
             span = (p.end - p.start).days + 1
@@ -154,17 +153,16 @@ def calendar_notice(
             f"共放假 {sum((p.end - p.start).days + 1 for p in notice.periods)} 天，"
             f"其中工作日 {len(notice.holidays)} 天；调休上班 {len(notice.workdays)} 天。"
         )
-        if dry_run:
-            c = a.calendar.coverage_of(notice.year)
-            if not c.provisional:
-                diff = calendar_years.differences(notice, a.calendar)
+        r = taken.recorded
+        if r is None:
+            if taken.covered_by is not None:
+                diff = taken.differences
                 typer.echo(
-                    f"{notice.year} 年现由 {c.source} 覆盖："
+                    f"{notice.year} 年现由 {taken.covered_by} 覆盖："
                     + ("与本通知一致。" if not diff else "与本通知不符：" + "；".join(diff[:10]))
                 )
             typer.echo("（--dry-run：未录入）")
             return
-        r = calendar_years.record(a.wf, notice, text, acting(a))
         if r.already:
             typer.echo(f"{notice.year} 年{r.note}，无需重复录入。")
             return
@@ -179,22 +177,6 @@ def calendar_notice(
 
 def _day(d: date) -> str:
     return f"{d.isoformat()}（{weekday_cn(d)}）"
-
-
-# The report kinds by code or by the name the seeds give them.
-REPORT_KIND = normalize.Choice(
-    "报告类别",
-    tuple(deadline_rules.REPORT_KINDS),
-    {
-        **{label: k for k, label in deadline_rules.REPORT_KINDS.items()},
-        "月报": "monthly",
-        "监管工作月报表": "monthly",
-        "落实情况": "progress",
-        "一单两库动态调整": "review",
-        "动态调整": "review",
-    },
-    labels=deadline_rules.REPORT_KINDS,
-)
 
 
 @report_app.command("submit")
@@ -214,14 +196,50 @@ def report_submit(
     from workflow.deadlines import reports
 
     def go(a: AppContext) -> None:
-        code = normalize.option(kind, REPORT_KIND, "--kind")
-        r = reports.submit(a.wf, a.settings, kind=code, period=period, office=office, actor=acting(a))
+        code = normalize.option(kind, reports.KIND, "--kind")
+        r = reports.submit(
+            a.wf, a.settings, kind=code, period=period, office=office, actor=acting(a),
+            within=a.actor,
+        )  # fmt: skip
         late = "，逾期报送" if r["late"] else ""
         name = deadline_rules.REPORT_KINDS[r["kind"]]
         typer.echo(
-            f"已登记：{office} {period} {name}（截止 {r['due']}，含当日{late}）；"
+            f"已登记：{r['office']} {r['period']} {name}（截止 {r['due']}，含当日{late}）；"
             f"审计日志第 {r['event_seq']} 号事件。"
         )
+
+    run_in_app(ctx, go)
+
+
+@report_app.command("list")
+def report_list(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="年度，如 2024")],
+    office: Annotated[str | None, typer.Option("--office", help="只看某科室")] = None,
+    now: NowOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
+) -> None:
+    """各报送科室某年度应报送的定期报告：截止日期、是否已报送（何时、由谁）、是否逾期。"""
+    from workflow.deadlines import reports
+
+    def go(a: AppContext) -> None:
+        a.at(now)
+        rows = reports.obligations(a.wf, a.settings, year=year, office=office, within=a.actor)
+        if as_json:
+            print_json(rows)
+            return
+        if not rows:
+            typer.echo(f"{year} 年没有须报送定期报告的科室。")
+        for r in rows:
+            if r["submitted"]:
+                state = f"已报送（{r['submitted_by']}，{local_time(a, r['submitted_at'])}"
+                state += "，逾期报送）" if r["late"] else "）"
+            else:
+                state = "逾期未报" if r["overdue"] else "未报送"
+            typer.echo(
+                f"- {r['office']}（{r['unit']}） {r['period']} {r['kind_label']}："
+                f"截止 {r['due']}{'（暂定）' if r['provisional'] else ''}，{state}"
+            )
 
     run_in_app(ctx, go)
 
@@ -247,7 +265,9 @@ def sweep_cmd(
 
     def go(a: AppContext) -> None:
         dry = announce_rehearsal(a, now, to_stderr=as_json)
-        r = sweep.run(a.wf, a.settings, a.clock.now(), deliver=not no_deliver, dry_run=dry)
+        r = sweep.run(
+            a.wf, a.settings, a.clock.now(), deliver=not no_deliver, dry_run=dry, by=a.actor
+        )
         if as_json:
             print_json(r.as_json())
         elif dry:
@@ -301,18 +321,7 @@ def overdue_cmd(
 
     def go(a: AppContext) -> None:
         a.at(now)
-        rows, problems = overdue(a.wf, a.settings, a.clock.now())
-        if office is not None:
-            from workflow.core import units
-
-            offices = [u.name for u in units.all_units(a.wf.raw) if u.is_office]
-            known = dict.fromkeys([*offices, *(r["office"] for r in rows if r["office"])])
-            if office not in known:  # a typo would otherwise read as "nothing overdue"
-                raise InvalidInput(
-                    f"科室 {office!r} 既不是登记的科室，也没有逾期事项；"
-                    f"已知科室：{'、'.join(known) or '无'}"
-                )
-            rows = [r for r in rows if r["office"] == office]
+        rows, problems = overdue(a.wf, a.settings, a.clock.now(), office, within=a.actor)
         tz = ZoneInfo(a.settings.calendar.timezone)
         if as_json:
             print_json(rows)
@@ -361,14 +370,11 @@ def outbox_list(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出（供脚本读取）")] = False,
 ) -> None:
     """列出待发、已发或发送失败（死信）的邮件。"""
-    from notifications import outbox
+    from workflow.deadlines import mail
 
     def go(a: AppContext) -> None:
-        if status is not None and status not in outbox.STATUSES:
-            raise InvalidInput(f"--status {status!r} 无效：应为 " + " / ".join(outbox.STATUSES))
         with a.raw() as raw:
-            rows = outbox.listing(raw, status)
-            counts = outbox.counts(raw)
+            rows, counts = mail.queue(raw, status=status, by=a.actor)
         if as_json:
             print_json(rows)
             return
@@ -388,38 +394,19 @@ def outbox_list(
 @outbox_app.command("retry")
 def outbox_retry(ctx: typer.Context, outbox_id: int, now: NowOption = None) -> None:
     """把一封死信（或等待重试的邮件）立即放回发送队列。"""
-    from notifications import outbox
     from workflow.core.clock import format_utc
+    from workflow.deadlines import mail
 
     def go(a: AppContext) -> None:
         dry = announce_rehearsal(a, now)
         with a.raw() as raw:
-            try:
-                if dry:
-                    before = _outbox_status(raw, outbox_id)
-                else:
-                    before = outbox.retry(raw, outbox_id, format_utc(a.clock.now()))
-            except LookupError:
-                raise NotFound(f"邮件 {outbox_id} 不存在") from None
-        if dry and before not in ("sent", "sending"):
+            before = mail.retry(raw, outbox_id, format_utc(a.clock.now()), by=a.actor, dry_run=dry)
+        if dry:
             typer.echo(f"演练：邮件 {outbox_id}（状态 {before}）将被放回发送队列；未写入。")
             return
-        if before == "sent":
-            raise InvalidInput(f"邮件 {outbox_id} 已发送，无需重发")
-        if before == "sending":
-            raise InvalidInput(f"邮件 {outbox_id} 正在发送中，请稍后再看")
         typer.echo(f"邮件 {outbox_id} 已放回发送队列（原状态 {before}），下次巡检时发送。")
 
     run_in_app(ctx, go)
-
-
-def _outbox_status(raw: Any, outbox_id: int) -> str:
-    with raw.read() as cur:
-        cur.execute(raw.sql("SELECT status FROM outbox WHERE id = ?"), (outbox_id,))
-        row = cur.fetchone()
-    if row is None:
-        raise LookupError(outbox_id)
-    return str(row[0])
 
 
 @app.command("scheduler")

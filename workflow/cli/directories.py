@@ -32,7 +32,7 @@ def import_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只校验并报告变化，不写入")] = False,
     unit: Annotated[
         str | None,
-        typer.Option("--unit", help="检查对象、执法人员所属的局（单位代码；默认最上级单位）"),
+        typer.Option("--unit", help="检查对象、执法人员所属的局（单位代码；默认本账号所属的局）"),
     ] = None,
 ) -> None:
     """导入名录：整表校验，任一行有误则整表拒绝并列出全部问题；按主键新增或更新。"""
@@ -50,6 +50,7 @@ def import_cmd(
                 dry_run=dry_run,
                 today=local_today(a, now),
                 unit=unit,
+                within=a.actor,
             )
         verb = "校验通过（未写入）" if s.dry_run else "已导入"
         typer.echo(
@@ -100,7 +101,7 @@ def export_cmd(
 
     def go(a: AppContext) -> None:
         with a.raw() as raw:
-            n = directories.export_file(raw, kind, file)
+            n = directories.export_file(raw, kind, file, within=a.actor)
         typer.echo(f"已导出 {n} 条到 {file}。")
 
     run_in_app(ctx, go)
@@ -127,6 +128,7 @@ def retire_cmd(
                 actor=acting(a),
                 now=format_utc(SystemClock().now()),
                 restore=restore,
+                within=a.actor,
             )
         verb = "恢复" if restore else "停用"
         if s.changed:

@@ -232,7 +232,7 @@ def draw_substitute(
     def go(a: AppContext) -> None:
         task_id = task_id_of(a, task)
         code = target_code_of(a, task_id, target)
-        cert = refs.inspector_cert(a.engine, inspector, _group(a, task_id, code))
+        cert = refs.group_member(a.engine, inspector, task_id, code)
         p = task_draw.substitute(a.wf, task_id, code, cert, reason=reason, actor=acting(a))
         names = refs.Names(a.engine)
         skipped = "；".join(f"{names.inspector(s['cert'])}（{s['reason']}）" for s in p["skipped"])
@@ -243,14 +243,6 @@ def draw_substitute(
         )
 
     run_in_app(ctx, go)
-
-
-def _group(a: AppContext, task_id: int, code: str) -> list[str]:
-    """The certificates of a target's group in a task (empty when it has none)."""
-    for r in queries.show_task(a.engine, task_id)["records"]:
-        if r["target_code"] == code:
-            return list(r["inspectors"])
-    return []
 
 
 @app.command("sheet")

@@ -80,6 +80,7 @@ OPTIONS: dict[str, str] = {
     "now": "--now",
     "db": "--db",
     "against": "--against CHECKPOINT",
+    "status": "--status",
 }
 
 

@@ -35,7 +35,7 @@ def plan_create(
     def go(a: AppContext) -> None:
         from workflow.sampling import plans
 
-        plans.create_plan(a.wf, plan_no, unit=unit, actor=acting(a), name=name)
+        plans.create_plan(a.wf, plan_no, unit=unit, actor=acting(a), name=name, within=a.actor)
         typer.echo(f"已创建抽查计划 {plan_no}。")
 
     run_in_app(ctx, go)
@@ -73,7 +73,12 @@ def plan_import(
 
     def go(a: AppContext) -> None:
         s = plans.import_plan_table(
-            a.wf, file, actor=acting(a), rules=a.settings.draw, dry_run=dry_run
+            a.wf,
+            file,
+            actor=acting(a),
+            rules=a.settings.draw,
+            dry_run=dry_run,
+            within=a.actor,
         )
         verb = "校验通过（未写入）" if s.dry_run else "已导入"
         created = "、".join(s.plans_created) or "无"
@@ -98,7 +103,7 @@ def plan_publish(
     def go(a: AppContext) -> None:
         from workflow.sampling import plans
 
-        done = plans.publish(a.wf, plan_no, actor=acting(a))
+        done = plans.publish(a.wf, plan_no, actor=acting(a), within=a.actor)
         if as_json:
             print_json(done)
             return

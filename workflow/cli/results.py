@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -23,7 +22,6 @@ from workflow.cli.base import (
     task_id_of,
 )
 from workflow.core import normalize, refs
-from workflow.core.clock import parse_time
 from workflow.core.errors import InvalidInput
 from workflow.core.writer import CORRECTION_CATEGORIES
 
@@ -103,23 +101,14 @@ def result_publish(
 
     def go(a: AppContext) -> None:
         when = None
-        if at is not None:
-            tz = a.settings.calendar.timezone
-            try:  # a date as clerks write it, or a moment (2024-04-02T15:00, Beijing time)
-                when = normalize.parse_date(at)
-            except ValueError:
-                try:
-                    when = parse_time(at, tz).astimezone(ZoneInfo(tz)).date()
-                except ValueError:
-                    raise InvalidInput(
-                        f"公示日期 {at!r} 无效：应为日期（如 2024-04-02、2024/4/2、2024年4月2日）"
-                        "或北京时间时刻（如 2024-04-02T15:00）"
-                    ) from None
+        if at is not None:  # a date as clerks write it, or a moment (Beijing time)
+            try:
+                when = normalize.local_day(at, a.settings.calendar.timezone)
+            except ValueError as e:
+                raise InvalidInput(f"公示日期 {at!r} 无效：{e}") from None
         task_id = task_id_of(a, task)
         codes = [target_code_of(a, task_id, t) for t in target] if target else None
-        done = a.wf.publish(
-            task_id, place=place, actor=acting(a), targets=codes, published_on=when
-        )
+        done = a.wf.publish(task_id, place=place, actor=acting(a), targets=codes, published_on=when)
         typer.echo(f"任务 {task_id}：已公示 {len(done)} 条结果（{place}）。")
 
     run_in_app(ctx, go)
@@ -229,7 +218,7 @@ def result_import(
     def go(a: AppContext) -> None:
         a.require_schema()
         # A task given on the command line is checked before the file is read.
-        given = None if task is None else str(task_id_of(a, task))
+        given = None if task is None else task_id_of(a, task)
         s = results.import_results(
             a.wf, file, actor=acting(a), task=given, reason=reason, dry_run=dry_run
         )

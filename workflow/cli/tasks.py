@@ -61,16 +61,13 @@ def task_create(
     from workflow.sampling import plans
 
     def go(a: AppContext) -> None:
-        try:
-            filters = plans.parse_conditions(condition)
-            strata = plans.parse_stratum_ratios(stratum_ratio)
-        except ValueError as e:
-            raise InvalidInput(str(e)) from None
+        filters, strata = plans.parse_task_conditions(condition, stratum_ratio)
         task_id = plans.create_task(
             a.wf,
             plan,
             name=name,
             actor=acting(a),
+            within=a.actor,
             task_no=task_no,
             task_type=task_type,
             ratio=ratio,

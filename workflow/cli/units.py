@@ -40,12 +40,16 @@ def list_cmd(
 
     def go(a: AppContext) -> None:
         a.require_schema()
-        found = units.all_units(a.wf.raw)
+        # The account's subtree only (DESIGN §8), as the API's GET /units.
+        found = [
+            u for u in units.all_units(a.wf.raw) if a.actor is None or a.actor.sees_path(u.path)
+        ]
         if as_json:
             print_json([u.as_json() for u in found])
             return
+        top = min((u.path.count("/") for u in found), default=2)
         for u in found:
-            typer.echo(_line(u, u.path.count("/") - 2))
+            typer.echo(_line(u, u.path.count("/") - top))
 
     run_in_app(ctx, go)
 
@@ -67,7 +71,9 @@ def add_cmd(
 
     def go(a: AppContext) -> None:
         new = units.NewUnit(code, name, units.parse_kind(kind), parent, head, email, reports)
-        u = units.add(a.wf.raw, new, actor=acting(a), now=format_utc(SystemClock().now()))
+        u = units.add(
+            a.wf.raw, new, actor=acting(a), now=format_utc(SystemClock().now()), within=a.actor
+        )
         typer.echo(f"已新增单位：{_line(u, 0)}。")
 
     run_in_app(ctx, go)
@@ -100,6 +106,7 @@ def edit_cmd(
             changes,
             actor=acting(a),
             now=format_utc(SystemClock().now()),
+            within=a.actor,
         )
         typer.echo(f"单位已更新：{_line(u, 0)}。")
 
@@ -122,6 +129,7 @@ def import_cmd(
             actor=acting(a),
             now=format_utc(SystemClock().now()),
             dry_run=dry_run,
+            within=a.actor,
         )
         verb = "校验通过（未写入）" if s.dry_run else "已导入"
         typer.echo(

@@ -307,6 +307,7 @@ def add(raw: RawConnection, new: NewAccount, *, by: Actor | None, now: str) -> A
             "account_added",
             {"username": username, "before": None, "after": after},
             now=now,
+            by=by,
         )
         return get(cur, sql, username)
 
@@ -370,7 +371,8 @@ def set_disabled(
     now: str,
     reason: str | None = None,
 ) -> Account:
-    """Disable (or enable again) an account; disabling ends its sessions at once."""
+    """Disable (or enable again) an account; disabling ends its sessions and revokes its
+    tokens at once."""
     with raw.write() as cur:
         sql = raw.sql
         before = get(cur, sql, username, by)
@@ -383,7 +385,15 @@ def set_disabled(
             (now if disabled else None, now, before.id),
         )
         if disabled:
+            # Ends its sessions and revokes its tokens: enabling the account again gives it
+            # back its password, not the credentials that were out while it was disabled.
             _end_sessions(cur, sql, before.id, now)
+            cur.execute(
+                sql(
+                    "UPDATE api_token SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL"
+                ),
+                (now, before.id),
+            )
         _log(
             cur,
             sql,
@@ -394,6 +404,7 @@ def set_disabled(
                 "after": {"disabled": disabled},
             },
             now=now,
+            by=by,
             reason=reason,
         )
         return get(cur, sql, username)
@@ -433,6 +444,7 @@ def set_password(
             "account_changed",
             {"username": account.username, "before": None, "after": {"password": what}},
             now=now,
+            by=by,
         )
 
 
@@ -444,22 +456,34 @@ def _matches(stored: str | None, password: str) -> bool:
 
 
 def _log(
-    cur: Any, sql: Any, kind: str, payload: dict[str, Any], *, now: str, reason: str | None = None
+    cur: Any,
+    sql: Any,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    now: str,
+    by: Actor | None,
+    reason: str | None = None,
 ) -> None:
+    """One account event, named by the bound account, else by ``by`` (a caller that passes
+    the account without binding it), else "console" (the first administrator, created from
+    the server's console before any account exists)."""
+    from workflow.core import identity
+
     head = audit.read_head(cur, sql)
-    # Unbound (the first administrator, created from the server's console): "console".
-    audit.append(
-        cur,
-        sql,
-        head,
-        at=head.stamp(now),
-        actor="console",
-        role="admin",
-        task_id=None,
-        kind=kind,
-        reason=reason,
-        payload=payload,
-    )
+    with identity.acting_as(identity.current() or by):
+        audit.append(
+            cur,
+            sql,
+            head,
+            at=head.stamp(now),
+            actor="console",
+            role="admin",
+            task_id=None,
+            kind=kind,
+            reason=reason,
+            payload=payload,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -558,6 +582,7 @@ def create_token(
             "token_created",
             {"username": account.username, "token": f"ssj_{lookup}", "name": label},
             now=now,
+            by=by,
         )
         token = _tokens(cur, sql, "t.lookup = ?", (lookup,))[0]
     return text, token
@@ -609,6 +634,7 @@ def revoke_token(raw: RawConnection, prefix: str, *, by: Actor | None, now: str)
                 "token_revoked",
                 {"username": token.username, "token": f"ssj_{token.lookup}"},
                 now=now,
+                by=by,
             )
         return _tokens(cur, sql, "t.id = ?", (token.id,))[0]
 

@@ -54,7 +54,7 @@ ACTIONS: dict[str, str] = {
     "user.read": "查看账号",
     "user.manage": "管理账号",
     "token.manage": "管理 API 令牌",
-    "account.self": "修改本人密码",
+    "account.self": "查看或修改本人账号",
 }
 
 # What satisfies each guard of the lifecycle (states/_guards.py) that waits on work people do:

@@ -93,6 +93,34 @@ class Head(NamedTuple):
         return now
 
 
+def event_kind(text: str) -> str:
+    """An event kind as a filter names it: one of the declared kinds (core/events.py)."""
+    from workflow.core.errors import InvalidInput
+
+    kind = text.strip()
+    if kind not in events.EVENTS:
+        raise InvalidInput(
+            f"事件类别 {text!r} 无效：应为 {'、'.join(events.EVENTS)} 之一",
+            field="kind",
+            value=text,
+        )
+    return kind
+
+
+def utc_text(text: str, tz: str, field: str) -> str:
+    """A moment as a person gives it (ISO 8601; without an offset in ``tz``) as the log stores
+    times, to compare with them; a bad one is an InvalidInput naming ``field``."""
+    from workflow.core.clock import format_utc, parse_time
+    from workflow.core.errors import InvalidInput
+
+    try:
+        return format_utc(parse_time(text, tz))
+    except ValueError as e:
+        raise InvalidInput(str(e), field=field, value=text) from None
+    except OverflowError:  # a year 1 or 9999 that the time zone carries off the calendar
+        raise InvalidInput(f"时刻 {text!r} 超出可处理的范围", field=field, value=text) from None
+
+
 def read_head(cur: Any, sql: Any) -> Head:
     cur.execute(sql("SELECT seq, hash, at FROM event ORDER BY seq DESC LIMIT 1"))
     row = cur.fetchone()
@@ -236,6 +264,17 @@ class Checkpoint:
     exported_at: str | None = None
     signed_by: str | None = None
 
+    def as_json(self) -> dict[str, Any]:
+        """The checkpoint as an auditor keeps it (the file ``audit checkpoint`` writes)."""
+        return {
+            "algorithm": self.algorithm,
+            "seq": self.seq,
+            "hash": self.hash,
+            "time": self.time,
+            "exported_at": self.exported_at,
+            "signed_by": self.signed_by,
+        }
+
     @classmethod
     def load(cls, path: str) -> Checkpoint:
         try:
@@ -319,6 +358,27 @@ def verify_db(raw: Any, against: Checkpoint | None = None) -> VerifyResult:
     return verify_rows(iter_db_rows(raw), against)
 
 
+def checkpoint(raw: Any, *, now: str, signed_by: str | None = None) -> Checkpoint:
+    """The log's head (seq, hash, time) as a checkpoint for an auditor to keep, after
+    verifying the whole chain: a broken chain is refused (Conflict naming the first bad
+    event), since a checkpoint would vouch for it. Writes nothing."""
+    from workflow.core.errors import Conflict
+
+    result = verify_db(raw)
+    if not result.ok:
+        raise Conflict(
+            f"哈希链已损坏（序号 {result.first_bad_seq}：{result.reason}），不能签出检查点",
+            first_bad_seq=result.first_bad_seq,
+        )
+    return Checkpoint(
+        seq=result.head_seq,
+        hash=result.head_hash,
+        time=result.head_time,
+        exported_at=now,
+        signed_by=signed_by,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Export (JSON Lines) and verification of an export with no database at all
 
@@ -344,6 +404,18 @@ def row_to_record(row: Row) -> dict[str, Any]:
 def export_lines(rows: Iterable[Row]) -> Iterator[str]:
     for row in rows:
         yield canonical_json(row_to_record(row)) + "\n"
+
+
+def export(raw: Any, by: identity.Actor | None = None) -> Iterator[str]:
+    """The whole log as JSON Lines (one event a line, hashes included), streamed from ``raw``.
+    Only the whole log verifies, and it holds every unit's events: ``by`` must be an account
+    of the root unit (checked now, before the first line)."""
+    if by is not None:
+        from workflow.core import units
+
+        with raw.read() as cur:
+            units.require_whole(cur, raw.sql, by, "导出审计日志")
+    return export_lines(iter_db_rows(raw))
 
 
 class BadExportLine(ValueError):

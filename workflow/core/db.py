@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from workflow.core.config import DbSettings
 
@@ -60,6 +60,27 @@ def make_engine(settings: DbSettings, url: str | None = None, *, create: bool = 
     return engine
 
 
+# What a read runs on: an engine (the read takes a connection of its own), or a connection the
+# caller holds, so that the reads of one web request share one connection (each checkout costs
+# round trips: the pool's ping, BEGIN, the ROLLBACK at the end; measured, bench/api.py).
+Bind = Engine | Connection
+
+
+@contextmanager
+def connected(bind: Bind) -> Iterator[Connection]:
+    """A connection for a read: ``bind`` itself, or one of the engine's for the block, whose
+    transaction ends with a COMMIT (see ``RawConnection.read``) unless the block raised."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as c:
+            yield c
+            c.commit()
+
+
+_REPEATABLE_READ = 3  # psycopg.IsolationLevel.REPEATABLE_READ (psycopg is imported lazily)
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
@@ -109,17 +130,29 @@ class RawConnection:
 
     @contextmanager
     def read(self) -> Iterator[Any]:
-        """A read-only snapshot (one transaction), ended with a rollback."""
+        """A read-only snapshot (one transaction), ended with a COMMIT, or a rollback if the
+        block raised. For a transaction that wrote nothing the two are the same, but psycopg
+        forgets its prepared statements at every ROLLBACK: reads ended so were planned again
+        each time (a web request's token lookup: ≈ 1 ms of planning; bench/api.py)."""
         cur = self.dbapi.cursor()
+        ok = False
         try:
             if not self.postgres:
                 cur.execute("BEGIN")
             else:
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                # psycopg then opens the transaction with BEGIN ISOLATION LEVEL REPEATABLE READ
+                # at the first statement: one round trip, not BEGIN and a SET TRANSACTION.
+                self.dbapi.isolation_level = _REPEATABLE_READ
             yield cur
+            ok = True
         finally:
             cur.close()
-            self.dbapi.rollback()
+            if ok:
+                self.dbapi.commit()
+            else:
+                self.dbapi.rollback()
+            if self.postgres:
+                self.dbapi.isolation_level = None  # the server's default again (the writer's)
 
     def select_in(self, cur: Any, select: str, column: str, values: list[Any]) -> list[Any]:
         """Rows of ``select WHERE column IN values``: one array parameter on PostgreSQL (long

@@ -14,8 +14,9 @@ from typing import Any
 
 from workflow.core.errors import InvalidInput
 
-# Ids are BIGINT in PostgreSQL and INTEGER in SQLite: both signed 64-bit.
-ID_MAX = 2**63 - 1
+# Ids are INTEGER columns (the migrations' sa.Integer): signed 32-bit in PostgreSQL, which
+# refuses a larger number in a comparison (SQLite would take 64 bits).
+ID_MAX = 2**31 - 1
 # Names (targets, inspectors, items, plans, tasks, units): long enough for any real one.
 NAME_MAX_CHARS = 200
 # Free text typed on the command line (reasons, notes, JSON data).
@@ -34,7 +35,7 @@ _BAD_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
 
 
 def check_id(value: int, label: str = "编号") -> int:
-    """A database id: a positive signed 64-bit integer."""
+    """A database id: a positive signed 32-bit integer (PostgreSQL's INTEGER)."""
     if not 1 <= value <= ID_MAX:
         raise InvalidInput(f"{label} {value} 无效：应为 1 到 {ID_MAX} 之间的整数")
     return value

@@ -6,12 +6,15 @@ byte for byte, and one representation on SQLite and PostgreSQL keeps replay comp
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from notifications.outbox import Outbox  # noqa: F401  (its table lives in this schema too)
 
 UTC_TEXT = 27  # len("2024-04-01T08:00:00.000000Z")
+# A record that carries joint visits: the condition of the partial index on them, which a
+# query must state word for word for the database to use that index.
+JOINT_VISIT = "joined <> '[]'"
 
 
 class Unit(SQLModel, table=True):
@@ -36,8 +39,11 @@ class Unit(SQLModel, table=True):
 class Plan(SQLModel, table=True):
     """年度抽查工作计划 (seed 004: plan no. 2024001; name = year + department + 随机抽查 + serial)."""
 
+    # Plan numbers are each bureau's own: two counties may both have 2024001.
+    __table_args__ = (UniqueConstraint("unit_id", "plan_no", name="uq_plan_unit_no"),)
+
     id: int | None = Field(default=None, primary_key=True)
-    plan_no: str = Field(max_length=16, unique=True)
+    plan_no: str = Field(max_length=16, index=True)
     name: str = Field(max_length=200)
     year: int
     unit: str = Field(max_length=200)
@@ -85,7 +91,16 @@ class InspectionRecord(SQLModel, table=True):
     """One drawn target of a task: its inspector group, result, publication and follow-ups."""
 
     __tablename__ = "inspection_record"
-    __table_args__ = (UniqueConstraint("task_id", "target_code", name="uq_record_task_target"),)
+    __table_args__ = (
+        UniqueConstraint("task_id", "target_code", name="uq_record_task_target"),
+        # The few records that carry joint visits (queries.show_task looks them up).
+        Index(
+            "ix_record_joint_visit",
+            "id",
+            sqlite_where=text(JOINT_VISIT),
+            postgresql_where=text(JOINT_VISIT),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)

@@ -383,6 +383,26 @@ def parse_date(v: str | date | int | float, *, not_after: date | None = None) ->
     return _checked(day, not_after)
 
 
+def local_day(v: str, tz: str) -> date:
+    """The day a user states: a date as clerks write it, or a moment in the bureau's zone
+    (2024-04-02T15:00, Beijing time, or with its offset) taken as its local date there."""
+    from zoneinfo import ZoneInfo
+
+    from workflow.core.clock import parse_time
+
+    try:
+        return parse_date(v)
+    except ValueError:
+        try:
+            return parse_time(v, tz).astimezone(ZoneInfo(tz)).date()
+        except OverflowError:  # 9999-12-31T23:59:59-14:00 is past what a datetime holds
+            raise ValueError("超出可处理的日期范围") from None
+        except ValueError:
+            raise ValueError(
+                "应为日期（如 2024-04-02、2024/4/2、2024年4月2日）或北京时间时刻（如 2024-04-02T15:00）"
+            ) from None
+
+
 def _checked(day: date, not_after: date | None) -> date:
     if day.year not in YEARS:
         raise ValueError(f"年份 {day.year} 超出范围（{YEARS.start}–{YEARS.stop - 1}）")

@@ -68,6 +68,9 @@ _BY_ROLE: dict[str, set[str]] = {
         "result.publish",
         "followup.add",
         "report.read",
+        # The office's clerk fills in and sends the monthly form (seed 000: 填表人); the
+        # supervisor may record it too.
+        "report.submit",
     },
     # The results of the groups they are in: the writer checks the group (writer.recorder_role).
     "inspector": {

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, or_, text
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 import states
 from states import RESULTS
-from workflow.core.errors import Forbidden, NotFound
+from workflow.core.db import Bind, connected
+from workflow.core.errors import NotFound
 from workflow.core.identity import Actor
 from workflow.core.models import (
+    JOINT_VISIT,
     DeadlineStep,
     Event,
     FollowUp,
@@ -35,25 +38,18 @@ def list_plans(engine: Engine, *, within: Actor | None = None) -> list[dict[str,
         if within is not None:
             q = q.where(col(Unit.path).startswith(within.unit_path))
         return [
-            {**p.model_dump(exclude={"id"}), "tasks": counts.get(p.id, 0)}
-            for p in s.exec(q).all()
+            {**p.model_dump(exclude={"id"}), "tasks": counts.get(p.id, 0)} for p in s.exec(q).all()
         ]
 
 
 def show_plan(engine: Engine, plan_no: str, *, within: Actor | None = None) -> dict[str, Any]:
+    from workflow.core import refs
     from workflow.core.normalize import TASK_TYPES, percent
 
+    found = refs.plan_id(engine, plan_no, within)  # in the subtree, or the error says whose
     with Session(engine) as s:
-        plan = s.exec(select(Plan).where(Plan.plan_no == plan_no)).first()
-        if plan is None:
-            raise NotFound(f"抽查计划 {plan_no} 不存在")
-        if within is not None:
-            owner = s.get(Unit, plan.unit_id)
-            if owner is None or not within.sees_path(owner.path):
-                raise Forbidden(
-                    f"抽查计划 {plan_no} 不属于账号 {within.username} 所属单位及其下级单位",
-                    plan=plan_no,
-                )
+        plan = s.get(Plan, found)
+        assert plan is not None
         tasks = s.exec(select(Task).where(Task.plan_id == plan.id).order_by(Task.task_no)).all()
         return {
             **plan.model_dump(exclude={"id"}),
@@ -75,8 +71,17 @@ def show_plan(engine: Engine, plan_no: str, *, within: Actor | None = None) -> d
         }
 
 
+# A task summary (list_tasks): these columns, then the count of records and updated_at.
+_SUMMARY_COLUMNS: tuple[Any, ...] = (
+    Task.id, Plan.plan_no, Task.task_no, Task.name, Unit.code, Task.state, Task.version,
+)  # fmt: skip
+_SUMMARY_KEYS = (
+    "id", "plan_no", "task_no", "name", "unit", "state", "version", "records", "updated_at",
+)  # fmt: skip
+
+
 def list_tasks(
-    engine: Engine,
+    bind: Bind,
     state: str | None = None,
     plan_no: str | None = None,
     *,
@@ -86,28 +91,38 @@ def list_tasks(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Tasks by id, filtered; ``within``: only the account's unit subtree, ``unit``: only that
-    unit's subtree (a code), both inside the query. ``after``/``limit`` page by id."""
-    with Session(engine) as s:
+    unit's subtree (a code), both inside the query. ``after``/``limit`` page by id. ``bind``:
+    an engine, or a connection the caller holds (db.Bind)."""
+    with connected(bind) as c:
         records = (
             select(func.count(col(InspectionRecord.id)))
             .where(col(InspectionRecord.task_id) == col(Task.id))
             .correlate(Task)
             .scalar_subquery()
         )
+        # The summary's columns only, not Task entities: a page of 50 built as ORM objects
+        # cost more than the query (measured, bench/api.py).
         q = (
-            select(Task, Plan.plan_no, Unit.code, records)
+            sa_select(*_SUMMARY_COLUMNS, records, col(Task.updated_at))
             .join(Plan, col(Plan.id) == col(Task.plan_id))
             .join(Unit, col(Unit.id) == col(Task.unit_id))
             .order_by(col(Task.id))
         )
         if state:
-            q = q.where(Task.state == state)
+            q = q.where(col(Task.state) == state)
         if plan_no:
-            q = q.where(Plan.plan_no == plan_no)
+            from workflow.core.refs import plan_ref
+
+            owner, number = plan_ref(plan_no)  # 2024001, or 130227:2024001
+            q = q.where(col(Plan.plan_no) == number)
+            if owner is not None:
+                q = q.where(
+                    col(Plan.unit_id) == select(Unit.id).where(Unit.code == owner).scalar_subquery()
+                )
         if within is not None:
             q = q.where(col(Unit.path).startswith(within.unit_path))
         if unit:
-            prefix = s.exec(select(Unit.path).where(Unit.code == unit)).first()
+            prefix = c.execute(sa_select(col(Unit.path)).where(col(Unit.code) == unit)).scalar()
             if prefix is None:
                 raise NotFound(f"单位 {unit!r} 不存在", field="unit", value=unit)
             q = q.where(col(Unit.path).startswith(prefix))
@@ -115,89 +130,76 @@ def list_tasks(
             q = q.where(col(Task.id) > after)
         if limit is not None:
             q = q.limit(limit)
-        return [_task_summary(t, p, n, u) for t, p, u, n in s.exec(q).all()]
+        return [dict(zip(_SUMMARY_KEYS, row, strict=True)) for row in c.execute(q).all()]
 
 
-def _task_summary(t: Task, plan_no: str, records: int, unit: str | None = None) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "plan_no": plan_no,
-        "task_no": t.task_no,
-        "name": t.name,
-        "unit": unit,
-        "state": t.state,
-        "version": t.version,
-        "records": records,
-        "updated_at": t.updated_at,
-    }
+# show_task's reads as SQL text, compiled once: it answers every GET /api/v1/tasks/{id}, and
+# building ORM statements and entities cost most of its time (measured, bench/api.py).
+_SHOW_TASK = text(
+    "SELECT t.id, p.plan_no, p.name, t.task_no, t.name, t.task_type, t.ratio, t.items, t.scope,"
+    " t.initiating_office, t.joining_offices, t.months, t.item_codes, t.filters,"
+    " t.stratum_ratios, t.inspector_field, t.commitment, t.draw_digest, t.confirmed_at,"
+    " t.state, t.version, t.created_at, t.updated_at"
+    " FROM task t JOIN plan p ON p.id = t.plan_id WHERE t.id = :t"
+)
+_SHOW_RECORDS = text(
+    "SELECT id, target_code, target_name, inspectors, result, result_note, result_at,"
+    " published_at, published_on, published_place, followup_count, joined, rectify_by,"
+    " correction_count FROM inspection_record WHERE task_id = :t ORDER BY target_code"
+)
+# ``joined`` is canonical JSON (sorted keys, no spaces): the pattern narrows, json decides.
+# JOINT_VISIT first, as a literal: it is the partial index's condition, so only the records
+# with joint visits are read, not every record of every task.
+_SHOW_JOINT_VISITS = text(
+    "SELECT r.target_code, r.target_name, r.inspectors, r.result, r.published_at, r.joined,"
+    " t.id, t.task_no, t.initiating_office, p.plan_no"
+    " FROM inspection_record r JOIN task t ON t.id = r.task_id JOIN plan p ON p.id = t.plan_id"
+    f" WHERE r.{JOINT_VISIT} AND r.joined LIKE :pattern ORDER BY r.target_code, t.id"
+)
 
 
-def show_task(engine: Engine, task_id: int) -> dict[str, Any]:
-    with Session(engine) as s:
-        row = s.exec(
-            select(Task, Plan)
-            .join(Plan, col(Plan.id) == col(Task.plan_id))
-            .where(Task.id == task_id)
-        ).first()
+def show_task(bind: Bind, task_id: int) -> dict[str, Any]:
+    """A task with its plan, records (with their follow-ups and corrections) and the joint
+    visits other tasks' draws merged it into. ``bind``: an engine, or a connection the caller
+    holds (db.Bind)."""
+    with connected(bind) as c:
+        row = c.execute(_SHOW_TASK, {"t": task_id}).first()
         if row is None:
             raise NotFound(f"任务 {task_id} 不存在")
-        t, plan = row
-        recs = s.exec(
-            select(InspectionRecord)
-            .where(InspectionRecord.task_id == task_id)
-            .order_by(InspectionRecord.target_code)
-        ).all()
+        (tid, plan_no, plan_name, task_no, name, task_type, ratio, items, scope, office,
+         joining, months, item_codes, filters, stratum_ratios, inspector_field, commitment,
+         draw_digest, confirmed_at, state, version, created_at, updated_at) = row  # fmt: skip
+        recs = c.execute(_SHOW_RECORDS, {"t": task_id}).all()
+        # Follow-ups and corrections are read only when a record counts some (most have none).
         fus: dict[int, list[dict[str, Any]]] = {}
-        for f in s.exec(
-            select(FollowUp)
-            .join(InspectionRecord, col(InspectionRecord.id) == col(FollowUp.record_id))
-            .where(InspectionRecord.task_id == task_id)
-            .order_by(col(FollowUp.id))
-        ).all():
-            fus.setdefault(f.record_id, []).append(
-                {"outcome": f.outcome, "date": f.outcome_date, "note": f.note, "actor": f.actor}
-            )
-        joint = _joint_visits(s, task_id)
-        from workflow.core.writer import CORRECTION_CATEGORIES
-
         corrections: dict[int, list[dict[str, Any]]] = {}
-        for c in s.exec(
-            select(ResultCorrection)
-            .join(InspectionRecord, col(InspectionRecord.id) == col(ResultCorrection.record_id))
-            .where(InspectionRecord.task_id == task_id)
-            .order_by(col(ResultCorrection.id))
-        ).all():
-            corrections.setdefault(c.record_id, []).append(
-                {
-                    **c.model_dump(exclude={"id", "record_id"}),
-                    "category_label": CORRECTION_CATEGORIES.get(c.category, c.category),
-                }
-            )
+        if any(r.followup_count for r in recs) or any(r.correction_count for r in recs):
+            fus, corrections = _followups_and_corrections(c, task_id)
         return {
-            "id": t.id,
-            "plan_no": plan.plan_no,
-            "plan_name": plan.name,
-            "task_no": t.task_no,
-            "name": t.name,
-            "task_type": t.task_type,
-            "ratio": t.ratio,
-            "items": t.items,
-            "scope": t.scope,
-            "initiating_office": t.initiating_office,
-            "joining_offices": json.loads(t.joining_offices),
-            "months": t.months,
-            "item_codes": json.loads(t.item_codes),
-            "filters": json.loads(t.filters),
-            "stratum_ratios": json.loads(t.stratum_ratios),
-            "inspector_field": t.inspector_field,
-            "commitment": t.commitment,
-            "draw_digest": t.draw_digest,
-            "confirmed_at": t.confirmed_at,
-            "state": t.state,
-            "version": t.version,
-            "allowed_triggers": states.allowed_triggers(t.state),
-            "created_at": t.created_at,
-            "updated_at": t.updated_at,
+            "id": tid,
+            "plan_no": plan_no,
+            "plan_name": plan_name,
+            "task_no": task_no,
+            "name": name,
+            "task_type": task_type,
+            "ratio": ratio,
+            "items": items,
+            "scope": scope,
+            "initiating_office": office,
+            "joining_offices": json.loads(joining),
+            "months": months,
+            "item_codes": json.loads(item_codes),
+            "filters": json.loads(filters),
+            "stratum_ratios": json.loads(stratum_ratios),
+            "inspector_field": inspector_field,
+            "commitment": commitment,
+            "draw_digest": draw_digest,
+            "confirmed_at": confirmed_at,
+            "state": state,
+            "version": version,
+            "allowed_triggers": states.allowed_triggers(state),
+            "created_at": created_at,
+            "updated_at": updated_at,
             "records": [
                 {
                     "target_code": r.target_code,
@@ -210,46 +212,71 @@ def show_task(engine: Engine, task_id: int) -> dict[str, Any]:
                     "published_at": r.published_at,
                     "published_on": r.published_on,
                     "published_place": r.published_place,
-                    "followups": fus.get(r.id or 0, []),
+                    "followups": fus.get(r.id, []),
                     "joined": json.loads(r.joined),
                     "rectify_by": r.rectify_by,
                     "correction_count": r.correction_count,
-                    "corrections": corrections.get(r.id or 0, []),
+                    "corrections": corrections.get(r.id, []),
                 }
                 for r in recs
             ],
-            "joint_visits": joint,
+            "joint_visits": _joint_visits(c, task_id),
         }
 
 
-def _joint_visits(s: Session, task_id: int) -> list[dict[str, Any]]:
+def _followups_and_corrections(
+    c: Connection, task_id: int
+) -> tuple[dict[int, list[dict[str, Any]]], dict[int, list[dict[str, Any]]]]:
+    """The follow-ups and the corrections of a task's records, by record id."""
+    from workflow.core.writer import CORRECTION_CATEGORIES
+
+    fus: dict[int, list[dict[str, Any]]] = {}
+    corrections: dict[int, list[dict[str, Any]]] = {}
+    with Session(c) as s:
+        for f in s.exec(
+            select(FollowUp)
+            .join(InspectionRecord, col(InspectionRecord.id) == col(FollowUp.record_id))
+            .where(InspectionRecord.task_id == task_id)
+            .order_by(col(FollowUp.id))
+        ).all():
+            fus.setdefault(f.record_id, []).append(
+                {"outcome": f.outcome, "date": f.outcome_date, "note": f.note, "actor": f.actor}
+            )
+        for k in s.exec(
+            select(ResultCorrection)
+            .join(InspectionRecord, col(InspectionRecord.id) == col(ResultCorrection.record_id))
+            .where(InspectionRecord.task_id == task_id)
+            .order_by(col(ResultCorrection.id))
+        ).all():
+            corrections.setdefault(k.record_id, []).append(
+                {
+                    **k.model_dump(exclude={"id", "record_id"}),
+                    "category_label": CORRECTION_CATEGORIES.get(k.category, k.category),
+                }
+            )
+    return fus, corrections
+
+
+def _joint_visits(c: Connection, task_id: int) -> list[dict[str, Any]]:
     """Targets this task's draw merged into another task's visit (it has no record of its own
     for them): that visit, with its result once recorded."""
-    # ``joined`` is canonical JSON (sorted keys, no spaces): the pattern narrows, json decides.
-    pattern = f'%"task_id":{int(task_id)},%'
-    rows = s.exec(
-        select(InspectionRecord, Task, Plan)
-        .join(Task, col(Task.id) == col(InspectionRecord.task_id))
-        .join(Plan, col(Plan.id) == col(Task.plan_id))
-        .where(col(InspectionRecord.joined).like(pattern))
-        .order_by(col(InspectionRecord.target_code), col(Task.id))
-    ).all()
+    rows = c.execute(_SHOW_JOINT_VISITS, {"pattern": f'%"task_id":{int(task_id)},%'}).all()
     return [
         {
-            "target_code": r.target_code,
-            "target_name": r.target_name,
-            "task_id": t.id,
-            "plan_no": p.plan_no,
-            "task_no": t.task_no,
-            "office": t.initiating_office,
+            "target_code": code,
+            "target_name": name,
+            "task_id": other,
+            "plan_no": plan_no,
+            "task_no": task_no,
+            "office": office,
             "item_codes": j["item_codes"],
-            "inspectors": json.loads(r.inspectors),
-            "result": r.result,
-            "result_label": RESULTS.get(r.result or ""),
-            "published_at": r.published_at,
+            "inspectors": json.loads(inspectors),
+            "result": result,
+            "result_label": RESULTS.get(result or ""),
+            "published_at": published_at,
         }
-        for r, t, p in rows
-        for j in json.loads(r.joined)
+        for code, name, inspectors, result, published_at, joined, other, task_no, office, plan_no in rows
+        for j in json.loads(joined)
         if j["task_id"] == task_id
     ]
 
@@ -264,38 +291,65 @@ def list_events(
 ) -> list[dict[str, Any]]:
     """Events in seq order: all, or one task's (its deadline events included); ``limit``: the
     newest that many."""
+    return search_events(engine, task_id=task_id, newest=limit)
+
+
+def search_events(
+    engine: Engine,
+    *,
+    task_id: int | None = None,
+    actor: str | None = None,
+    kind: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    within: Actor | None = None,
+    after: int | None = None,
+    limit: int | None = None,
+    newest: int | None = None,
+) -> list[dict[str, Any]]:
+    """Events in seq order, filtered inside the query: one task's (its deadline events
+    included), one actor's (the account name events carry), one kind, stamped from ``since``
+    up to ``until`` (stored UTC texts, both included); ``after``/``limit`` page by seq;
+    ``newest``: only the newest that many.
+
+    ``within``: an account sees the events of its subtree's tasks (their deadline events
+    included); the events no unit owns — directories, units, accounts, the calendar, reports —
+    are for the accounts whose subtree is the whole tree (``units.require_whole``)."""
     with Session(engine) as s:
-        if task_id is None:
-            events = _newest(s, select(Event), limit)
+        q = select(Event)
+        if task_id is not None:
+            steps = select(DeadlineStep.event_seq).where(DeadlineStep.task_id == task_id)
+            q = q.where(or_(col(Event.task_id) == task_id, col(Event.seq).in_(steps)))
+        if within is not None:
+            top = s.exec(select(Unit.path).where(col(Unit.parent_id).is_(None))).first()
+            if within.unit_path != top:
+                tasks = (
+                    select(Task.id)
+                    .join(Unit, col(Unit.id) == col(Task.unit_id))
+                    .where(col(Unit.path).startswith(within.unit_path))
+                )
+                steps = select(DeadlineStep.event_seq).where(col(DeadlineStep.task_id).in_(tasks))
+                q = q.where(or_(col(Event.task_id).in_(tasks), col(Event.seq).in_(steps)))
+        if actor is not None:
+            q = q.where(Event.actor == actor)
+        if kind is not None:
+            q = q.where(Event.kind == kind)
+        if since is not None:
+            q = q.where(col(Event.at) >= since)
+        if until is not None:
+            q = q.where(col(Event.at) <= until)
+        if after is not None:
+            q = q.where(col(Event.seq) > after)
+        if newest:
+            found = list(reversed(s.exec(q.order_by(col(Event.seq).desc()).limit(newest)).all()))
         else:
-            own = _newest(s, select(Event).where(Event.task_id == task_id), limit)
-            steps = (
-                select(DeadlineStep.event_seq)
-                .where(DeadlineStep.task_id == task_id)
-                .order_by(col(DeadlineStep.event_seq).desc())
-            )
-            if limit:
-                steps = steps.limit(limit)
-            seqs = list(s.exec(steps).all())
-            deadline = (
-                list(s.exec(select(Event).where(col(Event.seq).in_(seqs))).all()) if seqs else []
-            )
-            events = sorted([*own, *deadline], key=lambda e: e.seq)
-            if limit:
-                events = events[-limit:]
+            q = q.order_by(col(Event.seq))
+            found = list(s.exec(q.limit(limit) if limit is not None else q).all())
         return [
             {
                 **e.model_dump(exclude={"at", "payload"}),
                 "time": e.at,
                 "payload": json.loads(e.payload),
             }
-            for e in events
+            for e in found
         ]
-
-
-def _newest(s: Session, q: Any, limit: int | None) -> list[Event]:
-    """``q``'s events in seq order, or its newest ``limit`` in seq order."""
-    if not limit:
-        return list(s.exec(q.order_by(Event.seq)).all())
-    newest = s.exec(q.order_by(col(Event.seq).desc()).limit(limit)).all()
-    return list(reversed(newest))

@@ -17,9 +17,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from workflow.core import input_limits
+from workflow.core.db import Bind, connected
 from workflow.core.errors import Forbidden, InvalidInput, NotFound
 from workflow.core.identity import Actor
 
@@ -28,6 +29,73 @@ MAX_CANDIDATES = 10
 _TASK_REF = re.compile(r"(.+?)\s*[-–—_/\s]\s*(\d{1,3})\s*号?")
 # the same written together: 2026001001号 (seed plan numbers have 7 digits)
 _TASK_REF_JOINED = re.compile(r"(\d{7})(\d{1,3})\s*号?")
+
+
+# a plan, qualified by its bureau's code where numbers repeat across bureaus: 130227:2024001
+_PLAN_REF = re.compile(r"(?:(.+?)\s*[:/]\s*)?(\d{7})")
+_PLAN_SQL = (
+    "SELECT p.id, p.plan_no, u.code, u.name, u.path FROM plan p JOIN unit u ON u.id = p.unit_id"
+    " WHERE p.plan_no = ?"
+)
+
+
+def plan_ref(value: str) -> tuple[str | None, str]:
+    """(bureau code or None, plan no.) of what the user typed for a plan."""
+    text = norm(value)
+    m = _PLAN_REF.fullmatch(text)
+    if m is None:
+        return None, text.upper()
+    return (m.group(1).upper() if m.group(1) else None), m.group(2)
+
+
+def plan_query(value: str) -> tuple[str, tuple[str, ...]]:
+    """The SELECT (``?`` placeholders) of the plans ``value`` may name, and its parameters."""
+    unit, plan_no = plan_ref(value)
+    if unit is None:
+        return _PLAN_SQL, (plan_no,)
+    return _PLAN_SQL + " AND u.code = ?", (plan_no, unit)
+
+
+def choose_plan(
+    rows: Iterable[tuple[int, str, str, str, str]], value: str, within: Actor | None
+) -> int:
+    """The one plan ``value`` names among ``rows`` (id, plan no, unit code, name, path): plan
+    numbers are per bureau (seed 004), so a number alone is resolved within the account's
+    subtree, and where it still repeats the bureau's code is asked for."""
+    found = list(rows)
+    unit, plan_no = plan_ref(value)
+    if within is not None and within.role != "system":
+        seen = [r for r in found if within.sees_path(r[4])]
+        if not seen and found:
+            r = found[0]
+            raise Forbidden(
+                f"抽查计划 {plan_no} 属于 {r[3]}（{r[2]}），不在账号 {within.username} 所属单位"
+                f"（{within.unit_code}）及其下级单位之内",
+                field="plan",
+                value=value,
+            )
+        found = seen
+    if not found:
+        where = f"{unit} 的" if unit else ""
+        raise NotFound(f"{where}抽查计划 {plan_no} 不存在", field="plan", value=value)
+    if len(found) > 1:
+        listed = "、".join(f"{r[2]}:{r[1]}（{r[3]}）" for r in found[:MAX_CANDIDATES])
+        raise InvalidInput(
+            f"抽查计划编号 {plan_no} 在多个单位中都有：{listed}；请写明单位代码，如 {found[0][2]}:{plan_no}",
+            field="plan",
+            value=value,
+        )
+    return int(found[0][0])
+
+
+def plan_id(bind: Bind, value: str, within: Actor | None = None) -> int:
+    """The id of the plan ``value`` names (``2024001``, or ``130227:2024001``)."""
+    query, args = plan_query(value)
+    with connected(bind) as c:
+        if c.dialect.paramstyle != "qmark":
+            query = query.replace("?", "%s")
+        rows = c.exec_driver_sql(query, args).all()
+    return choose_plan([tuple(r) for r in rows], value, within)
 
 
 def norm(value: str) -> str:
@@ -44,30 +112,48 @@ def _candidates(found: Iterable[str]) -> str:
 # --- tasks -----------------------------------------------------------------------------------
 
 
-def task_id(engine: Engine, ref: str | int) -> int:
-    """The id of the task ``ref`` names: an id, or plan no + task no (2026001-001号)."""
+def task_id(bind: Bind, ref: str | int, within: Actor | None = None) -> int:
+    """The id of the task ``ref`` names: an id, or plan no + task no (2026001-001号; where
+    plan numbers repeat across bureaus, 130227:2026001-001号). The plan number is resolved
+    within ``within``'s subtree (default: the bound account's). ``bind``: an engine, or a
+    connection the caller holds (db.Bind)."""
     if isinstance(ref, int):
         return ref
+    with connected(bind) as c:
+        return _task_id(c, ref, within)
+
+
+def scoped_task_id(bind: Bind, ref: str | int, within: Actor | None) -> int:
+    """``require_in_scope(task_id(ref), within)`` on one connection: the task a command or a
+    request names, if it lies in the acting account's unit subtree."""
+    with connected(bind) as c:
+        return require_in_scope(c, ref if isinstance(ref, int) else _task_id(c, ref), within)
+
+
+def _task_id(c: Connection, ref: str, within: Actor | None = None) -> int:
+    from workflow.core import identity
+
+    within = within or identity.current()
     value = norm(ref)
     m = _TASK_REF.fullmatch(value) or _TASK_REF_JOINED.fullmatch(value)
     # Digits alone are an id, unless they begin with an existing plan's number.
-    if value.isdigit() and (m is None or not _plan_exists(engine, m.group(1))):
-        if _plan_exists(engine, value):
+    if value.isdigit() and (m is None or not _plan_exists(c, m.group(1))):
+        if _plan_exists(c, value):
             raise InvalidInput(f"{value} 是抽查计划编号：请写明任务，如 {value}-001号（或任务 ID）")
         return input_limits.check_id(int(value), "任务编号")
     if m is None:
         raise InvalidInput(
             f"任务 {ref!r} 无效：应为任务 ID（如 12）或“计划编号-任务编号”（如 2026001-001号）"
         )
-    plan_no, serial = m.group(1), int(m.group(2))
-    with engine.connect() as c:
-        rows = c.execute(
-            text(
-                "SELECT t.id, t.task_no FROM task t JOIN plan p ON p.id = t.plan_id"
-                " WHERE p.plan_no = :p ORDER BY t.task_no"
-            ),
-            {"p": plan_no},
-        ).all()
+    plan_no, serial = plan_ref(m.group(1))[1], int(m.group(2))
+    try:
+        plan = plan_id(c, m.group(1), within)
+    except NotFound:
+        raise NotFound(f"任务 {ref!r}：抽查计划 {plan_no} 不存在或没有任务") from None
+    rows = c.execute(
+        text("SELECT t.id, t.task_no FROM task t WHERE t.plan_id = :p ORDER BY t.task_no"),
+        {"p": plan},
+    ).all()
     if not rows:
         raise NotFound(f"任务 {ref!r}：抽查计划 {plan_no} 不存在或没有任务")
     for tid, task_no in rows:
@@ -80,12 +166,12 @@ def task_id(engine: Engine, ref: str | int) -> int:
     )
 
 
-def require_in_scope(engine: Engine, task_id: int, within: Actor | None) -> int:
+def require_in_scope(bind: Bind, task_id: int, within: Actor | None) -> int:
     """``task_id`` if the task lies in ``within``'s unit subtree (DESIGN §8: an account acts on
     its unit's subtree only); otherwise Forbidden, saying whose it is. No account: no scope."""
     if within is None:
         return task_id
-    with engine.connect() as c:
+    with connected(bind) as c:
         row = c.execute(
             text(
                 "SELECT u.path, u.name, u.code FROM task t JOIN unit u ON u.id = t.unit_id"
@@ -104,23 +190,24 @@ def require_in_scope(engine: Engine, task_id: int, within: Actor | None) -> int:
     return task_id
 
 
-def _plan_exists(engine: Engine, plan_no: str) -> bool:
-    with engine.connect() as c:
-        row = c.execute(text("SELECT 1 FROM plan WHERE plan_no = :p"), {"p": plan_no}).first()
-    return row is not None
+def _plan_exists(c: Connection, value: str) -> bool:
+    query, args = plan_query(value)
+    if c.dialect.paramstyle != "qmark":
+        query = query.replace("?", "%s")
+    return c.exec_driver_sql(query, args).first() is not None
 
 
 # --- targets ---------------------------------------------------------------------------------
 
 
-def target_code(engine: Engine, ref: str, task: int | None = None) -> str:
+def target_code(bind: Bind, ref: str, task: int | None = None) -> str:
     """The credit code of the target ``ref`` names (code or unique name). With ``task``, the
     target must be one of that task's drawn targets."""
     value = norm(ref)
     if not value:
         raise InvalidInput("检查对象不能为空：请写统一社会信用代码或名称")
     code = value.upper()
-    with engine.connect() as c:
+    with connected(bind) as c:
         if task is not None:
             # The directory's name, and the name the record was drawn under (if since renamed).
             rows = c.execute(
@@ -196,6 +283,21 @@ def inspector_cert(engine: Engine, ref: str, among: Iterable[str] | None = None)
             if cert in (value, value.upper()):
                 return cert
     raise NotFound(f"执法人员名录中没有 {ref!r}（按执法证号或姓名查找）{hint}")
+
+
+def group_member(engine: Engine, ref: str, task: int, target: str) -> str:
+    """The certificate of the inspector ``ref`` names in the group of ``target`` (a credit
+    code) in ``task``: the group settles a name two inspectors share."""
+    import json
+
+    with engine.connect() as c:
+        row = c.execute(
+            text(
+                "SELECT inspectors FROM inspection_record WHERE task_id = :t AND target_code = :c"
+            ),
+            {"t": task, "c": target},
+        ).first()
+    return inspector_cert(engine, ref, json.loads(row[0]) if row else [])
 
 
 # --- labels ----------------------------------------------------------------------------------

@@ -224,6 +224,21 @@ def replay(raw: RawConnection, task_id: int | None = None, at: str | None = None
     return result
 
 
+def replay_named(
+    raw: RawConnection, task_id: int | None = None, at: str | None = None
+) -> ReplayResult:
+    """``replay`` as people read it: one task's records carry the target's and inspectors'
+    names. A task the log never mentions, replayed up to now, does not exist (NotFound)."""
+    from workflow.core.errors import NotFound
+
+    result = replay(raw, task_id, at)
+    if task_id is not None and result.records:
+        name_records(raw, task_id, result.records)
+    if task_id is not None and task_id not in result.tasks and not result.mismatches and at is None:
+        raise NotFound(f"任务 {task_id} 不存在", task=task_id)
+    return result
+
+
 def name_records(raw: RawConnection, task_id: int, records: list[dict[str, Any]]) -> None:
     """Add the target's and the inspectors' names (from today's tables, for people) to the
     replayed ``records`` in place."""

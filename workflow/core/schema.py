@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,10 @@ def _alembic_config() -> Config:
     return cfg
 
 
+@cache
 def head_revision() -> str:
+    """The newest migration's revision. Read once per process: finding it loads and compiles
+    every migration script (≈ 7 ms), and the scripts are the installed code's."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head

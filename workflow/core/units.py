@@ -18,9 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from workflow.core import audit, normalize
+from workflow.core import audit, identity, normalize
 from workflow.core.db import RawConnection
-from workflow.core.errors import InvalidInput, NotFound, Step
+from workflow.core.errors import Forbidden, InvalidInput, NotFound, Step
+from workflow.core.identity import Actor
 
 # The levels, top down. A unit sits under a unit of a higher level: a city under the province,
 # a county under a city or (省直管县) the province, an office under any bureau.
@@ -124,15 +125,20 @@ def all_units(raw: RawConnection) -> list[Unit]:
         return load(cur, raw.sql)
 
 
-def find(cur: Any, sql: Any, code: str) -> Unit:
-    """The unit of ``code`` (as typed: full-width folded); NotFound lists the codes there are."""
+def find(
+    cur: Any, sql: Any, code: str, *, within: Actor | None = None, field: str = "unit"
+) -> Unit:
+    """The unit of ``code`` (as typed: full-width folded); NotFound lists the codes there are.
+    ``within``: outside that account's subtree a unit does not exist (as accounts do not), and
+    only the subtree's codes are listed."""
     folded = normalize.nfkc(code).strip()
     cur.execute(sql(f"SELECT {', '.join(COLUMNS)} FROM unit WHERE code = ?"), (folded,))
     row = cur.fetchone()
-    if row is None:
-        cur.execute(sql("SELECT code, name FROM unit ORDER BY path"))
+    if row is None or (within is not None and not within.sees_path(_unit(row).path)):
+        scope, args = ("WHERE path LIKE ? ", (within.unit_path + "%",)) if within else ("", ())
+        cur.execute(sql(f"SELECT code, name FROM unit {scope}ORDER BY path"), args)
         known = "、".join(f"{n}（{c}）" for c, n in cur.fetchall()[:20])
-        raise NotFound(f"单位 {code!r} 不存在（现有：{known or '无'}）", field="unit", value=code)
+        raise NotFound(f"单位 {code!r} 不存在（现有：{known or '无'}）", field=field, value=code)
     return _unit(row)
 
 
@@ -144,14 +150,27 @@ def root(cur: Any, sql: Any) -> Unit:
     return _unit(row)
 
 
+def by_id(cur: Any, sql: Any, unit_id: int) -> Unit:
+    cur.execute(sql(f"SELECT {', '.join(COLUMNS)} FROM unit WHERE id = ?"), (unit_id,))
+    return _unit(cur.fetchone())
+
+
 def resolve(cur: Any, sql: Any, code: str | None) -> Unit:
     """The unit named by ``code``; without one, the root (a single bureau's database)."""
     return root(cur, sql) if code is None or not code.strip() else find(cur, sql, code)
 
 
 def bureau(cur: Any, sql: Any, code: str | None) -> Unit:
-    """A bureau (not an office) that owns plans, tasks and directory rows."""
-    u = resolve(cur, sql, code)
+    """A bureau (not an office) that owns plans, tasks and directory rows. Without a code, the
+    bound account's bureau (an office's account: the bureau it is part of), else the root; a
+    bureau outside the bound account's subtree is refused."""
+    who = identity.current()
+    if (code is None or not code.strip()) and who is not None and who.role != "system":
+        cur.execute(sql(f"SELECT {', '.join(COLUMNS)} FROM unit WHERE path = ?"), (who.unit_path,))
+        row = cur.fetchone()
+        u = _unit(row) if row is not None else resolve(cur, sql, None)
+    else:
+        u = reachable(resolve(cur, sql, code))
     if u.is_office:
         raise InvalidInput(
             f"{u.label} 是科室：计划、任务与名录属于局（省级、市级或县级单位），请指明其所在的局",
@@ -161,9 +180,68 @@ def bureau(cur: Any, sql: Any, code: str | None) -> Unit:
     return u
 
 
+def home(cur: Any, sql: Any, actor: Actor) -> Unit:
+    """The unit an account acts over: its own, or an office account's bureau (whose path its
+    scope carries)."""
+    cur.execute(sql(f"SELECT {', '.join(COLUMNS)} FROM unit WHERE path = ?"), (actor.unit_path,))
+    row = cur.fetchone()
+    if row is None:  # the account's unit is there: the foreign key holds it
+        raise NotFound(f"账号 {actor.username} 所属单位不存在", field="unit")
+    return _unit(row)
+
+
+def require_within(unit: Unit, within: Actor | None) -> Unit:
+    """``unit`` if it lies in the account's subtree (DESIGN §8), else Forbidden naming it.
+    No account: no scope."""
+    if within is not None and not within.sees_path(unit.path):
+        raise Forbidden(
+            f"{unit.label} 不在账号 {within.username} 所属单位（{within.unit_code}）"
+            "及其下级单位之内",
+            field="unit",
+            value=unit.code,
+        )
+    return unit
+
+
+def owning_bureau(cur: Any, sql: Any, code: str | None, within: Actor | None) -> Unit:
+    """The bureau that owns what an account writes (plans, directory rows): the one ``code``
+    names, which must lie in the account's subtree; without a code, the account's own bureau
+    (no account: the root, a single bureau's database)."""
+    if (code is None or not code.strip()) and within is not None:
+        return bureau(cur, sql, home(cur, sql, within).code)
+    return require_within(bureau(cur, sql, code), within)
+
+
+def reachable(u: Unit) -> Unit:
+    """``u``, if the bound account may act on it (its subtree holds it); nobody bound (the
+    engine's own callers) and the system account reach every unit."""
+    who = identity.current()
+    return require_within(u, who if who is not None and who.role != "system" else None)
+
+
 def in_subtree(column: str, unit: Unit) -> tuple[str, tuple[str]]:
     """A WHERE fragment: ``column`` (a unit id) lies in ``unit``'s subtree; and its parameter."""
-    return f"{column} IN (SELECT id FROM unit WHERE path LIKE ?)", (unit.path + "%",)
+    return under(column, unit.path)
+
+
+def under(column: str, path: str) -> tuple[str, tuple[str]]:
+    """A WHERE fragment: ``column`` (a unit id) lies in the subtree at ``path`` (an account's
+    ``unit_path``); and its parameter."""
+    return f"{column} IN (SELECT id FROM unit WHERE path LIKE ?)", (path + "%",)
+
+
+def require_whole(cur: Any, sql: Any, who: Actor | None, what: str) -> None:
+    """Work over the whole database at once (the sweep, the mail queue, the log exported
+    whole), which no unit owns, belongs to the accounts whose subtree is the whole tree: those
+    of the root unit (or of its offices). ``what``: the work, for the message."""
+    if who is None:
+        return
+    top = root(cur, sql)
+    if who.unit_path != top.path:
+        raise Forbidden(
+            f"{what}涉及全部单位：限于 {top.label} 的账号，账号 {who.username} 属于{who.unit_code}",
+            unit=who.unit_code,
+        )
 
 
 def offices(cur: Any, sql: Any) -> dict[int, dict[str, Unit]]:
@@ -177,13 +255,15 @@ def offices(cur: Any, sql: Any) -> dict[int, dict[str, Unit]]:
     return out
 
 
-def reporting_offices(cur: Any, sql: Any) -> list[Unit]:
+def reporting_offices(cur: Any, sql: Any, within: str | None = None) -> list[Unit]:
+    """The offices that owe the periodic reports; ``within`` (a unit path): of that subtree."""
+    scope = " AND path LIKE ?" if within else ""
     cur.execute(
         sql(
             f"SELECT {', '.join(COLUMNS)} FROM unit WHERE kind = 'office' AND reports = ?"
-            " ORDER BY path"
+            f"{scope} ORDER BY path"
         ),
-        (True,),
+        (True, within + "%") if within else (True,),
     )
     return [_unit(r) for r in cur.fetchall()]
 
@@ -203,8 +283,13 @@ class NewUnit:
     reports: bool = False
 
 
-def add(raw: RawConnection, new: NewUnit, *, actor: str, now: str) -> Unit:
+def add(
+    raw: RawConnection, new: NewUnit, *, actor: str, now: str, within: Actor | None = None
+) -> Unit:
+    """Add ``new``; ``within``: its parent must lie in that account's subtree."""
     with raw.write() as cur:
+        if within is not None and new.parent:
+            find(cur, raw.sql, new.parent, within=within, field="parent")
         return insert(cur, raw.sql, new, actor=actor, now=now, reason=None)
 
 
@@ -218,7 +303,7 @@ def insert(cur: Any, sql: Any, new: NewUnit, *, actor: str, now: str, reason: st
     clash = cur.fetchone()
     if clash:
         raise InvalidInput(f"单位代码 {code} 已被 {clash[0]} 使用", field="code", value=code)
-    parent = find(cur, sql, new.parent) if new.parent else None
+    parent = find(cur, sql, new.parent, field="parent") if new.parent else None
     problem = placement_problem(new.kind, parent)
     if problem:
         raise InvalidInput(problem, field="parent", value=new.parent)
@@ -242,9 +327,18 @@ def insert(cur: Any, sql: Any, new: NewUnit, *, actor: str, now: str, reason: st
 
 
 def edit(
-    raw: RawConnection, code: str, changes: Mapping[str, Any], *, actor: str, now: str
+    raw: RawConnection,
+    code: str,
+    changes: Mapping[str, Any],
+    *,
+    actor: str,
+    now: str,
+    within: Actor | None = None,
 ) -> Unit:
+    """Change the unit of ``code``; ``within``: it must lie in that account's subtree."""
     with raw.write() as cur:
+        if within is not None:
+            find(cur, raw.sql, code, within=within, field="code")
         return update(cur, raw.sql, code, changes, actor=actor, now=now, reason=None)
 
 
@@ -265,7 +359,7 @@ def update(
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise ValueError(f"not editable: {unknown}")
-    old = find(cur, sql, code)
+    old = find(cur, sql, code, field="code")
     new = dict(_public(old))
     for key, value in changes.items():
         if value is None:
@@ -396,9 +490,9 @@ def owner_of(cur: Any, sql: Any, text: str) -> tuple[Unit, str]:
     bureaus = [_unit(r) for r in cur.fetchall()]
     for u in bureaus:
         if folded in (u.code, u.name):
-            return u, u.name
+            return reachable(u), u.name
     if len(bureaus) == 1:
-        return bureaus[0], folded
+        return reachable(bureaus[0]), folded
     listed = "、".join(u.label for u in bureaus[:20])
     raise InvalidInput(
         f"单位 {text!r} 不是本系统中的局：应为其中之一的名称或代码（{listed}）",

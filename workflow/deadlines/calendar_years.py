@@ -152,6 +152,52 @@ def record(wf: Workflow, notice: Notice, text: str, actor: str) -> Recorded:
     return Recorded(notice.year, False, new.seq, at, note)
 
 
+@dataclass
+class NoticeTaken:
+    """What ``take_notice`` made of a notice: the arrangement read, and either what recording
+    it did (``recorded``) or, for a dry run, how it compares with the year's current source."""
+
+    notice: Notice
+    recorded: Recorded | None = None
+    covered_by: str | None = None  # dry run: the year's source when it is not provisional
+    differences: list[str] = field(default_factory=list)  # dry run: days the two disagree
+
+
+def take_notice(wf: Workflow, text: str, actor: str, *, dry_run: bool = False) -> NoticeTaken:
+    """Read the State Council's notice ``text`` and record it (``record``); ``dry_run``: read
+    and compare only. A text that is not such a notice is an InvalidInput naming the line."""
+    from workflow.deadlines import calendar_notice
+
+    try:
+        notice = calendar_notice.parse(text)
+    except calendar_notice.NoticeError as e:
+        e.fields.setdefault("field", "text")
+        raise
+    if not dry_run:
+        return NoticeTaken(notice, record(wf, notice, text, actor))
+    cov = calendar_of(wf).coverage_of(notice.year)
+    if cov.provisional:
+        return NoticeTaken(notice)
+    return NoticeTaken(notice, None, cov.source, differences(notice, calendar_of(wf)))
+
+
+def coverage(cal: WorkCalendar, year: int) -> dict[str, Any]:
+    """Who confirms ``year``'s working days; for a provisional year, the weekdays known to be
+    off (the statutory holidays, lunar ones and substitute days included; no 调休 workdays)."""
+    from workflow.deadlines.calendar import statutory_days
+
+    if not 1900 <= year <= 9998:
+        raise InvalidInput(f"年份 {year} 无效：应为 1900–9998 之间的年份", field="year", value=year)
+    c = cal.coverage_of(year)
+    off = sorted(d for d in statutory_days(year)[0] if d.weekday() < 5) if c.provisional else []
+    return {
+        "year": year,
+        "provisional": c.provisional,
+        "source": c.source,
+        "weekdays_off": [d.isoformat() for d in off],
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # The daily warning
 

@@ -13,6 +13,7 @@ rectification date), the new date gets its own reminders.
 from __future__ import annotations
 
 import json
+import re
 from calendar import monthrange
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -21,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from states import PROBLEM_RESULTS
-from workflow.core import units
+from workflow.core import normalize, units
 from workflow.core.clock import parse_time
 from workflow.core.config import DeadlineSettings, LadderStep, Settings
 from workflow.core.errors import InvalidInput
@@ -249,12 +250,15 @@ def task_deadlines(  # noqa: C901 (one pass over open tasks: a check per rule an
     tz: ZoneInfo,
     out: Collected,
     horizon: date,
+    within: str | None = None,
 ) -> None:
     """Open tasks' deadlines due on or before ``horizon``: confirm and inspect (drawn),
     publish (inspected), rectify (each problem not yet followed up), archive (until closed).
+    ``within``: only the tasks of that unit subtree (a unit path), inside the query.
     Dates are memoised: 100k tasks share a few plan years, month windows and draw days."""
     tasks: dict[int, tuple[str, str, str, str, int]] = {}
-    cur.execute(sql(_OPEN_TASKS))
+    scope, args = units.under("t.unit_id", within) if within else ("", ())
+    cur.execute(sql(_OPEN_TASKS + (f" AND {scope}" if scope else "")), args)
     add = out.deadlines.append
     archive_basis = f"{rules.archive_by[:2]} 月 {rules.archive_by[3:]} 日前办结归档（来源文件 003"
     archives: dict[int, tuple[date, str]] = {}
@@ -310,7 +314,7 @@ def task_deadlines(  # noqa: C901 (one pass over open tasks: a check per rule an
                 detail = ALL_RESULTS_IN.format(id=tid) if rule == "inspect" and missing == 0 else ""
                 key = f"task:{tid}:{rule}:{due}"
                 add(Deadline(key, rule, due, office, basis, tid, label, detail, unit_id=unit_id))
-    cur.execute(sql(_OPEN_PROBLEMS))
+    cur.execute(sql(_OPEN_PROBLEMS + (f" AND {scope}" if scope else "")), args)
     n = rules.rectify_within_working_days
     for tid, code, target_name, rectify_by, result_at, result in cur.fetchall():
         plan_no, task_no, name, office, unit_id = tasks[tid]
@@ -388,6 +392,29 @@ def report_periods(
     )
 
 
+_QUARTERS = {"一": "1", "二": "2", "三": "3", "四": "4"}
+
+
+def canonical_period(kind: str, text: str) -> str:
+    """A report's period as offices write it, in the stored form: 2024年4月, 2024/4, 2024.04 →
+    2024-04; 2024Q2, 2024年第二季度 → 2024-Q2; 2024年度 → 2024. Anything else is returned
+    folded, for ``parse_period`` to refuse with an example."""
+    t = re.sub(r"\s+", "", normalize.nfkc(text)).upper()
+    if kind == "monthly":
+        m = re.fullmatch(r"(\d{4})(?:年|[-/.])(\d{1,2})月?", t)
+        if m and 1 <= int(m[2]) <= 12:
+            return f"{m[1]}-{int(m[2]):02d}"
+    elif kind == "progress":
+        m = re.fullmatch(r"(\d{4})年?-?(?:Q|第)([1-4一二三四])(?:季度)?", t)
+        if m:
+            return f"{m[1]}-Q{_QUARTERS.get(m[2], m[2])}"
+    elif kind == "review":
+        m = re.fullmatch(r"(\d{4})年?度?", t)
+        if m:
+            return m[1]
+    return t
+
+
 def parse_period(
     kind: str, period: str, rules: DeadlineSettings, cal: WorkCalendar | None = None
 ) -> date:
@@ -396,7 +423,9 @@ def parse_period(
     if kind not in REPORT_KINDS:
         raise InvalidInput(
             f"报告类别 {kind!r} 无效：应为 "
-            + "、".join(f"{k}（{v}）" for k, v in REPORT_KINDS.items())
+            + "、".join(f"{k}（{v}）" for k, v in REPORT_KINDS.items()),
+            field="kind",
+            value=kind,
         )
     examples = {"monthly": "2024-03", "progress": "2024-Q2", "review": "2024"}
     try:
@@ -406,7 +435,11 @@ def parse_period(
                 return due
     except ValueError:
         pass
-    raise InvalidInput(f"{REPORT_KINDS[kind]}的期间 {period!r} 无效：应形如 {examples[kind]}")
+    raise InvalidInput(
+        f"{REPORT_KINDS[kind]}的期间 {period!r} 无效：应形如 {examples[kind]}",
+        field="period",
+        value=period,
+    )
 
 
 def report_deadlines(
@@ -457,12 +490,14 @@ def collect(
     tz: ZoneInfo,
     today: date,
     horizon: date,
+    within: str | None = None,
 ) -> Collected:
     """Open deadlines due on or before ``horizon`` (as of ``today``), read inside the caller's
     transaction. The sweep looks as far ahead as its reminders reach, the overdue view up to
-    yesterday."""
+    yesterday. ``within`` (a unit path): only that subtree's tasks, in the query; the caller
+    gives the subtree's reporting offices."""
     out = Collected()
-    task_deadlines(cur, sql, rules, confirm_days, cal, tz, out, horizon)
+    task_deadlines(cur, sql, rules, confirm_days, cal, tz, out, horizon, within)
     if reporting_offices:
         cur.execute(sql("SELECT min(published_at) FROM plan WHERE published_at IS NOT NULL"))
         first = cur.fetchone()[0]
@@ -582,17 +617,25 @@ def local_today(now: datetime, tz: ZoneInfo) -> date:
 
 
 def collect_open(
-    cur: Any, sql: Any, settings: Settings, cal: WorkCalendar, today: date, horizon: date
+    cur: Any,
+    sql: Any,
+    settings: Settings,
+    cal: WorkCalendar,
+    today: date,
+    horizon: date,
+    within: str | None = None,
 ) -> Collected:
-    """``collect`` with the rules, offices and zone of ``settings``."""
+    """``collect`` with the rules, offices and zone of ``settings``; ``within`` (a unit
+    path): only that subtree's tasks and offices, read so by the queries."""
     return collect(
         cur,
         sql,
         rules=settings.deadlines,
         confirm_days=settings.draw.confirm_within_working_days,
-        reporting_offices=units.reporting_offices(cur, sql),
+        reporting_offices=units.reporting_offices(cur, sql, within),
         cal=cal,
         tz=ZoneInfo(settings.calendar.timezone),
         today=today,
         horizon=horizon,
+        within=within,
     )

@@ -20,6 +20,7 @@ import notifications
 from workflow.core import audit, units
 from workflow.core.clock import format_utc
 from workflow.core.config import LadderStep, Settings
+from workflow.core.identity import Actor
 from workflow.core.logging import get_logger
 from workflow.core.units import Unit
 from workflow.core.writer import Workflow
@@ -323,10 +324,15 @@ def run(
     deliver: bool = True,
     transport: notifications.Transport | None = None,
     dry_run: bool = False,
+    by: Actor | None = None,
 ) -> SweepResult:
     """One sweep as of ``now`` (default: the workflow's clock), then delivery of the outbox.
     ``dry_run``: decide only; nothing is written or sent. On a live database only the real
-    time may write (``Workflow.check_time``)."""
+    time may write (``Workflow.check_time``). ``by``: the account asking (a sweep is over
+    every unit: an account of the root unit, ``units.require_whole``)."""
+    if by is not None:
+        with wf.raw.read() as cur:
+            units.require_whole(cur, wf.raw.sql, by, "期限巡检")
     now = now or wf.clock.now()
     if not dry_run:
         wf.check_time(now)

@@ -25,14 +25,79 @@ from typing import Any
 from workflow.core import audit, input_limits, normalize, spreadsheet, units
 from workflow.core.config import ImportSettings
 from workflow.core.db import RawConnection
-from workflow.core.errors import InvalidInput, Step
+from workflow.core.errors import Forbidden, InvalidInput, NotFound, Step
+from workflow.core.identity import Actor
 from workflow.sampling import credit_code
 
-MAX_LISTED_ERRORS = 200
+MAX_LISTED_ERRORS = 200  # in the message
+MAX_ERRORS_AS_DATA = 1000  # in the field ``errors`` (``problems`` has them all)
+
+
+class RowProblem(str):
+    """One problem of a file being imported: the line people read (``FILE:ROW:COLUMN:
+    message（value）``, a ``str`` like every problem line) with its parts kept, so that an
+    interface can list them as data (the web's problem+json ``errors``)."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __new__(
+        cls,
+        file: str | Path,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        value: Any = None,
+        quoted: bool = True,
+    ) -> RowProblem:
+        """``quoted``: the value is shown after the message; otherwise the message names it."""
+        where = (
+            f"{file}" + (f":{row}" if row is not None else "") + (f":{column}" if column else "")
+        )
+        shown = f"（{value}）" if value is not None and quoted else ""
+        obj = super().__new__(cls, f"{where}: {message}{shown}")
+        obj.file, obj.row, obj.column, obj.message = str(file), row, column or None, message
+        obj.value = None if value is None else str(value)
+        return obj
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "message": self.message,
+        }
+
+
+# A problem line of any importer: FILE, then the row (or "?") and the column when known.
+_WHERE = re.compile(r"(?:(\d+|\?)(?::([^:\s][^:\n]*?))?:)? ?(.*)", re.DOTALL)
+
+
+def row_problem(path: str, line: str) -> RowProblem:
+    """``line`` (a problem of the file ``path``) with its parts: as made, or read back from
+    the ``FILE:ROW:COLUMN: message`` form every importer writes."""
+    if isinstance(line, RowProblem):
+        return line
+    obj = str.__new__(RowProblem, line)
+    obj.file, obj.row, obj.column, obj.value, obj.message = path, None, None, None, line
+    if line.startswith(f"{path}:"):
+        m = _WHERE.fullmatch(line[len(path) + 1 :])
+        assert m is not None  # every part is optional
+        if m.group(1) and m.group(1).isdigit():
+            obj.row = int(m.group(1))
+        obj.column, obj.message = m.group(2), m.group(3)
+    return obj
 
 
 class ImportRejected(InvalidInput):
-    """The file was rejected whole; ``problems`` holds every ``FILE:ROW:COLUMN: ...`` line."""
+    """The file was rejected whole; ``problems`` holds every ``FILE:ROW:COLUMN: ...`` line,
+    and the field ``errors`` the first ``MAX_ERRORS_AS_DATA`` as data (file, row, column,
+    value, message)."""
 
     code = "import_rejected"
 
@@ -55,6 +120,7 @@ class ImportRejected(InvalidInput):
             needs=needs,
             file=path,
             problems=problems,
+            errors=[row_problem(path, p).as_json() for p in problems[:MAX_ERRORS_AS_DATA]],
         )
 
 
@@ -682,26 +748,33 @@ def parse_file(  # noqa: C901 (whole-file validation: a flat list of independent
         for i, col in index:
             cell = raw[i] if i < len(raw) else ""
             if suspect and cell and (bad := cell_problem(col, cell, limits)):
-                problems.append(f"{path}:{row_no}:{col.header}: {bad}")
+                problems.append(RowProblem(path, bad, row=row_no, column=col.header))
                 bad_cols.append(col.key)
                 continue
             value = cell.strip()
             if all_rows is not None:
                 typed[col.key] = value
             if value == "" and col.required:
-                problems.append(f"{path}:{row_no}:{col.header}: 不能为空")
+                problems.append(RowProblem(path, "不能为空", row=row_no, column=col.header))
                 bad_cols.append(col.key)
                 continue
             try:
                 rec[col.key] = col.parse(value)
             except ValueError as e:
-                problems.append(f"{path}:{row_no}:{col.header}: {e}（{value}）")
+                problems.append(
+                    RowProblem(path, str(e), row=row_no, column=col.header, value=value)
+                )
                 bad_cols.append(col.key)
                 continue
             if col.past and today is not None and rec[col.key] and rec[col.key] > today.isoformat():
                 problems.append(
-                    f"{path}:{row_no}:{col.header}: 不能晚于今天（{today.isoformat()}），"
-                    f"它记录的是已发生的事（{value}）"
+                    RowProblem(
+                        path,
+                        f"不能晚于今天（{today.isoformat()}），它记录的是已发生的事",
+                        row=row_no,
+                        column=col.header,
+                        value=value,
+                    )
                 )
                 bad_cols.append(col.key)
         for col in kind.cols:
@@ -716,7 +789,13 @@ def parse_file(  # noqa: C901 (whole-file validation: a flat list of independent
             continue
         if key in first_row:
             problems.append(
-                f"{path}:{row_no}:{kind.key.header}: 与第 {first_row[key]} 行重复（{key}）"
+                RowProblem(
+                    path,
+                    f"与第 {first_row[key]} 行重复",
+                    row=row_no,
+                    column=kind.key.header,
+                    value=key,
+                )
             )
             continue
         first_row[key] = row_no
@@ -784,11 +863,14 @@ def import_file(
     dry_run: bool = False,
     today: date | None = None,
     unit: str | None = None,
+    within: Actor | None = None,
 ) -> ImportSummary:
     """Validate the whole file, then upsert it with one event per changed row. ``today``: the
     local date that past-fact dates are checked against (default: ``now`` in Asia/Shanghai).
-    Targets and inspectors belong to ``unit`` (a bureau's code; default the root): new rows
-    join it, rows of its subtree keep their unit, and a row of another bureau is refused."""
+    Targets and inspectors belong to ``unit`` (a bureau's code; default the account's own
+    bureau, or with no account the root): new rows join it, rows of its subtree keep their
+    unit, and a row of another bureau is refused. ``within``: the acting account, whose
+    subtree ``unit`` must lie in (Forbidden otherwise). The item list belongs to no unit."""
     kind = kind_of(kind_name)
     problems: list[str] = []
     rows: dict[str, int] = {}
@@ -797,7 +879,7 @@ def import_file(
     owned = kind.table in OWNED_TABLES
     select = f"SELECT {', '.join(cols)}{', unit_id' if owned else ''} FROM {kind.table}"
     with raw.write() as cur:
-        owner = units.bureau(cur, raw.sql, unit) if owned else None
+        owner = units.owning_bureau(cur, raw.sql, unit, within) if owned else None
         cur.execute(select)
         existing, outside = {}, {}
         for row in cur.fetchall():
@@ -808,8 +890,15 @@ def import_file(
             outside = _outside(cur, raw.sql, owner, outside, records)
         for key, unit_name in outside.items():
             problems.append(
-                f"{path}:{rows[key]}:{kind.key.header}: {key} 属于 {unit_name}，"
-                f"不在 {owner.label if owner else ''} 及其下级单位之内，不能由本单位导入修改"
+                RowProblem(
+                    path,
+                    f"{key} 属于 {unit_name}，不在 {owner.label if owner else ''} "
+                    "及其下级单位之内，不能由本单位导入修改",
+                    row=rows[key],
+                    column=kind.key.header,
+                    value=key,
+                    quoted=False,
+                )
             )
         if problems:
             raise ImportRejected(str(path), problems)
@@ -927,14 +1016,87 @@ def unmatched_field(raw: RawConnection, field_name: str) -> str | None:
     )
 
 
-def load_all(raw: RawConnection, kind_name: str) -> list[dict[str, Any]]:
+def _scope(kind: Kind, within: Actor | None) -> tuple[str, str, tuple[Any, ...]]:
+    """The join and the WHERE condition that keep a unit's rows to the account's subtree
+    (inside the query); the item list belongs to no unit and is everyone's."""
+    if kind.table not in OWNED_TABLES:
+        return "", "1 = 1", ()
+    join = " JOIN unit u ON u.id = d.unit_id"
+    if within is None:
+        return join, "1 = 1", ()
+    return join, "u.path LIKE ?", (within.unit_path + "%",)
+
+
+def load_all(
+    raw: RawConnection, kind_name: str, *, within: Actor | None = None
+) -> list[dict[str, Any]]:
+    """Every row of the directory, by key; ``within``: only the account's subtree's."""
     kind = kind_of(kind_name)
+    join, where, params = _scope(kind, within)
     with raw.read() as cur:
         cur.execute(
-            f"SELECT {', '.join(c.key for c in kind.cols)} FROM {kind.table}"
-            f" ORDER BY {kind.key.key}"
+            raw.sql(
+                f"SELECT {', '.join('d.' + c.key for c in kind.cols)} FROM {kind.table} d{join}"
+                f" WHERE {where} ORDER BY d.{kind.key.key}"
+            ),
+            params,
         )
         return [_loaded(kind, row) for row in cur.fetchall()]
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def listing(
+    raw: RawConnection,
+    kind_name: str,
+    *,
+    within: Actor | None = None,
+    q: str | None = None,
+    retired: bool | None = None,
+    after: int | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """A page of the directory by id: each row's columns, its id, its unit's code (targets
+    and inspectors) and when it was retired (items and targets). ``within``: the account's
+    subtree only, inside the query; ``q``: in the key (code, credit code, certificate) or the
+    name; ``retired``: only retired rows (True) or only rows in use (False)."""
+    kind = kind_of(kind_name)
+    join, where, params = _scope(kind, within)
+    owned, retirable = kind.table in OWNED_TABLES, kind_name in RETIRABLE
+    conditions, args = [where], list(params)
+    if q is not None and normalize.nfkc(q):
+        conditions.append(f"(d.{kind.key.key} LIKE ? ESCAPE '\\' OR d.name LIKE ? ESCAPE '\\')")
+        args += [_like(normalize.code(q)), _like(normalize.nfkc(q))]
+    if retired is not None:
+        if not retirable:
+            raise InvalidInput(f"{kind.label}没有停用状态", field="retired")
+        conditions.append(f"d.retired_at IS {'NOT ' if retired else ''}NULL")
+    if after is not None:
+        conditions.append("d.id > ?")
+        args.append(after)
+    extra = (", u.code" if owned else ", NULL") + (", d.retired_at" if retirable else ", NULL")
+    with raw.read() as cur:
+        cur.execute(
+            raw.sql(
+                f"SELECT d.id, {', '.join('d.' + c.key for c in kind.cols)}{extra}"
+                f" FROM {kind.table} d{join} WHERE {' AND '.join(conditions)}"
+                " ORDER BY d.id LIMIT ?"
+            ),
+            (*args, limit),
+        )
+        out = []
+        for row in cur.fetchall():
+            rec = {"id": row[0], **_loaded(kind, row[1:-2])}
+            if owned:
+                rec["unit"] = row[-2]
+            if retirable:
+                rec["retired_at"] = row[-1]
+            out.append(rec)
+        return out
 
 
 def _cells(kind: Kind, rec: dict[str, Any]) -> list[str]:
@@ -949,10 +1111,13 @@ def _cells(kind: Kind, rec: dict[str, Any]) -> list[str]:
     return out
 
 
-def export_file(raw: RawConnection, kind_name: str, path: Path) -> int:
-    """Write the directory in the importer's own layout (so export → import changes nothing)."""
+def export_file(
+    raw: RawConnection, kind_name: str, path: Path, *, within: Actor | None = None
+) -> int:
+    """Write the directory in the importer's own layout (so export → import changes nothing);
+    ``within``: only the rows of the account's subtree."""
     kind = kind_of(kind_name)
-    records = load_all(raw, kind_name)
+    records = load_all(raw, kind_name, within=within)
     rows = [[c.header for c in kind.cols], *(_cells(kind, r) for r in records)]
     write_sheet(path, rows, kind)
     return len(records)
@@ -1064,34 +1229,58 @@ def retire(
     actor: str,
     now: str,
     restore: bool = False,
+    within: Actor | None = None,
 ) -> RetireSummary:
-    """Retire (or, with ``restore``, bring back) items or targets by code, one event each."""
+    """Retire (or, with ``restore``, bring back) items or targets by code, one event each.
+    ``within``: the acting account; a target outside its subtree is refused (Forbidden),
+    and then nothing changes. The item list is shared by every unit."""
     if kind_name not in RETIRABLE:
-        raise InvalidInput(f"只能停用 items（事项）或 targets（检查对象），不能停用 {kind_name!r}")
+        raise InvalidInput(
+            f"只能停用 items（事项）或 targets（检查对象），不能停用 {kind_name!r}", field="kind"
+        )
     kind = kind_of(kind_name)
     label = RETIRABLE[kind_name]
     reason = normalize.text(reason)
     if not reason:
-        raise InvalidInput("请说明停用或恢复的原因", needs="reason")
+        raise InvalidInput("请说明停用或恢复的原因", needs="reason", field="reason")
     codes = list(dict.fromkeys(normalize.code(k) for k in keys if k.strip()))
     if not codes:
-        raise InvalidInput(f"请指定要{'恢复' if restore else '停用'}的{label}编码")
+        raise InvalidInput(f"请指定要{'恢复' if restore else '停用'}的{label}编码", field="code")
     key = kind.key.key
+    owned = kind.table in OWNED_TABLES
+    unit_cols, join = (
+        (", u.path, u.name", " JOIN unit u ON u.id = d.unit_id") if owned else ("", "")
+    )
     with raw.write() as cur:
         found: dict[str, str | None] = {}
+        outside: dict[str, str] = {}
         for i in range(0, len(codes), 500):
             chunk = codes[i : i + 500]
             cur.execute(
                 raw.sql(
-                    f"SELECT {key}, retired_at FROM {kind.table}"
-                    f" WHERE {key} IN ({', '.join('?' for _ in chunk)})"
+                    f"SELECT d.{key}, d.retired_at{unit_cols} FROM {kind.table} d{join}"
+                    f" WHERE d.{key} IN ({', '.join('?' for _ in chunk)})"
                 ),
                 tuple(chunk),
             )
-            found.update(dict(cur.fetchall()))
+            for row in cur.fetchall():
+                found[row[0]] = row[1]
+                if owned and within is not None and not within.sees_path(row[2]):
+                    outside[row[0]] = row[3]
         missing = [c for c in codes if c not in found]
         if missing:
-            raise InvalidInput(f"{label}清单中没有：{'、'.join(missing)}（未做任何更改）")
+            raise NotFound(
+                f"{label}清单中没有：{'、'.join(missing)}（未做任何更改）",
+                field="code",
+                value="、".join(missing),
+            )
+        if outside and within is not None:
+            listed = "、".join(f"{c}（{u}）" for c, u in outside.items())
+            raise Forbidden(
+                f"{listed} 不在账号 {within.username} 所属单位（{within.unit_code}）"
+                "及其下级单位之内（未做任何更改）",
+                field="code",
+            )
         todo = [c for c in codes if (found[c] is None) != restore]
         summary = RetireSummary(kind_name, todo, [c for c in codes if c not in todo])
         if not todo:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import states
-from workflow.core import audit, normalize, units
+from workflow.core import audit, identity, normalize, refs, units
 from workflow.core.config import DrawSettings
-from workflow.core.errors import InvalidInput, NotFound, Step
+from workflow.core.errors import Forbidden, InvalidInput, NotFound, Step
+from workflow.core.identity import Actor
 from workflow.core.logging import get_logger
 from workflow.core.normalize import percent
 from workflow.core.refs import local_time
@@ -32,6 +33,7 @@ from workflow.sampling.directories import (
     ImportRejected,
     Kind,
     ParsedRow,
+    RowProblem,
     parse_file,
 )
 
@@ -86,9 +88,9 @@ def normalize_months(text: str, year: int | None = None) -> str:
     try:
         months = normalize.months(text)
     except ValueError as e:
-        raise InvalidInput(f"抽查时间 {text!r} 无效：{e}") from None
+        raise InvalidInput(f"抽查时间 {text!r} 无效：{e}", field="months") from None
     if year is not None and any(m[:4] != str(year) for m in month_window(months, year)):
-        raise InvalidInput(f"抽查时间 {text!r} 不在计划年度 {year} 年内")
+        raise InvalidInput(f"抽查时间 {text!r} 不在计划年度 {year} 年内", field="months")
     return months
 
 
@@ -141,7 +143,7 @@ def check_task(spec: TaskSpec, rules: DrawSettings, categories: dict[str, str]) 
     Refuses with the first problem :func:`task_problems` finds."""
     problems = task_problems(spec, rules, categories)
     if problems:
-        raise InvalidInput(problems[0][1])
+        raise InvalidInput(problems[0][1], field=problems[0][0])
     return spec
 
 
@@ -327,29 +329,54 @@ def plan_identity(plan_no: str, unit: str, name: str | None) -> tuple[str, str, 
     plan_no, unit = normalize.code(plan_no), normalize.word(unit)
     m = PLAN_NO.match(plan_no)
     if not m:
-        raise InvalidInput(f"抽查计划编号 {plan_no!r} 无效：应为 年份+三位序号，如 2024001")
+        raise InvalidInput(
+            f"抽查计划编号 {plan_no!r} 无效：应为 年份+三位序号，如 2024001",
+            field="plan_no",
+            value=plan_no,
+        )
     if not unit.strip():
-        raise InvalidInput("单位不能为空")
+        raise InvalidInput("单位不能为空", field="unit")
     year, serial = int(m.group(1)), m.group(2)
     # seed 004 note 1: 抽查计划名称 = 年度 + 部门 + 随机抽查 + 序号
     name = name or f"{year}年{unit}随机抽查{serial}"
     if not (name.startswith(f"{year}年") and name.endswith(serial) and "随机抽查" in name):
         raise InvalidInput(
             f"抽查计划名称 {name!r} 不符合命名规则：年度+部门+随机抽查+序号"
-            f"（来源文件 004，如 {year}年{unit}随机抽查{serial}）"
+            f"（来源文件 004，如 {year}年{unit}随机抽查{serial}）",
+            field="name",
+            value=name,
         )
     return plan_no, unit, year, name
 
 
 def insert_plan(
-    wf: Workflow, cur: Any, plan_no: str, *, unit: str, actor: str, role: str, name: str | None
+    wf: Workflow,
+    cur: Any,
+    plan_no: str,
+    *,
+    unit: str | None,
+    actor: str,
+    role: str,
+    name: str | None,
+    within: Actor | None = None,
 ) -> int:
+    """A new plan of ``unit`` (a bureau's name or code, or the department's wording in a
+    single bureau's database; without one, the account's own bureau), which must lie in the
+    account's subtree (``within``)."""
     sql = wf.raw.sql
-    owner, unit = units.owner_of(cur, sql, unit)
+    if (unit is None or not unit.strip()) and within is not None:
+        owner = units.home(cur, sql, within)
+        unit = owner.name
+    else:
+        owner, unit = units.owner_of(cur, sql, unit or "")
+        units.require_within(owner, within)
     plan_no, unit, year, name = plan_identity(plan_no, unit, name)
-    cur.execute(sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
+    # Plan numbers are the bureau's own (seed 004): two counties may each have 2024001.
+    cur.execute(sql("SELECT id FROM plan WHERE plan_no = ? AND unit_id = ?"), (plan_no, owner.id))
     if cur.fetchone():
-        raise InvalidInput(f"抽查计划编号 {plan_no} 已存在")
+        raise InvalidInput(
+            f"{owner.label} 的抽查计划编号 {plan_no} 已存在", field="plan_no", value=plan_no
+        )
     head = audit.read_head(cur, sql)
     at = head.stamp(wf.event_time())
     cur.execute(
@@ -359,7 +386,7 @@ def insert_plan(
         ),
         (plan_no, name, year, unit, owner.id, at),
     )
-    cur.execute(sql("SELECT id FROM plan WHERE plan_no = ?"), (plan_no,))
+    cur.execute(sql("SELECT id FROM plan WHERE plan_no = ? AND unit_id = ?"), (plan_no, owner.id))
     plan_id: int = cur.fetchone()[0]
     audit.append(
         cur,
@@ -391,18 +418,21 @@ def insert_task(
     role: str,
     reason: str | None,
     rules: DrawSettings,
+    within: Actor | None = None,
 ) -> int:
     sql = wf.raw.sql
-    plan_no = normalize.code(plan_no)
-    cur.execute(sql("SELECT id, year FROM plan WHERE plan_no = ?"), (plan_no,))
-    row = cur.fetchone()
-    if row is None:
+    try:
+        plan_id = find_plan(cur, sql, plan_no, within)
+    except NotFound as e:
+        number = refs.plan_ref(plan_no)[1]
         raise NotFound(
-            f"抽查计划 {plan_no} 不存在；请先创建",
-            steps=[Step("plan.create", {"plan": plan_no})],
-            value=plan_no,
-        )
-    plan_id, year = row
+            f"{e.message}；请先创建",
+            steps=[Step("plan.create", {"plan": number})],
+            field="plan",
+            value=number,
+        ) from None
+    cur.execute(sql("SELECT year, plan_no FROM plan WHERE id = ?"), (plan_id,))
+    year, plan_no = cur.fetchone()
     spec.months = normalize_months(spec.months, year)
     check_task(spec, rules, item_categories(cur))
     if spec.task_no is None:
@@ -453,15 +483,19 @@ def create_plan(
     wf: Workflow,
     plan_no: str,
     *,
-    unit: str,
+    unit: str | None,
     actor: str,
     name: str | None = None,
     role: str = "clerk",
+    within: Actor | None = None,
 ) -> int:
-    """A new annual plan (event ``plan_created``); returns its id."""
+    """A new annual plan (event ``plan_created``) of ``unit``, in the account's subtree
+    (``within``; without a unit, the account's own bureau); returns its id."""
     require_actor(actor, role)
     with wf.raw.write() as cur:
-        return insert_plan(wf, cur, plan_no, unit=unit, actor=actor, role=role, name=name)
+        return insert_plan(
+            wf, cur, plan_no, unit=unit, actor=actor, role=role, name=name, within=within
+        )
 
 
 def create_task(
@@ -472,10 +506,12 @@ def create_task(
     actor: str,
     role: str = "clerk",
     reason: str | None = None,
+    within: Actor | None = None,
     **spec: Any,
 ) -> int:
-    """Create a task in ``planned`` (event ``task_created``); ``spec``: the fields of
-    ``TaskSpec`` (task_no, task_type, ratio, items, item_codes, scope, …)."""
+    """Create a task in ``planned`` (event ``task_created``) in a plan of the account's
+    subtree (``within``); ``spec``: the fields of ``TaskSpec`` (task_no, task_type, ratio,
+    items, item_codes, scope, …)."""
     require_actor(actor, role)
     try:
         task = TaskSpec(name=name, **spec)
@@ -483,31 +519,46 @@ def create_task(
         raise InvalidInput(f"任务字段无效：{e}") from None
     with wf.raw.write() as cur:
         task_id = insert_task(
-            wf, cur, plan_no, task, actor=actor, role=role, reason=reason, rules=wf.rules
-        )
+            wf, cur, plan_no, task, actor=actor, role=role, reason=reason, rules=wf.rules,
+            within=within,
+        )  # fmt: skip
     log.debug("task_created", task=task_id, plan=plan_no, task_no=task.task_no)
     return task_id
 
 
-def publish(wf: Workflow, plan_no: str, *, actor: str, role: str = "clerk") -> list[dict[str, Any]]:
-    """Publish the plan with each new task's draw commitment (one transaction)."""
+def find_plan(cur: Any, sql: Any, plan: str, within: Actor | None = None) -> int:
+    """The plan ``plan`` names (``2024001``, or ``130227:2024001`` where the number repeats
+    across bureaus), within the account's subtree (``within``, default the bound account's):
+    another bureau's is refused."""
+    query, args = refs.plan_query(plan)
+    cur.execute(sql(query), args)
+    return refs.choose_plan(cur.fetchall(), plan, within or identity.current())
+
+
+def publish(
+    wf: Workflow,
+    plan_no: str,
+    *,
+    actor: str,
+    role: str = "clerk",
+    within: Actor | None = None,
+) -> list[dict[str, Any]]:
+    """Publish the plan with each new task's draw commitment (one transaction); a plan
+    outside the account's subtree (``within``) is refused."""
     require_actor(actor, role)
     with wf.raw.write() as cur:
-        return publish_pending(wf, cur, plan_no, actor=actor, role=role)
+        return publish_pending(wf, cur, plan_no, actor=actor, role=role, within=within)
 
 
 def publish_pending(
-    wf: Workflow, cur: Any, plan_no: str, *, actor: str, role: str
+    wf: Workflow, cur: Any, plan_no: str, *, actor: str, role: str, within: Actor | None = None
 ) -> list[dict[str, Any]]:
     """Publish the plan: each planned task without a commitment gets a fresh secret (kept
     server-side) and its commitment logged; then the plan's publication event lists them all."""
     sql = wf.raw.sql
-    plan_no = normalize.code(plan_no)
-    cur.execute(sql("SELECT id, published_at FROM plan WHERE plan_no = ?"), (plan_no,))
-    row = cur.fetchone()
-    if row is None:
-        raise NotFound(f"抽查计划 {plan_no} 不存在")
-    plan_id, published_at = row
+    plan_id = find_plan(cur, sql, plan_no, within)
+    cur.execute(sql("SELECT published_at, plan_no FROM plan WHERE id = ?"), (plan_id,))
+    published_at, plan_no = cur.fetchone()
     cur.execute(
         sql(
             "SELECT id, task_no FROM task WHERE plan_id = ? AND state = ? AND commitment IS NULL"
@@ -611,6 +662,24 @@ def parse_conditions(v: str) -> dict[str, list[str]]:
         if choice is not None:
             out[key] = list(dict.fromkeys(choice(w) for w in out[key]))
     return out
+
+
+def parse_task_conditions(
+    conditions: str, stratum_ratios: str
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """A task's 定向条件 and 分层比例 as people type them (``task create``, the API), as the
+    filters and stratum ratios ``create_task`` takes; InvalidInput names the field."""
+    try:
+        filters = parse_conditions(conditions)
+    except ValueError as e:
+        raise InvalidInput(f"定向条件无效：{e}", field="conditions", value=conditions) from None
+    try:
+        strata = parse_stratum_ratios(stratum_ratios)
+    except ValueError as e:
+        raise InvalidInput(
+            f"分层比例无效：{e}", field="stratum_ratios", value=stratum_ratios
+        ) from None
+    return filters, strata
 
 
 def parse_stratum_ratios(v: str) -> dict[str, str]:
@@ -730,11 +799,18 @@ class PlanImport:
 
 
 def import_plan_table(  # noqa: C901 (whole-file validation: a flat list of independent checks)
-    wf: Workflow, path: Path, *, actor: str, rules: DrawSettings, dry_run: bool
+    wf: Workflow,
+    path: Path,
+    *,
+    actor: str,
+    rules: DrawSettings,
+    dry_run: bool,
+    within: Actor | None = None,
 ) -> PlanImport:
     """Load a plan table in seed 004's annex layout; all rows or none. Every problem of every
     row is found in one pass and reported together, by row; only a check that needs a value
-    found wrong (a task number's plan, a month's plan year) is skipped for that row."""
+    found wrong (a task number's plan, a month's plan year) is skipped for that row. A plan
+    outside the account's subtree (``within``), new or stored, is a problem of its row."""
     problems: list[str] = []
     parsed: list[ParsedRow] = []
     parse_file(PLAN_TABLE, path, problems_out=problems, all_rows=parsed)
@@ -742,7 +818,7 @@ def import_plan_table(  # noqa: C901 (whole-file validation: a flat list of inde
     sql = wf.raw.sql
 
     def bad(row: int, key: str, message: str, value: Any) -> None:
-        problems.append(f"{path}:{row}:{header[key]}: {message}（{value}）")
+        problems.append(RowProblem(path, message, row=row, column=header[key], value=value))
 
     def reject() -> ImportRejected:
         order = {c.header: i for i, c in enumerate(PLAN_TABLE.cols)}
@@ -765,6 +841,7 @@ def import_plan_table(  # noqa: C901 (whole-file validation: a flat list of inde
                 retired.add(code)
         plans: dict[str, ParsedRow] = {}  # plan no. → its first row
         stored: dict[str, bool] = {}  # plan no. → already in the database
+        named: dict[str, str] = {}  # plan no. → the plan qualified by its bureau
         specs: list[tuple[int, str, TaskSpec, bool]] = []  # row, plan, task, stored and same
         seen_task_no: dict[tuple[str, str], int] = {}
         for row in parsed:
@@ -779,7 +856,9 @@ def import_plan_table(  # noqa: C901 (whole-file validation: a flat list of inde
             if m:
                 first = plans.setdefault(plan_no, row)
                 if first is row:
-                    stored[plan_no] = _check_plan(cur, sql, plan_no, row, broken, bad)
+                    stored[plan_no], named[plan_no] = _check_plan(
+                        cur, sql, plan_no, row, broken, bad, within
+                    )
                 else:
                     for key in ("unit", "plan_name"):
                         if key not in broken | first.bad and rec[key] != first.rec[key]:
@@ -821,7 +900,7 @@ def import_plan_table(  # noqa: C901 (whole-file validation: a flat list of inde
                     bad(n, key, message, text.get(key, ""))
             same = None  # the stored task of this number is the same (None: there is none)
             if not row.bad and len(problems) == before and stored.get(plan_no) and spec.task_no:
-                same = _stored_task_is(cur, sql, plan_no, spec)
+                same = _stored_task_is(cur, sql, named[plan_no], spec)
                 if same is False:
                     bad(
                         n,
@@ -843,6 +922,7 @@ def import_plan_table(  # noqa: C901 (whole-file validation: a flat list of inde
                 actor=actor,
                 role="clerk",
                 name=first.rec["plan_name"] or None,
+                within=within,
             )
             summary.plans_created.append(plan_no)
         for n, plan_no, spec, same in specs:
@@ -853,12 +933,13 @@ def import_plan_table(  # noqa: C901 (whole-file validation: a flat list of inde
                 insert_task(
                     wf,
                     cur,
-                    plan_no,
+                    named.get(plan_no, plan_no),
                     spec,
                     actor=actor,
                     role="clerk",
                     reason=f"导入 {path.name}",
                     rules=rules,
+                    within=within,
                 )
             except InvalidInput as e:  # a task number taken by one numbered on import
                 bad(n, "task_no", str(e), spec.task_no or "")
@@ -879,26 +960,28 @@ def _check_plan(
     row: ParsedRow,
     broken: set[str],
     bad: Callable[[int, str, str, Any], None],
-) -> bool:
-    """Check a plan at its first row: a new one's name, a stored one's unit. Whether it is
-    stored already."""
-    cur.execute(sql("SELECT unit FROM plan WHERE plan_no = ?"), (plan_no,))
-    existing = cur.fetchone()
-    if existing is None:
-        if not broken & {"unit", "plan_name"}:
-            try:
-                _, unit = units.owner_of(cur, sql, row.rec["unit"])
-            except InvalidInput as e:
-                bad(row.row, "unit", e.message, row.rec["unit"])
-                return False
-            try:
-                plan_identity(plan_no, unit, row.rec["plan_name"] or None)
-            except InvalidInput as e:
-                bad(row.row, "plan_name", str(e), row.rec["plan_name"])
-        return False
-    if "unit" not in broken and existing[0] != row.rec["unit"]:
-        bad(row.row, "unit", f"计划 {plan_no} 已存在，单位为 {existing[0]}", row.rec["unit"])
-    return True
+    within: Actor | None = None,
+) -> tuple[bool, str]:
+    """Check a plan at its first row: its bureau (plan numbers are each bureau's own), a new
+    one's name. Whether it is stored already, and the plan as the rest of the import names it
+    (``130227:2024001``)."""
+    if "unit" in broken:
+        return False, plan_no
+    try:
+        owner, unit = units.owner_of(cur, sql, row.rec["unit"])
+        units.require_within(owner, within)
+    except (InvalidInput, Forbidden) as e:
+        bad(row.row, "unit", e.message, row.rec["unit"])
+        return False, plan_no
+    cur.execute(sql("SELECT id FROM plan WHERE plan_no = ? AND unit_id = ?"), (plan_no, owner.id))
+    if cur.fetchone() is not None:
+        return True, f"{owner.code}:{plan_no}"
+    if "plan_name" not in broken:
+        try:
+            plan_identity(plan_no, unit, row.rec["plan_name"] or None)
+        except InvalidInput as e:
+            bad(row.row, "plan_name", str(e), row.rec["plan_name"])
+    return False, f"{owner.code}:{plan_no}"
 
 
 def _stored_task_is(cur: Any, sql: Any, plan_no: str, spec: TaskSpec) -> bool | None:
@@ -906,10 +989,9 @@ def _stored_task_is(cur: Any, sql: Any, plan_no: str, spec: TaskSpec) -> bool | 
     cur.execute(
         sql(
             "SELECT t.name, t.task_type, t.ratio, t.item_codes, t.filters,"
-            " t.stratum_ratios, t.months FROM task t JOIN plan p ON p.id = t.plan_id"
-            " WHERE p.plan_no = ? AND t.task_no = ?"
+            " t.stratum_ratios, t.months FROM task t WHERE t.plan_id = ? AND t.task_no = ?"
         ),
-        (plan_no, spec.task_no),
+        (find_plan(cur, sql, plan_no), spec.task_no),
     )
     found = cur.fetchone()
     if found is None:

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from states import PROBLEM_RESULTS, RESULTS
 from workflow.core import refs
-from workflow.core.errors import SsjError, Step
+from workflow.core.errors import Conflict, SsjError, Step
 from workflow.core.writer import recorder_role, require_actor
 from workflow.sampling.directories import (
     Col,
     ImportRejected,
     Kind,
+    ParsedRow,
+    RowProblem,
     date_cell,
     parse_file,
     write_sheet,
@@ -63,25 +65,42 @@ def import_results(  # noqa: C901 (whole-file validation: a flat list of indepen
     path: Path,
     *,
     actor: str,
-    task: str | None = None,
+    task: int | str | None = None,
     reason: str | None = None,
     role: str | None = None,
     dry_run: bool = False,
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
-    """Validate the whole file, then record every changed result in one transaction."""
+    """Validate the whole file, then record every changed result in one transaction.
+    ``task``: the task's id or its reference (2026001-001号), else the file's 抽查任务 column.
+    ``expected_version``: the task must still be at this version (read before the checks,
+    and again in the write transaction), else Conflict and nothing written."""
     require_actor(actor, role)
     problems: list[str] = []
     rows: dict[str, int] = {}
-    records = parse_file(KIND, path, rows, problems)
+    parsed: list[ParsedRow] = []
+    records = parse_file(KIND, path, rows, problems, all_rows=parsed)
     header = {c.key: c.header for c in KIND.cols}
+    # The cells as typed, for each problem to quote as data (the message says it in words).
+    cells = {(r.row, k): v for r in parsed for k, v in r.text.items()}
 
     def bad(key: str, col: str, message: str) -> None:
-        problems.append(f"{path}:{rows.get(key, '?')}:{header[col]}: {message}")
+        row = rows.get(key)
+        problems.append(
+            RowProblem(path, message, row=row, column=header[col],
+                       value=cells.get((row, col)) if row else None, quoted=False)
+        )  # fmt: skip
 
     task_id = _which_task(wf, path, task, records, rows, problems, bad)
     if task_id is None:
         raise ImportRejected(str(path), problems)
-    existing, state, task_label = _task_records(wf, task_id)
+    existing, state, version, task_label = _task_records(wf, task_id)
+    if expected_version is not None and version != expected_version:
+        raise Conflict(
+            f"任务 {task_id} 已被他人修改：期望版本 {expected_version}，当前版本 {version}"
+            f"（状态 {state}）；请重新读取后再操作",
+            task=task_id,
+        )
     from states import allows
 
     if not allows("set_result", state):
@@ -172,7 +191,7 @@ def import_results(  # noqa: C901 (whole-file validation: a flat list of indepen
     if dry_run or not changes:
         return summary
     with wf.raw.write() as cur:
-        for code, rec, before in changes:
+        for n, (code, rec, before) in enumerate(changes):
             why = reason if before is not None else (reason or f"导入 {path.name}")
             payload, change = wf.result_change(
                 task_id,
@@ -187,7 +206,7 @@ def import_results(  # noqa: C901 (whole-file validation: a flat list of indepen
             wf.apply_change(
                 cur,
                 task_id,
-                None,
+                expected_version if n == 0 else None,  # checked once, in this transaction
                 actor=actor,
                 role=role or "inspector",  # the recorder check names the role found
                 kind="result_set",
@@ -201,7 +220,7 @@ def import_results(  # noqa: C901 (whole-file validation: a flat list of indepen
 def _which_task(
     wf: Workflow,
     path: Path,
-    task: str | None,
+    task: int | str | None,
     records: dict[str, dict[str, Any]],
     rows: dict[str, int],
     problems: list[str],
@@ -239,16 +258,17 @@ def _which_task(
     return next(iter(found))
 
 
-def _task_records(wf: Workflow, task_id: int) -> tuple[dict[str, dict[str, Any]], str, str]:
-    """The task's records by target code (with each group's names), its state and label."""
+def _task_records(wf: Workflow, task_id: int) -> tuple[dict[str, dict[str, Any]], str, int, str]:
+    """The task's records by target code (with each group's names), its state, version and
+    label."""
     import json
 
     sql = wf.raw.sql
     with wf.raw.read() as cur:
         cur.execute(
             sql(
-                "SELECT t.state, p.plan_no, t.task_no FROM task t JOIN plan p ON p.id = t.plan_id"
-                " WHERE t.id = ?"
+                "SELECT t.state, p.plan_no, t.task_no, t.version FROM task t"
+                " JOIN plan p ON p.id = t.plan_id WHERE t.id = ?"
             ),
             (task_id,),
         )
@@ -282,4 +302,4 @@ def _task_records(wf: Workflow, task_id: int) -> tuple[dict[str, dict[str, Any]]
             "published": published is not None,
             "group": members,
         }
-    return out, state, label
+    return out, state, int(row[3]), label

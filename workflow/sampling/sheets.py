@@ -102,7 +102,14 @@ def sheet_file_name(task: dict[str, Any], code: str, name: str) -> str:
     return f"{stem}.xlsx"
 
 
-def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> list[dict[str, str]]:
+def make_sheets(
+    wf: Workflow,
+    task_id: int,
+    out_dir: Path,
+    *,
+    actor: str,
+    expected_version: int | None = None,
+) -> list[dict[str, str]]:
     """Write one XLSX per drawn target into ``out_dir``; event ``sheets_made`` lists them."""
     payload: dict[str, Any] = {}
     scratch = Path(tempfile.mkdtemp(prefix="ssj-sheets-"))
@@ -157,7 +164,7 @@ def make_sheets(wf: Workflow, task_id: int, out_dir: Path, *, actor: str) -> lis
 
         wf.write_task(
             task_id,
-            None,
+            expected_version,
             actor=actor,
             role="clerk",
             kind="sheets_made",

@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 
 _FILTER_COLUMNS = ("grade", "type", "size", "region", "industry")
 
+# DESIGN §6 step 3: without a public input fixed after the commitment, the result depends on
+# the bureau's secret alone; allowed (the design says "empty if none"), but said.
+NO_PUBLIC_INPUT = (
+    "注意：未提供公开输入（承诺值公布之后才确定的公开信息，如当日公开数字）。"
+    "本次抽取结果仅由事先承诺的密钥决定，公众只能核对结果未被改动，无法确认密钥未被挑选；"
+    "正式抽取建议使用公开输入。"
+)
+
 
 def record_digest(record: dict[str, Any]) -> str:
     return _digest(audit.canonical_json(record))
@@ -316,7 +324,14 @@ def _names(tx: TaskTransaction, codes: list[str]) -> list[tuple[str, str]]:
 
 
 def load_record(wf: Workflow, task_id: int) -> dict[str, Any]:
-    """The published record of a task's draw, checked against the digest the log holds."""
+    """The published record of a task's draw."""
+    record: dict[str, Any] = json.loads(record_text(wf, task_id))
+    return record
+
+
+def record_text(wf: Workflow, task_id: int) -> str:
+    """The published record of a task's draw as stored: the canonical JSON whose SHA-256 the
+    draw's event holds (what anyone downloads and checks with the verifier)."""
     with wf.raw.read() as cur:
         cur.execute(wf.raw.sql("SELECT id FROM task WHERE id = ?"), (task_id,))
         if cur.fetchone() is None:
@@ -326,9 +341,8 @@ def load_record(wf: Workflow, task_id: int) -> dict[str, Any]:
         )
         row = cur.fetchone()
     if row is None:
-        raise NotFound(f"任务 {task_id} 尚未抽取，没有抽取记录")
-    record: dict[str, Any] = json.loads(row[1])
-    return record
+        raise NotFound(f"任务 {task_id} 尚未抽取，没有抽取记录", task=task_id)
+    return str(row[1])
 
 
 def logged_digest(wf: Workflow, task_id: int) -> str | None:
@@ -363,7 +377,13 @@ def _drawn_on(tx: TaskTransaction, tz: str) -> date:
 
 
 def confirm(
-    wf: Workflow, task_id: int, *, actor: str, reason: str | None = None, tz: str = "Asia/Shanghai"
+    wf: Workflow,
+    task_id: int,
+    *,
+    actor: str,
+    reason: str | None = None,
+    tz: str = "Asia/Shanghai",
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Confirm the drawn targets and matched inspectors (seed 003: within 2 working days)."""
     payload: dict[str, Any] = {}
@@ -393,7 +413,7 @@ def confirm(
 
     wf.write_task(
         task_id,
-        None,
+        expected_version,
         actor=actor,
         role="clerk",
         kind="draw_confirmed",
@@ -405,7 +425,14 @@ def confirm(
 
 
 def substitute(  # noqa: C901 (each refusal of a substitute is its own branch)
-    wf: Workflow, task_id: int, target: str, cert: str, *, reason: str, actor: str
+    wf: Workflow,
+    task_id: int,
+    target: str,
+    cert: str,
+    *,
+    reason: str,
+    actor: str,
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
     """Replace an unavailable or conflicted inspector by the next substitute in draw order
     (seed 003), skipping any now unavailable, recused, already in the group or at the cap."""
@@ -480,7 +507,7 @@ def substitute(  # noqa: C901 (each refusal of a substitute is its own branch)
 
     wf.write_task(
         task_id,
-        None,
+        expected_version,
         actor=actor,
         role="clerk",
         kind="inspector_substituted",

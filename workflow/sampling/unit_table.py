@@ -16,6 +16,7 @@ from typing import Any
 from workflow.core import units
 from workflow.core.db import RawConnection
 from workflow.core.errors import InvalidInput
+from workflow.core.identity import Actor
 from workflow.core.normalize import YES_NO
 from workflow.sampling import directories
 from workflow.sampling.directories import Col, ImportRejected, Kind
@@ -78,8 +79,18 @@ def write_template(path: Path) -> None:
 
 
 def import_units(  # noqa: C901 (whole-file validation: a flat list of independent checks)
-    raw: RawConnection, path: Path, *, actor: str, now: str, dry_run: bool = False
+    raw: RawConnection,
+    path: Path,
+    *,
+    actor: str,
+    now: str,
+    dry_run: bool = False,
+    within: Actor | None = None,
 ) -> UnitImport:
+    """Validate the whole file, then add and update its units in one transaction (nothing
+    written if any row is wrong: ImportRejected lists every problem). ``within``: every unit
+    the file adds or changes must lie in that account's subtree (a new unit's parent there or
+    a new row of the file)."""
     problems: list[str] = []
     rows: dict[str, int] = {}
     records = directories.parse_file(KIND, path, rows, problems)
@@ -98,6 +109,9 @@ def import_units(  # noqa: C901 (whole-file validation: a flat list of independe
         }
         for code, rec in records.items():
             old = stored.get(code)
+            if old is not None and within is not None and not within.sees_path(old.path):
+                bad(code, "code", f"单位代码 {code} 已被本账号所属单位及其下级单位以外的单位使用")
+                continue
             if old is not None:
                 parent = next((u.code for u in stored.values() if u.id == old.parent_id), "")
                 if rec["kind"] != old.kind:
@@ -106,7 +120,11 @@ def import_units(  # noqa: C901 (whole-file validation: a flat list of independe
                     bad(code, "parent", f"{old.label} 的上级单位是 {parent or '无'}，不能改变")
             elif not rec["parent"]:
                 bad(code, "parent", "新单位须填写上级单位代码（只能有一个最上级单位）")
-            elif rec["parent"] not in kinds:
+            elif rec["parent"] not in kinds or (
+                within is not None
+                and rec["parent"] in stored
+                and not within.sees_path(stored[rec["parent"]].path)
+            ):
                 bad(code, "parent", f"上级单位 {rec['parent']} 既不在系统中，也不在本表中")
             else:
                 parent_unit = stored.get(rec["parent"]) or units.Unit(

@@ -197,7 +197,10 @@ def test_users_and_tokens_from_end_to_end(db_url, tmp_path):
     root = root_code(db_url)
     admin, clerk, auditor = ("--as", "admin"), ("--as", "luru"), ("--as", "shenji")
 
-    # The first account is created from the server's console, without --as; not the second.
+    # The first account is created from the server's console, without --as, and administers
+    # the rest: it must be an administrator. Not the second.
+    out = ssj_("user", "add", "luru", "--role", "clerk", "--unit", root, "--no-password", code=2)
+    assert "第一个账号须为系统管理员（--role admin）" in out
     out = ssj_("user", "add", "admin", "--role", "admin", "--unit", root, "--name", "王管理",
                "--password-stdin", input=ADMIN_PW + "\n")  # fmt: skip
     assert out.startswith("已新增账号：admin（王管理）  系统管理员")
@@ -278,7 +281,8 @@ def test_users_and_tokens_from_end_to_end(db_url, tmp_path):
     assert row["revoked"] and row["revoked_at"]
     assert _token_account(db_url, token) is None  # a revoked token opens nothing
 
-    # A disabled account is refused at once, everywhere; enabled again, it works.
+    # A disabled account is refused at once, everywhere; enabled again, it signs in with its
+    # password, but the tokens that were out when it was disabled stay revoked.
     r = invoke(["--db", db_url, "token", "create", *clerk])
     second = r.stdout.strip()
     ssj_.printed.append(r.stderr)  # the one line that shows it aside
@@ -292,7 +296,8 @@ def test_users_and_tokens_from_end_to_end(db_url, tmp_path):
     assert not _signs_in(db_url, "luru", CLERK_OWN) and _token_account(db_url, second) is None
     assert "账号已启用" in ssj_("user", "enable", "luru", *admin)
     assert ssj_("task", "list", "--json", *clerk).strip() == "[]"
-    assert _token_account(db_url, second) == "luru"
+    assert _token_account(db_url, second) is None
+    assert "已吊销" in ssj_("token", "list", *clerk)
 
     # An administrator of a county manages the accounts of that county only.
     ssj_("unit", "edit", root, "--kind", "省级", "--name", "某省人力资源和社会保障厅", *admin)
@@ -309,6 +314,12 @@ def test_users_and_tokens_from_end_to_end(db_url, tmp_path):
     assert "账号 'luru' 不存在" in ssj_("user", "show", "luru", *county, code=2)
     assert "账号 'luru' 不存在" in ssj_("user", "disable", "luru", *county, code=2)
     assert "'ys-clerk' 不存在" in ssj_("user", "show", "ys-clerk", *admin, code=2)
+    # ... and the units of that county only: another county's do not exist for it.
+    ssj_("unit", "add", "130227-01", "综合科", "--kind", "科室", "--parent", "130227", *county)
+    assert "单位 '130132' 不存在" in ssj_("unit", "add", "130132-01", "综合科", "--kind", "科室",
+                                          "--parent", "130132", *county, code=2)  # fmt: skip
+    assert "单位 '130132' 不存在" in ssj_("unit", "edit", "130132", "--head", "某人", *county,
+                                          code=2)  # fmt: skip
 
     # The audit log has every change — and no password, hash or token.
     log = json.loads(ssj_("audit", "log", "--json", *auditor))

@@ -73,6 +73,23 @@ def test_audit_log_of_a_task_includes_its_deadline_events_and_limit_is_the_newes
     assert "账号 luru（录入员）无权查看审计日志" in out
 
 
+def test_audit_log_filtered_by_account_kind_and_time(wf, clock, db_url) -> None:
+    add_account(wf, "shenji", "auditor")
+    clock.set(at(2024, 4, 1))
+    t, codes = drawn_task(wf, 2, initiating_office=OFFICE, months="2024-04")
+    clock.set(at(2024, 4, 10))
+    wf.set_result(t, codes[0], "no_problem", actor="x")
+    kinds = json.loads(ssj(db_url, "audit", "log", "--kind", "result_set", "--json"))
+    assert [e["task_id"] for e in kinds] == [t]
+    since = json.loads(ssj(db_url, "audit", "log", "--since", "2024-04-10", "--until",
+                           "2024-04-10T23:59", "--json"))  # fmt: skip
+    assert [e["kind"] for e in since] == ["result_set"]
+    mine = json.loads(ssj(db_url, "audit", "log", "--actor", "x", "--json"))
+    assert [e["kind"] for e in mine] == ["result_set"]
+    assert "事件类别 'nothing' 无效" in ssj(db_url, "audit", "log", "--kind", "nothing", code=2)
+    assert "时间格式无效" in ssj(db_url, "audit", "log", "--since", "someday", code=2)
+
+
 def test_audit_replay_of_a_task_at_a_moment_shows_its_records_then(wf, clock, db_url) -> None:
     add_account(wf, "shenji", "auditor")
     clock.set(at(2024, 4, 1))

@@ -137,12 +137,35 @@ def test_report_submit_from_the_command_line(db_url, cfg, drawn, wf) -> None:
         "--office", OFFICE, *SUPERVISOR, code=2,
     )  # fmt: skip
     assert "报告类别 'weekly' 无效" in bad
-    # Registering what was submitted is the supervisors' work, not the clerks'.
-    refused = ssj(
+    # The office's clerk sends the form too (seed 000: 填表人); an auditor only reads.
+    out = ssj(
         db_url, cfg, "report", "submit", "--kind", "progress", "--period", "2024Q2",
-        "--office", OFFICE, *CLERK, code=2,
+        "--office", OFFICE, *CLERK,
     )  # fmt: skip
-    assert "账号 luru（录入员）无权登记报送" in refused
+    assert "2024-Q2" in out  # as offices write it (2024Q2), stored as 2024-Q2
+    add_account(wf, "shenji", "auditor")
+    refused = ssj(
+        db_url, cfg, "report", "submit", "--kind", "progress", "--period", "2024年第三季度",
+        "--office", OFFICE, "--as", "shenji", code=2,
+    )  # fmt: skip
+    assert "账号 shenji（审计）无权登记报送：该操作限于 录入员、督办" in refused
+
+
+def test_report_list_says_what_each_office_owes_and_what_was_submitted(db_url, cfg, drawn):
+    ssj(db_url, cfg, "report", "submit", "--kind", "progress", "--period", "2024-Q1",
+        "--office", OFFICE, *SUPERVISOR)  # fmt: skip
+    rows = json.loads(ssj(db_url, cfg, "report", "list", "--year", "2024", "--now",
+                          "2024-04-08T10:00", "--json", *SUPERVISOR))  # fmt: skip
+    assert len(rows) == 12 + 4 + 1 and {r["office"] for r in rows} == {OFFICE}
+    q1 = next(r for r in rows if r["period"] == "2024-Q1")
+    assert q1["submitted"] and q1["submitted_by"] == "wangdui"
+    march = next(r for r in rows if r["period"] == "2024-03")
+    assert march["overdue"] is True and march["submitted"] is False
+    text = ssj(db_url, cfg, "report", "list", "--year", "2024", "--now", "2024-04-08T10:00",
+               *CLERK)  # fmt: skip
+    assert "2024-Q1 落实情况报告" in text and "已报送（wangdui" in text and "逾期未报" in text
+    assert "不在需报送报告的科室中" in ssj(db_url, cfg, "report", "list", "--year", "2024",
+                                          "--office", "无此科室", *CLERK, code=2)  # fmt: skip
 
 
 def test_result_set_takes_a_rectification_date(db_url, cfg, drawn, wf) -> None:

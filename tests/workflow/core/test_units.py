@@ -336,3 +336,82 @@ def test_the_migration_brings_a_single_bureau_database_into_one_unit(db_url: str
     finally:
         w.close()
     eng.dispose()
+
+
+def test_a_county_account_works_in_its_own_county(wf: Workflow, tmp_path: Path) -> None:
+    """Without --unit, an account's import goes to its own bureau (an office's account: the
+    bureau it is part of); another county's bureau is refused, for directories and plans."""
+    from tests.conftest import add_account, import_rows
+    from workflow.core import accounts, identity
+    from workflow.core.errors import Forbidden
+    from workflow.sampling import credit_code
+
+    city_with_two_counties(wf)
+    add_account(wf, "bf-clerk", "clerk", unit="410421-01")
+    with wf.raw.read() as cur:
+        who = accounts.actor(cur, wf.raw.sql, "bf-clerk")
+    code = credit_code.make("410421", 7)
+    with identity.acting_as(who):
+        import_rows(wf, tmp_path, "targets", [[code, "宝丰企业", "用人单位"]])
+        before = wf.head()
+        with pytest.raises(Forbidden, match="鲁山县人社局（410423） 不在账号 bf-clerk"):
+            import_rows(wf, tmp_path, "targets", [[code, "x", "用人单位"]], unit="410423")
+        with pytest.raises(Forbidden, match="鲁山县人社局（410423） 不在账号 bf-clerk 所属单位（410421-01）及其下级单位之内"):
+            plans.create_plan(wf, "2024009", unit="鲁山县人社局", actor="录入员")
+        assert wf.head() == before
+        plans.create_plan(wf, "2024010", unit="宝丰县人社局", actor="录入员")
+    plans.create_plan(wf, "2024011", unit="鲁山县人社局", actor="录入员")  # nobody bound
+    before = wf.head()
+    with identity.acting_as(who):
+        with pytest.raises(
+            Forbidden, match="2024011 属于 鲁山县人社局（410423），不在账号 bf-clerk"
+        ):
+            plans.create_task(wf, "2024011", name="越权", task_type="undirected", ratio="1",
+                              item_codes=["JC-1"], actor="录入员")  # fmt: skip
+        with pytest.raises(
+            Forbidden, match="2024011 属于 鲁山县人社局（410423），不在账号 bf-clerk"
+        ):
+            plans.publish(wf, "2024011", actor="录入员")
+    assert wf.head() == before
+    with wf.raw.read() as cur:
+        cur.execute(wf.raw.sql("SELECT u.code FROM target t JOIN unit u ON u.id = t.unit_id"))
+        assert cur.fetchall() == [("410421",)]
+
+
+def test_plan_numbers_are_each_bureaus_own(wf: Workflow, tmp_path: Path) -> None:
+    """Seed 004: 2024001 is the bureau's first plan of 2024 — two counties may both have it.
+    A county's account names its own; the city above both names one by its bureau's code."""
+    from tests.conftest import add_account, import_rows
+    from workflow.core import accounts, identity, queries, refs
+
+    city_with_two_counties(wf)
+    import_rows(wf, tmp_path, "items", [["JC-1", "劳动合同", "", "", "现场", "一般"]])
+    made = {}
+    for county, name in (("410421", "宝丰县人社局"), ("410423", "鲁山县人社局")):
+        plans.create_plan(wf, "2024001", unit=name, actor="录入员")
+        made[county] = plans.create_task(wf, f"{county}:2024001", name=f"{name}抽查",
+                                         task_type="undirected", ratio="1",
+                                         item_codes=["JC-1"], actor="录入员")  # fmt: skip
+    with pytest.raises(InvalidInput, match="宝丰县人社局（410421） 的抽查计划编号 2024001 已存在"):
+        plans.create_plan(wf, "2024001", unit="宝丰县人社局", actor="录入员")
+    add_account(wf, "ls-clerk", "clerk", unit="410423")
+    add_account(wf, "city", "supervisor", unit="410400")
+    with wf.raw.read() as cur:
+        county = accounts.actor(cur, wf.raw.sql, "ls-clerk")
+        city = accounts.actor(cur, wf.raw.sql, "city")
+    assert refs.task_id(wf.engine, "2024001-001号", county) == made["410423"]
+    assert refs.task_id(wf.engine, "410421:2024001-001号", city) == made["410421"]
+    assert refs.task_id(wf.engine, "４１０４２３：２０２４００１－００１号", city) == made["410423"]
+    with pytest.raises(
+        InvalidInput, match="2024001 在多个单位中都有：410421:2024001（宝丰县人社局）"
+    ):
+        refs.task_id(wf.engine, "2024001-001号", city)
+    assert queries.show_plan(wf.engine, "2024001", within=county)["unit"] == "鲁山县人社局"
+    shown = [t["id"] for t in queries.list_tasks(wf.engine, plan_no="410421:2024001", within=city)]
+    assert shown == [made["410421"]]
+    with identity.acting_as(county):
+        plans.publish(wf, "2024001", actor="录入员")  # its own: 鲁山县's
+    with wf.raw.read() as cur:
+        cur.execute(wf.raw.sql("SELECT u.code, p.published_at IS NOT NULL FROM plan p"
+                               " JOIN unit u ON u.id = p.unit_id ORDER BY u.code"))  # fmt: skip
+        assert cur.fetchall() == [("410421", False), ("410423", True)]

@@ -330,3 +330,23 @@ def test_refused_submissions_write_nothing(wf: Workflow, clock: FixedClock) -> N
     assert wf.head() == after
     # The same period of another kind is another report.
     assert reports.submit(wf, s, kind="monthly", period="2024-04", office="甲科", actor="甲")
+
+
+@pytest.mark.parametrize(
+    ("kind", "typed", "stored"),
+    [
+        ("monthly", "2024年4月", "2024-04"),
+        ("monthly", "２０２４/4", "2024-04"),
+        ("monthly", "2024.04", "2024-04"),
+        ("monthly", "2024-13", "2024-13"),  # no month 13: left for parse_period to refuse
+        ("progress", "2024Q2", "2024-Q2"),
+        ("progress", "2024 q2", "2024-Q2"),
+        ("progress", "2024年第二季度", "2024-Q2"),
+        ("progress", "2024-Q5", "2024-Q5"),
+        ("review", "2024年度", "2024"),
+    ],
+)
+def test_report_periods_as_offices_write_them(kind: str, typed: str, stored: str) -> None:
+    from workflow.deadlines.rules import canonical_period
+
+    assert canonical_period(kind, typed) == stored

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import code, inspector_row, load_directory, target_row
 from workflow.core import audit, queries
-from workflow.core.errors import InvalidInput
+from workflow.core.errors import InvalidInput, NotFound
 from workflow.core.replay import replay
 from workflow.sampling import directories, plans, task_draw
 
@@ -44,7 +44,7 @@ def test_retiring_twice_restoring_and_unknown_codes(wf, tmp_path):
     codes = [code(i) for i in range(2)]
     load_directory(wf, [target_row(c) for c in codes])
     head = wf.head()
-    with pytest.raises(InvalidInput, match="检查对象清单中没有：91"):
+    with pytest.raises(NotFound, match="检查对象清单中没有：91"):
         _retire(wf, "targets", [codes[0], "911302270000000000"])
     assert wf.head() == head  # nothing changed, not even the known one
     with pytest.raises(InvalidInput, match="说明停用或恢复的原因") as e:
