@@ -84,7 +84,8 @@ def test_the_supervisor_reads_everything_of_the_work_and_submits_reports_only() 
         "task.read", "plan.read", "draw.read", "deadline.read", "report.read", "directory.read",
         "outbox.read", "audit.read",
     } <= allowed("supervisor")  # fmt: skip
-    assert permissions.roles_for("report.submit") == ["supervisor"]
+    # The office's clerk sends the monthly form (seed 000: 填表人); the supervisor may too.
+    assert permissions.roles_for("report.submit") == ["clerk", "supervisor"]
 
 
 def test_the_public_may_do_nothing_yet() -> None:
@@ -205,12 +206,20 @@ def test_the_scheduled_sweep_writes_as_the_system_account(wf: Workflow, clock, t
 
 
 def test_an_inspector_account_records_only_its_own_groups_results(wf: Workflow) -> None:
-    t, codes = drawn_task(wf, 4)
-    groups = {r["target_code"]: r["inspectors"] for r in queries.show_task(wf.engine, t)["records"]}
-    # A person in one target's group and not in another's (four targets, groups of two of four).
-    mine, other, member = next(
-        (a, b, m) for a in codes for b in codes for m in groups[a] if m not in groups[b]
-    )
+    # A person in one target's group and not in another's. The draw's secret is random, so
+    # four targets may (one time in 216) all get the same pair of the four inspectors: draw
+    # again until two groups differ rather than depend on the luck of one draw.
+    for _ in range(20):
+        t, codes = drawn_task(wf, 4)
+        groups = {r["target_code"]: r["inspectors"] for r in queries.show_task(wf.engine, t)["records"]}
+        found = next(
+            ((a, b, m) for a in codes for b in codes for m in groups[a] if m not in groups[b]),
+            None,
+        )
+        if found:
+            break
+    assert found, "twenty draws in a row gave every target the same group"
+    mine, other, member = found
     add_account(wf, "检查员", "inspector", inspector=member)
     add_account(wf, "督办员", "supervisor")
     add_account(wf, "录入员", "clerk")
