@@ -160,6 +160,7 @@ def populate(url: str, tasks: int) -> Loaded:
                 cp.write_row((i, c, unit_id, f"人员{i}", '["劳动保障监察"]', "[]",
                               offices[i % 20], "[]", f"{c.lower()}@bureau.test", True, t0))  # fmt: skip
         task_rows, record_rows, event_rows = [], [], []
+        joint_rows: list[tuple[int, int]] = []
         prev, rec_id = audit.GENESIS, 0
         for t in range(1, tasks + 1):
             state = _state_of(t)
@@ -206,6 +207,7 @@ def populate(url: str, tasks: int) -> Loaded:
                         [{"item_codes": [], "office": offices[(t + 1) % 20], "task_id": t + 1,
                           "task_no": f"{t % TASKS_PER_PLAN + 1:03d}号"}]
                     )  # fmt: skip
+                    joint_rows.append((t + 1, rec_id))  # as TaskTransaction.set_joined writes
                 record_rows.append(
                     (rec_id, t, code, f"基准对象{(2 * t + k) % n_targets + 1}有限公司", group, 2,
                      result, _utc(drawn + timedelta(days=10)) if done else None,
@@ -229,6 +231,9 @@ def populate(url: str, tasks: int) -> Loaded:
             " rectify_by, joined, followup_count, replaced) FROM STDIN"
         ) as cp:
             for row in record_rows:
+                cp.write_row(row)
+        with cur.copy("COPY joint_visit (task_id, record_id) FROM STDIN") as cp:
+            for row in joint_rows:
                 cp.write_row(row)
         with cur.copy(f"COPY event ({audit.COLUMNS}) FROM STDIN") as cp:
             for row in event_rows:

@@ -6,15 +6,12 @@ byte for byte, and one representation on SQLite and PostgreSQL keeps replay comp
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from notifications.outbox import Outbox  # noqa: F401  (its table lives in this schema too)
 
 UTC_TEXT = 27  # len("2024-04-01T08:00:00.000000Z")
-# A record that carries joint visits: the condition of the partial index on them, which a
-# query must state word for word for the database to use that index.
-JOINT_VISIT = "joined <> '[]'"
 
 
 class Unit(SQLModel, table=True):
@@ -93,13 +90,6 @@ class InspectionRecord(SQLModel, table=True):
     __tablename__ = "inspection_record"
     __table_args__ = (
         UniqueConstraint("task_id", "target_code", name="uq_record_task_target"),
-        # The few records that carry joint visits (queries.show_task looks them up).
-        Index(
-            "ix_record_joint_visit",
-            "id",
-            sqlite_where=text(JOINT_VISIT),
-            postgresql_where=text(JOINT_VISIT),
-        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -123,6 +113,17 @@ class InspectionRecord(SQLModel, table=True):
     # JSON list of {"task_id", "task_no", "office", "item_codes"}.
     joined: str = Field(default="[]", sa_column=Column(Text, nullable=False, server_default="[]"))
     correction_count: int = 0
+
+
+class JointVisit(SQLModel, table=True):
+    """A task merged into another task's visit (a record whose ``joined`` names it): the
+    same facts as ``joined``, indexed by the merged task so that showing it reads only its
+    own (TaskTransaction.set_joined writes both)."""
+
+    __tablename__ = "joint_visit"
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    record_id: int = Field(foreign_key="inspection_record.id", primary_key=True)
 
 
 class ResultCorrection(SQLModel, table=True):

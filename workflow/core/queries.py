@@ -16,7 +16,6 @@ from workflow.core.db import Bind, connected
 from workflow.core.errors import NotFound
 from workflow.core.identity import Actor
 from workflow.core.models import (
-    JOINT_VISIT,
     DeadlineStep,
     Event,
     FollowUp,
@@ -147,14 +146,14 @@ _SHOW_RECORDS = text(
     " published_at, published_on, published_place, followup_count, joined, rectify_by,"
     " correction_count FROM inspection_record WHERE task_id = :t ORDER BY target_code"
 )
-# ``joined`` is canonical JSON (sorted keys, no spaces): the pattern narrows, json decides.
-# JOINT_VISIT first, as a literal: it is the partial index's condition, so only the records
-# with joint visits are read, not every record of every task.
+# The records whose visits other tasks' draws merged a task into (table joint_visit, by task);
+# ``joined`` then says with which items.
 _SHOW_JOINT_VISITS = text(
     "SELECT r.target_code, r.target_name, r.inspectors, r.result, r.published_at, r.joined,"
     " t.id, t.task_no, t.initiating_office, p.plan_no"
-    " FROM inspection_record r JOIN task t ON t.id = r.task_id JOIN plan p ON p.id = t.plan_id"
-    f" WHERE r.{JOINT_VISIT} AND r.joined LIKE :pattern ORDER BY r.target_code, t.id"
+    " FROM joint_visit v JOIN inspection_record r ON r.id = v.record_id"
+    " JOIN task t ON t.id = r.task_id JOIN plan p ON p.id = t.plan_id"
+    " WHERE v.task_id = :t ORDER BY r.target_code, t.id"
 )
 
 
@@ -260,7 +259,7 @@ def _followups_and_corrections(
 def _joint_visits(c: Connection, task_id: int) -> list[dict[str, Any]]:
     """Targets this task's draw merged into another task's visit (it has no record of its own
     for them): that visit, with its result once recorded."""
-    rows = c.execute(_SHOW_JOINT_VISITS, {"pattern": f'%"task_id":{int(task_id)},%'}).all()
+    rows = c.execute(_SHOW_JOINT_VISITS, {"t": task_id}).all()
     return [
         {
             "target_code": code,

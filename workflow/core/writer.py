@@ -100,11 +100,17 @@ class TaskTransaction:
         self.execute("UPDATE task SET commitment = ? WHERE id = ?", (commitment, self.task.id))
 
     def set_joined(self, record_id: int, joined: list[Any]) -> None:
-        """The tasks whose items a record's visit also carries (joint visits)."""
+        """The tasks whose items a record's visit also carries (joint visits), and the same
+        facts indexed by task (table joint_visit: showing a task looks its visits up there)."""
         self.execute(
             "UPDATE inspection_record SET joined = ? WHERE id = ?",
             (audit.canonical_json(joined), record_id),
         )
+        self.execute("DELETE FROM joint_visit WHERE record_id = ?", (record_id,))
+        for task_id in sorted({int(j["task_id"]) for j in joined}):
+            self.execute(
+                "INSERT INTO joint_visit (task_id, record_id) VALUES (?, ?)", (task_id, record_id)
+            )
 
     def replace_inspectors(self, record_id: int, group: list[str], replaced: list[str]) -> None:
         self.execute(

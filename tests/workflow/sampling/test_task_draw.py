@@ -365,9 +365,12 @@ def test_substitution_is_refused_once_the_target_has_a_result(wf):
 
 def test_a_joint_visit_carries_both_tasks_items_and_counts_once(wf, db_url, tmp_path):
     """Issue #9: a target merged into another office's visit lost the joining task's items."""
+    from alembic import command
     from openpyxl import load_workbook
-    from sqlalchemy import text
+    from sqlalchemy import inspect, text
     from typer.testing import CliRunner
+
+    from workflow.core import schema
 
     from workflow.cli.main import app
 
@@ -429,6 +432,17 @@ def test_a_joint_visit_carries_both_tasks_items_and_counts_once(wf, db_url, tmp_
     first = queries.show_task(wf.engine, y)["joint_visits"][0]
     assert (first["result"], first["result_label"]) == ("no_problem", "未发现问题")
     assert queries.show_task(wf.engine, x)["joint_visits"] == []
+    # A database from before the joint_visit table (migration 0010): upgrading builds it from
+    # the records' ``joined``, and the visits show as before.
+    cfg = schema._alembic_config()
+    with wf.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0009")
+    with wf.engine.connect() as conn:
+        assert "joint_visit" not in inspect(conn).get_table_names()
+    assert schema.upgrade(wf.engine) == ("0009", schema.head_revision())
+    assert queries.show_task(wf.engine, y)["joint_visits"][0] == first
+    assert [v["target_code"] for v in queries.show_task(wf.engine, y)["joint_visits"]] == shared
     # The inspection sheet of a shared target lists both tasks' items.
     task_draw.confirm(wf, x, actor="x")
     out = tmp_path / "sheets"
