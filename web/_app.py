@@ -38,7 +38,11 @@ def create_app(ctx: AppContext) -> FastAPI:
     directories.configure_limits(ctx.settings.imports)  # as the CLI does: config.yaml's bounds
     install_problems(app)
     # The largest import file and 1 MB for the rest of a form (web/_middleware.py).
-    app.add_middleware(RequestMiddleware, max_body=(ctx.settings.imports.max_file_mb + 1) * 2**20)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body=(ctx.settings.imports.max_file_mb + 1) * 2**20,
+        one_connection=ctx.one_connection,
+    )
     app.include_router(health_router)
     app.include_router(api_router)
     document(app)

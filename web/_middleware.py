@@ -12,6 +12,7 @@ run in):
 - one access log line per request (``event: "request"``) through the project's structlog
   logger: method, path (without the query string: it may carry tokens), status, duration in
   milliseconds and the request id — never headers or bodies;
+- the request's database work on one pooled connection (``AppContext.one_connection``);
 - the last net: an exception nothing handled is logged with its traceback and answered
   ``500`` problem+json naming only the request id (web/_problems.py).
 """
@@ -21,6 +22,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import structlog
@@ -72,8 +75,16 @@ class _TooLarge(Exception):
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, max_body: int | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int | None = None,
+        one_connection: Callable[[], AbstractContextManager[None]] | None = None,
+    ) -> None:
         self.app = app
+        # The request's database work on one pooled connection (AppContext.one_connection),
+        # returned when the response has been sent.
+        self.one_connection = one_connection
         # No request body may be larger than this (the largest import file and a margin): a
         # multipart upload is read and spooled before a route, or its authentication, runs.
         self.max_body = max_body
@@ -117,7 +128,11 @@ class RequestMiddleware:
                 declared = dict(scope.get("headers") or []).get(b"content-length", b"")
                 if limit is not None and declared.isdigit() and int(declared) > limit:
                     raise _TooLarge
-                await self.app(scope, bounded_receive, send_with_headers)
+                if self.one_connection is None:
+                    await self.app(scope, bounded_receive, send_with_headers)
+                else:
+                    with self.one_connection():
+                        await self.app(scope, bounded_receive, send_with_headers)
             except _TooLarge:
                 if status is not None:
                     raise

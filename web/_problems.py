@@ -354,8 +354,7 @@ def _message(e: Mapping[str, Any]) -> str:
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field_name(e.get("loc", ())), "message": _message(e)}
-        for e in exc.errors()
+        {"field": _field_name(e.get("loc", ())), "message": _message(e)} for e in exc.errors()
     ]
     malformed = any(e["type"] == "json_invalid" for e in exc.errors())
     code = "malformed_request" if malformed else "invalid_request"

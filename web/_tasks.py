@@ -17,7 +17,6 @@ from web._paging import After, Limit, window
 from web._text import Line, Text
 from web._writes import IfMatch, expected_version, naming, tag, task_in_scope, writing
 from workflow.core import input_limits, normalize, queries, refs
-from workflow.core.db import connected
 from workflow.core.errors import InvalidInput
 from workflow.core.identity import Actor
 
@@ -192,9 +191,10 @@ def list_tasks(
 ) -> TaskPage:
     if state is not None and state not in states.STATES:
         raise InvalidInput(f"状态 {state!r} 无效：应为 {'、'.join(states.STATES)}", field="state")
-    rows = queries.list_tasks(
-        ctx.engine, state, plan, within=who, unit=unit, after=after, limit=limit + 1
-    )
+    with ctx.reading() as c:
+        rows = queries.list_tasks(
+            c, state, plan, within=who, unit=unit, after=after, limit=limit + 1
+        )
     more = len(rows) > limit
     rows = rows[:limit]
     return TaskPage(
@@ -206,7 +206,7 @@ def list_tasks(
 def show_task(
     task: str, who: Annotated[Actor, Authorized("task.read")], ctx: ContextDep, response: Response
 ) -> TaskDetail:
-    with connected(ctx.engine) as c:  # one connection for the request's reads
+    with ctx.reading() as c:  # the request's connection (AppContext.one_connection)
         shown = queries.show_task(c, task_in_scope(c, task, who))
     response.headers["ETag"] = f'"{shown["version"]}"'
     return TaskDetail(**shown)
@@ -223,7 +223,7 @@ def set_result(
     response: Response,
     if_match: IfMatch = None,
 ) -> ResultOut:
-    with connected(ctx.engine) as c:  # one connection for the request's reads
+    with ctx.reading() as c:  # the request's connection (AppContext.one_connection)
         task_id = task_in_scope(c, task, who)
         expected = expected_version(if_match)
         with naming("target"):

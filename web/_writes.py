@@ -57,9 +57,12 @@ def expected_version(if_match: str | None) -> int | None:
 
 def task_in_scope(ctx: AppContext | Connection, ref: str, who: Actor | None) -> int:
     """The id of the task ``ref`` names (an id or 2026001-001号), if it lies in the account's
-    unit subtree (else 403). ``ctx``: the context (a connection of the lookup's own), or a
-    connection the request holds for all its reads (each checkout costs round trips)."""
-    return refs.scoped_task_id(ctx.engine if isinstance(ctx, AppContext) else ctx, ref, who)
+    unit subtree (else 403). ``ctx``: the context (the request's connection), or a
+    connection the caller holds for its reads."""
+    if isinstance(ctx, Connection):
+        return refs.scoped_task_id(ctx, ref, who)
+    with ctx.reading() as c:
+        return refs.scoped_task_id(c, ref, who)
 
 
 @contextmanager
@@ -90,7 +93,7 @@ def tag(source: AppContext | Workflow, response: Response, task_id: int) -> int:
 
 
 def current_version(ctx: AppContext | Workflow, task_id: int) -> int:
-    with ctx.engine.connect() as c:
+    with ctx.reading() if isinstance(ctx, AppContext) else ctx.engine.connect() as c:
         return int(
             c.execute(text("SELECT version FROM task WHERE id = :t"), {"t": task_id}).one()[0]
         )

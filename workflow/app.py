@@ -4,18 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy.exc
+from sqlalchemy.engine import Connection
 
 from workflow.core import schema
 from workflow.core.clock import Clock, FixedClock, SystemClock, parse_time
 from workflow.core.config import Settings
-from workflow.core.db import RawConnection, make_engine
+from workflow.core.db import RawConnection, connected, make_engine
 from workflow.core.errors import InvalidInput, Step
 from workflow.core.identity import Actor
 from workflow.core.writer import Workflow
 from workflow.deadlines.calendar import WorkCalendar, build_calendar
+
+
+class _SharedConnection:
+    """The one pooled connection of a unit of work (a web request): taken at its first use,
+    returned at the end. Its users take turns (a request's dependencies and route run one
+    after the other, each perhaps in another thread), never at once."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx  # its engine is made at first use too (a request may need none)
+        self.conn: Connection | None = None
+
+    def connection(self) -> Connection:
+        if self.conn is None:
+            self.conn = self.ctx.engine.connect()
+        return self.conn
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()  # a read left open (an error) is rolled back by the pool
+
+
+# The unit of work's connection, if one is open (AppContext.one_connection). A context variable:
+# the threads a web request's sync routes run in see their request's (anyio copies the context).
+_shared: ContextVar[_SharedConnection | None] = ContextVar("ssj_shared_connection", default=None)
 
 
 class AppContext:
@@ -57,15 +84,17 @@ class AppContext:
         return self._wf
 
     def new_workflow(self) -> Workflow:
-        """A workflow of its own (one connection) for one thread: a web request that writes.
-        The caller closes it. The schema is checked for the first workflow of the context
+        """A workflow of its own (one connection) for one thread: a web request that writes
+        (on the request's connection, see ``one_connection``). The caller closes it. The schema is checked for the first workflow of the context
         only: a web process makes one per write request, and the check costs a query and
         Alembic's setup (≈ 2 ms; /readyz still checks on every probe)."""
         if not self._schema_checked:
             self.require_schema()
             self._schema_checked = True
+        shared = _shared.get()
         return Workflow(
             self.engine,
+            raw=None if shared is None else RawConnection.over(shared.connection()),
             clock=self.clock,
             min_group_size=self.settings.lifecycle.min_group_size,
             rules=self.settings.draw,
@@ -146,12 +175,44 @@ class AppContext:
     def connect(self) -> Iterator[RawConnection]:
         """A DBAPI connection, closed after the block, without the schema check of ``raw``:
         the web service checked the schema when it became ready (/readyz), and a request
-        should not pay one more query for it."""
+        should not pay one more query for it. Within ``one_connection``: that connection."""
+        shared = _shared.get()
+        if shared is not None:
+            yield RawConnection.over(shared.connection())
+            return
         conn = RawConnection(self.engine)
         try:
             yield conn
         finally:
             conn.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A SQLAlchemy connection for reads, its transaction committed after the block (see
+        ``db.connected``): the unit of work's (``one_connection``), or one for the block."""
+        shared = _shared.get()
+        if shared is None:
+            with connected(self.engine) as c:
+                yield c
+            return
+        c = shared.connection()
+        yield c
+        c.commit()
+
+    @contextmanager
+    def one_connection(self) -> Iterator[None]:
+        """Within the block — a web request (web/_middleware.py) — ``connect``, ``reading``
+        and ``new_workflow`` share one pooled connection, checked out at the first of them
+        and returned after the block. Each checkout costs a ping and a transaction's round
+        trips; a request used to take three: authentication, its lookups, its write
+        (bench/api.py, docs/PERFORMANCE.md)."""
+        shared = _SharedConnection(self)
+        token = _shared.set(shared)
+        try:
+            yield
+        finally:
+            _shared.reset(token)
+            shared.close()
 
     def safe_url(self) -> str:
         return sqlalchemy.engine.make_url(self.db_url).render_as_string(hide_password=True)

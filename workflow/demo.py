@@ -543,7 +543,9 @@ def demo_accounts(wf: Workflow) -> list[tuple[str, str, str, str]]:
         inspector_unit = None
         if cert:
             cur.execute(
-                sql("SELECT u.code FROM inspector i JOIN unit u ON u.id = i.unit_id WHERE cert = ?"),
+                sql(
+                    "SELECT u.code FROM inspector i JOIN unit u ON u.id = i.unit_id WHERE cert = ?"
+                ),
                 (cert,),
             )
             inspector_unit = cur.fetchone()[0]

@@ -12,7 +12,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from tests.conftest import drawn_task
+from tests.web.conftest import bearer
 from web._middleware import SECURITY_HEADERS, loggable_path
+from workflow.app import AppContext
+from workflow.core import queries
 from workflow.core.errors import NotFound
 from workflow.core.logging import get_logger
 
@@ -169,3 +173,53 @@ def test_a_body_over_the_limit_is_refused_before_anything_reads_it() -> None:
         chunks = (b"x" * 65536 for _ in range(20))  # streamed: no Content-Length
         assert c.post("/up", content=chunks).status_code == 413
     assert seen == [1000]
+
+
+def test_a_request_takes_one_pooled_connection(api: TestClient, ctx: AppContext, wf: Any) -> None:
+    """Authentication, the route's lookups and its write share the request's connection
+    (AppContext.one_connection): one checkout from the pool per request, returned at its end
+    — also when the request fails."""
+    from sqlalchemy import event
+
+    t, codes = drawn_task(wf, 3)
+    clerk = bearer(wf, "one-connection-clerk")
+    checkouts: list[int] = []
+    # The process's first write checks the schema and reads the recorded calendar, once.
+    first = {"target": codes[2], "result": "no_problem"}
+    assert api.post(f"/api/v1/tasks/{t}/results", json=first, headers=clerk).status_code == 200
+
+    def count(dbapi: Any, record: Any, proxy: Any) -> None:
+        checkouts.append(id(dbapi))
+
+    event.listen(ctx.engine, "checkout", count)
+    try:
+        assert api.get(f"/api/v1/tasks/{t}", headers=clerk).status_code == 200
+        assert len(checkouts) == 1
+        r = api.post(
+            f"/api/v1/tasks/{t}/results",
+            json={"target": codes[0], "result": "no_problem"},
+            headers=clerk,
+        )
+        assert r.status_code == 200, r.text
+        assert len(checkouts) == 2
+        assert queries.show_task(wf.engine, t)["records"][0]["result"] == "no_problem"
+        stale = api.post(
+            f"/api/v1/tasks/{t}/results",
+            json={"target": codes[1], "result": "no_problem"},
+            headers={**clerk, "If-Match": '"1"'},
+        )
+        assert stale.status_code == 412 and len(checkouts) == 3
+        assert api.get("/api/v1/tasks/999999", headers=clerk).status_code == 404
+        assert len(checkouts) == 4
+    finally:
+        event.remove(ctx.engine, "checkout", count)
+    assert ctx.engine.pool.checkedout() == 0
+    # Outside a request each use takes its own, as the CLI's do.
+    with ctx.connect() as a, ctx.connect() as b:
+        assert a.dbapi is not b.dbapi
+    with ctx.one_connection(), ctx.connect() as a, ctx.reading() as c:
+        wf2 = ctx.new_workflow()
+        assert a.dbapi is c.connection.driver_connection is wf2.raw.dbapi
+        wf2.close()  # borrowed: not returned by the workflow
+        assert ctx.engine.pool.checkedout() == 1
+    assert ctx.engine.pool.checkedout() == 0

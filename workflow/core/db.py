@@ -91,10 +91,12 @@ class RawConnection:
     SQL is written with ``?`` placeholders and translated once for psycopg's ``%s``.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, fairy: Any = None) -> None:
         self.engine = engine
         self.postgres = is_postgres(engine)
-        self._fairy = engine.raw_connection()
+        # Its own pooled connection, or one it borrows (``over``) and does not return.
+        self._owned = fairy is None
+        self._fairy = engine.raw_connection() if fairy is None else fairy
         self.dbapi: Any = self._fairy.driver_connection
         self._sql: dict[str, str] = {}
         # Opens a write transaction holding the log's append lock (see ``write``).
@@ -168,5 +170,13 @@ class RawConnection:
             rows.extend(cur.fetchall())
         return rows
 
+    @classmethod
+    def over(cls, conn: Connection) -> RawConnection:
+        """The DBAPI connection under a SQLAlchemy connection, borrowed: ``close`` leaves it
+        to its owner. Its transactions must end before the owner's next statement (they do:
+        ``read`` and ``write`` commit or roll back)."""
+        return cls(conn.engine, conn.connection)
+
     def close(self) -> None:
-        self._fairy.close()
+        if self._owned:
+            self._fairy.close()

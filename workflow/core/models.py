@@ -88,9 +88,7 @@ class InspectionRecord(SQLModel, table=True):
     """One drawn target of a task: its inspector group, result, publication and follow-ups."""
 
     __tablename__ = "inspection_record"
-    __table_args__ = (
-        UniqueConstraint("task_id", "target_code", name="uq_record_task_target"),
-    )
+    __table_args__ = (UniqueConstraint("task_id", "target_code", name="uq_record_task_target"),)
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)

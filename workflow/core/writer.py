@@ -154,6 +154,7 @@ class Workflow:
         timezone: str = "Asia/Shanghai",
         real_clock: Clock | None = None,
         clerks: Iterable[str] = (),
+        raw: RawConnection | None = None,
     ) -> None:
         self.engine = engine
         self.clerks = frozenset(c.strip() for c in clerks)  # may record any target's result
@@ -166,7 +167,7 @@ class Workflow:
         self.calendar = calendar
         self.deadlines = deadlines or DeadlineSettings()
         self.timezone = ZoneInfo(timezone)
-        self.raw = RawConnection(engine)
+        self.raw = RawConnection(engine) if raw is None else raw  # a borrowed one: not returned
         # Each task's version after this workflow's last committed write of it (write_task):
         # what the web answers as the ETag, without reading the task again.
         self.versions: dict[int, int] = {}

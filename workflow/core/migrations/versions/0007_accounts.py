@@ -84,7 +84,9 @@ def upgrade() -> None:
         ],
     )
     if bind.dialect.name == "postgresql":  # ids continue after the explicit one
-        op.execute("SELECT setval(pg_get_serial_sequence('account', 'id'), (SELECT max(id) FROM account))")
+        op.execute(
+            "SELECT setval(pg_get_serial_sequence('account', 'id'), (SELECT max(id) FROM account))"
+        )
 
 
 def downgrade() -> None:
