@@ -261,7 +261,9 @@ def test_cross_unit_access_denied(
     assert write.status_code == 403
     assert client.get("/api/v1/plans", headers=auth).json()["items"] == []
     assert client.get("/api/v1/plans/2024001", headers=auth).status_code == 403
-    assert [u["code"] for u in client.get("/api/v1/units", headers=auth).json()["items"]] == [office]
+    assert [u["code"] for u in client.get("/api/v1/units", headers=auth).json()["items"]] == [
+        office
+    ]
 
 
 def test_if_match_stale_version_is_412_and_writes_nothing(

@@ -71,7 +71,9 @@ def test_create_plan_in_the_accounts_bureau(
     assert (
         payload["unit_code"] == "T-A" and payload["by"]["request_id"] == r.headers["X-Request-ID"]
     )
-    assert [p["plan_no"] for p in client.get("/api/v1/plans", headers=a).json()["items"]] == ["2024001"]
+    assert [p["plan_no"] for p in client.get("/api/v1/plans", headers=a).json()["items"]] == [
+        "2024001"
+    ]
     assert client.get("/api/v1/plans", headers=b).json()["items"] == []
     # Refusals name the field and write nothing.
     before = head_seq(wf)
@@ -90,7 +92,9 @@ def test_create_plan_in_the_accounts_bureau(
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "plan_no"
     assert head_seq(wf) == before and count(wf, "plan") == 1
     assert client.post("/api/v1/plans", json={"plan_no": "2024001"}, headers=b).status_code == 201
-    assert [p["plan_no"] for p in client.get("/api/v1/plans", headers=b).json()["items"]] == ["2024001"]
+    assert [p["plan_no"] for p in client.get("/api/v1/plans", headers=b).json()["items"]] == [
+        "2024001"
+    ]
     assert count(wf, "plan") == 2
 
 

@@ -381,7 +381,9 @@ def test_result_template_has_the_import_headers(tmp_path):
 # --- messages ----------------------------------------------------------------------------------
 
 
-def test_refusals_never_offer_the_trigger_they_refuse_nor_call_a_planned_task_final(db_url, wf, staff):
+def test_refusals_never_offer_the_trigger_they_refuse_nor_call_a_planned_task_final(
+    db_url, wf, staff
+):
     t, codes = drawn_task(wf, 1)
     with pytest.raises(TransitionRefused) as e:
         wf.fire(t, "inspect", actor="x")
@@ -409,7 +411,9 @@ def test_refusals_never_offer_the_trigger_they_refuse_nor_call_a_planned_task_fi
         f"或 ssj result import 文件），然后 ssj task fire {t} inspect"
     ) in shown
     wf.set_result(t, codes[0], "problem", actor="x")
-    assert f"下一步：ssj task fire {t} inspect\n" in ssj(db_url, "task", "show", str(t), "--as", CLERK)
+    assert f"下一步：ssj task fire {t} inspect\n" in ssj(
+        db_url, "task", "show", str(t), "--as", CLERK
+    )
     wf.fire(t, "inspect", actor="x")
     assert (
         f"下一步：公示检查结果（ssj result publish {t} --place 公示位置），"

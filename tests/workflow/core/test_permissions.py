@@ -211,7 +211,9 @@ def test_an_inspector_account_records_only_its_own_groups_results(wf: Workflow) 
     # again until two groups differ rather than depend on the luck of one draw.
     for _ in range(20):
         t, codes = drawn_task(wf, 4)
-        groups = {r["target_code"]: r["inspectors"] for r in queries.show_task(wf.engine, t)["records"]}
+        groups = {
+            r["target_code"]: r["inspectors"] for r in queries.show_task(wf.engine, t)["records"]
+        }
         found = next(
             ((a, b, m) for a in codes for b in codes for m in groups[a] if m not in groups[b]),
             None,

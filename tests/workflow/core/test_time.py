@@ -250,9 +250,7 @@ def test_outbox_retry_now_on_a_live_database_writes_nothing(
         assert cur.fetchone()[0] == due
 
 
-def test_overdue_now_reads_a_live_database_as_before(
-    wf, clock, drawn, staff, db_url, cfg
-) -> None:
+def test_overdue_now_reads_a_live_database_as_before(wf, clock, drawn, staff, db_url, cfg) -> None:
     make_live(wf)
     out = ssj(db_url, cfg, "overdue", "--now", "2024-04-10T09:00", "--as", "督办")
     assert "演练" not in out and "2024-04-03" in out

@@ -356,7 +356,10 @@ def test_a_county_account_works_in_its_own_county(wf: Workflow, tmp_path: Path) 
         before = wf.head()
         with pytest.raises(Forbidden, match="鲁山县人社局（410423） 不在账号 bf-clerk"):
             import_rows(wf, tmp_path, "targets", [[code, "x", "用人单位"]], unit="410423")
-        with pytest.raises(Forbidden, match="鲁山县人社局（410423） 不在账号 bf-clerk 所属单位（410421-01）及其下级单位之内"):
+        with pytest.raises(
+            Forbidden,
+            match="鲁山县人社局（410423） 不在账号 bf-clerk 所属单位（410421-01）及其下级单位之内",
+        ):
             plans.create_plan(wf, "2024009", unit="鲁山县人社局", actor="录入员")
         assert wf.head() == before
         plans.create_plan(wf, "2024010", unit="宝丰县人社局", actor="录入员")

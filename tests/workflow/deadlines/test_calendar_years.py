@@ -274,7 +274,11 @@ def test_cli_calendar_notice_dry_run_record_and_check(
     out = ssj(db_url, cfg, "calendar", "notice", str(f), "--as", "王文书").stdout
     assert f"已录入 {Y} 年节假日安排" in out and "审计日志第" in out
     (ev,) = [e for e in queries.list_events(wf.engine) if e["kind"] == calendar_years.RECORDED]
-    assert (ev["actor"], ev["role"], ev["payload"]["by"]["username"]) == ("王文书", "admin", "王文书")
+    assert (ev["actor"], ev["role"], ev["payload"]["by"]["username"]) == (
+        "王文书",
+        "admin",
+        "王文书",
+    )
     out = ssj(db_url, cfg, "calendar", "notice", str(f), "--as", "王文书").stdout
     assert "无需重复录入" in out
     out = ssj(db_url, cfg, "calendar", "check", str(Y)).stdout

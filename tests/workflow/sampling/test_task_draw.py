@@ -370,9 +370,8 @@ def test_a_joint_visit_carries_both_tasks_items_and_counts_once(wf, db_url, tmp_
     from sqlalchemy import inspect, text
     from typer.testing import CliRunner
 
-    from workflow.core import schema
-
     from workflow.cli.main import app
+    from workflow.core import schema
 
     items = [
         *ITEMS,
