@@ -16,6 +16,7 @@ from web._auth import (
     session_of,
 )
 from web._deps import ContextDep, app_context
+from web._paging import After, Limit, window
 from workflow.app import AppContext
 from workflow.core import accounts
 from workflow.core.clock import format_utc
@@ -157,13 +158,22 @@ def create_token(
     )
 
 
+class TokenPage(BaseModel):
+    items: list[TokenInfo]
+    next_after: int | None = Field(description="下一页：把它作为 after 参数；null 表示已到末页")
+
+
 @router.get("/tokens", summary="本人的 API 令牌（只列前缀）")
 def list_tokens(
-    who: Annotated[Actor, Authorized("token.manage")], ctx: ContextDep
-) -> list[TokenInfo]:
+    who: Annotated[Actor, Authorized("token.manage")],
+    ctx: ContextDep,
+    after: After = None,
+    limit: Limit = 100,
+) -> TokenPage:
     with ctx.connect() as raw, raw.read() as cur:
         found = accounts.tokens(cur, raw.sql, who.username, by=who)
-    return [TokenInfo(**t.as_json()) for t in found]
+    page, next_after = window(found, after, limit)
+    return TokenPage(items=[TokenInfo(**t.as_json()) for t in page], next_after=next_after)
 
 
 @router.delete("/tokens/{prefix}", summary="吊销 API 令牌", status_code=204)

@@ -118,9 +118,14 @@ def test_bearer_token_and_revocation(client: TestClient, wf: Workflow) -> None:
     token = _token(client, "auditor1")
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/audit/verify", headers=auth).json()["ok"] is True
-    listed = client.get("/api/v1/tokens", headers=auth).json()
-    assert [t["prefix"] for t in listed] == [token[: len("ssj_") + 12]]
-    assert token not in json.dumps(listed)
+    second = _token(client, "auditor1")
+    page = client.get("/api/v1/tokens?limit=1", headers=auth).json()
+    assert page["next_after"] == 1
+    rest = client.get("/api/v1/tokens?limit=1&after=1", headers=auth).json()
+    assert rest["next_after"] is None
+    listed = page["items"] + rest["items"]
+    assert [t["prefix"] for t in listed] == [t[: len("ssj_") + 12] for t in (token, second)]
+    assert token not in json.dumps(listed) and second not in json.dumps(listed)
     assert client.delete(f"/api/v1/tokens/{listed[0]['prefix']}", headers=auth).status_code == 204
     assert client.get("/api/v1/audit/verify", headers=auth).status_code == 401
     bad = client.get("/api/v1/tasks", headers={"Authorization": "Bearer nonsense"})
