@@ -70,6 +70,10 @@ def test_a_task_is_found_as_users_write_it(wf):
         assert refs.task_id(wf.engine, ref) == t, ref
     with pytest.raises(InvalidInput, match="2024001 是抽查计划编号"):
         refs.task_id(wf.engine, "2024001")
+    # Only seven digits can be a plan number (the lookup skips the question for other ids).
+    from workflow.sampling.plans import PLAN_NO
+
+    assert [n for n in range(1, 12) if PLAN_NO.match("2" * n)] == [refs.PLAN_DIGITS]
     with pytest.raises(NotFound, match=r"没有任务 009号.*001号"):
         refs.task_id(wf.engine, "2024001-009号")
     with pytest.raises(NotFound, match="2099001"):

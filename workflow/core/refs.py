@@ -29,6 +29,7 @@ MAX_CANDIDATES = 10
 _TASK_REF = re.compile(r"(.+?)\s*[-–—_/\s]\s*(\d{1,3})\s*号?")
 # the same written together: 2026001001号 (seed plan numbers have 7 digits)
 _TASK_REF_JOINED = re.compile(r"(\d{7})(\d{1,3})\s*号?")
+PLAN_DIGITS = 7
 
 
 # a plan, qualified by its bureau's code where numbers repeat across bureaus: 130227:2024001
@@ -136,9 +137,11 @@ def _task_id(c: Connection, ref: str, within: Actor | None = None) -> int:
     within = within or identity.current()
     value = norm(ref)
     m = _TASK_REF.fullmatch(value) or _TASK_REF_JOINED.fullmatch(value)
-    # Digits alone are an id, unless they begin with an existing plan's number.
+    # Digits alone are an id, unless they begin with an existing plan's number. Plan numbers
+    # have seven digits (seed 004: 年份+三位序号, sampling.plans.PLAN_NO), so only seven
+    # digits can be one: an id of another length is taken without asking the database.
     if value.isdigit() and (m is None or not _plan_exists(c, m.group(1))):
-        if _plan_exists(c, value):
+        if len(value) == PLAN_DIGITS and _plan_exists(c, value):
             raise InvalidInput(f"{value} 是抽查计划编号：请写明任务，如 {value}-001号（或任务 ID）")
         return input_limits.check_id(int(value), "任务编号")
     if m is None:
