@@ -117,7 +117,7 @@ def _actor(request: Request, ctx: AppContext) -> Actor | None:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthenticated("Authorization 头应为 Bearer 令牌", field="authorization")
-            with raw.read() as cur:
+            with raw.statement() as cur:  # one SELECT: no transaction round trips
                 who = accounts.token_actor(cur, raw.sql, token)
         else:
             sid = session_of(ctx, request)

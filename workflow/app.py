@@ -61,6 +61,7 @@ class AppContext:
         self.as_user: str | None = None  # the CLI's --as / SSJ_USER
         self.actor: Actor | None = None  # the authenticated account, once checked
         self._schema_checked = False  # by the first workflow (new_workflow)
+        self._live: str | None = None  # "live" once a workflow found the database live
 
     @property
     def engine(self) -> Any:
@@ -92,9 +93,10 @@ class AppContext:
             self.require_schema()
             self._schema_checked = True
         shared = _shared.get()
-        return Workflow(
+        wf = Workflow(
             self.engine,
             raw=None if shared is None else RawConnection.over(shared.connection()),
+            purpose=self._live,
             clock=self.clock,
             min_group_size=self.settings.lifecycle.min_group_size,
             rules=self.settings.draw,
@@ -103,6 +105,12 @@ class AppContext:
             timezone=self.settings.calendar.timezone,
             clerks=self.settings.clerks,
         )
+        if self._live is None and wf.purpose == "live":
+            # Live is the strict purpose (only the real time may be written) and a database
+            # with events keeps its purpose (purpose.settle): the web's workflows, one per
+            # write, need not each ask again. Any other purpose is read by each workflow.
+            self._live = "live"
+        return wf
 
     def close(self) -> None:
         """Release the database connections when the command ends (tests run many in one

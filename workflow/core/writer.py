@@ -155,13 +155,14 @@ class Workflow:
         real_clock: Clock | None = None,
         clerks: Iterable[str] = (),
         raw: RawConnection | None = None,
+        purpose: str | None = None,
     ) -> None:
         self.engine = engine
         self.clerks = frozenset(c.strip() for c in clerks)  # may record any target's result
         self.clock = clock or SystemClock()
         # The real clock; tests of a live database pass the same FixedClock as both.
         self.real_clock = real_clock or SystemClock()
-        self._purpose: str | None = None
+        self._purpose: str | None = purpose  # known to the caller already, else read once
         self.min_group_size = min_group_size
         self.rules = rules or DrawSettings()
         self.calendar = calendar
