@@ -147,7 +147,10 @@ def Authorized(action: str) -> Any:
     if action not in permissions.MATRIX:
         raise ValueError(f"undeclared action {action!r}")
 
-    def dependency(request: Request, ctx: Annotated[AppContext, Depends(app_context)]) -> Any:
+    # ``async``: the lookup (one indexed statement on the request's connection, ≈ 0.2 ms)
+    # runs on the event loop. As a plain ``def`` FastAPI ran it on its thread pool, and that
+    # hop cost more than the lookup: ≈ 0.7 ms of the server's CPU per write (bench/api.py).
+    async def dependency(request: Request, ctx: Annotated[AppContext, Depends(app_context)]) -> Any:
         who = _actor(request, ctx)
         permissions.require(who, action)
         return who
