@@ -34,11 +34,13 @@ $(HTMX):
 		open('$@.tmp', 'wb').write(tarfile.open(path).extractfile('package/dist/htmx.min.js').read())"
 	mv $@.tmp $@
 
-# The browser tests drive Debian's chromium (Playwright's own browser downloads are not used).
+# The browser tests drive Debian's chromium (Playwright's own browser downloads are not used);
+# a CJK font makes their screenshots readable.
 chromium:
-	@test -x /usr/bin/chromium || { \
-		echo "installing chromium (apt-get) for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/truetype/wqy || { \
+		echo "installing chromium and a CJK font (apt-get) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-wqy-zenhei >/dev/null; }
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
