@@ -11,6 +11,7 @@ from web._middleware import RequestMiddleware
 from web._openapi import document
 from web._pages import install as install_pages
 from web._pages_deadlines import router as deadline_pages
+from web._pages_tasks import router as task_pages
 from web._problems import install as install_problems
 from workflow.app import AppContext
 from workflow.sampling import directories
@@ -49,6 +50,6 @@ def create_app(ctx: AppContext) -> FastAPI:
     )
     app.include_router(health_router)
     app.include_router(api_router)
-    install_pages(app, [deadline_pages])
+    install_pages(app, [deadline_pages, task_pages])
     document(app)
     return app
