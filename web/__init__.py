@@ -1,5 +1,6 @@
-"""ssj's web service (issue #11): the JSON API under ``/api/v1`` and, next, the pages — an
-interface over the same application code and AppContext as the ``ssj`` command line.
+"""ssj's web service (issue #11): the JSON API under ``/api/v1`` and the zh-CN pages (issue
+#12, web/_pages*.py) — an interface over the same application code and AppContext as the
+``ssj`` command line.
 
 - ``create_app(ctx)``: the FastAPI application over an AppContext (web/_app.py);
 - ``serve(ctx, …)``: ``ssj serve`` — uvicorn and the scheduler in one process (web/_server.py);

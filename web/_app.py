@@ -9,6 +9,9 @@ from web._api import router as api_router
 from web._health import router as health_router
 from web._middleware import RequestMiddleware
 from web._openapi import document
+from web._pages import install as install_pages
+from web._pages_deadlines import router as deadline_pages
+from web._pages_tasks import router as task_pages
 from web._problems import install as install_problems
 from workflow.app import AppContext
 from workflow.sampling import directories
@@ -19,7 +22,9 @@ __all__ = ["create_app"]
 def create_app(ctx: AppContext) -> FastAPI:
     """The web service over ``ctx``: the health probes at the root, the JSON API under
     ``/api/v1`` with its OpenAPI 3.1 document at ``/api/v1/openapi.json``, every error as
-    problem+json, and each request given an id, security headers and an access log line.
+    problem+json (a browser's page request: a zh-CN error page), the pages (``/login``, ``/``,
+    ``/dashboard`` …; web/_pages.py) with their scripts and styles under ``/static/``, and
+    each request given an id, security headers and an access log line.
 
     The application uses ``ctx`` (on ``app.state.ctx``; routes take it as ``ContextDep``)
     and does not own it: whoever made the context closes it."""
@@ -45,5 +50,6 @@ def create_app(ctx: AppContext) -> FastAPI:
     )
     app.include_router(health_router)
     app.include_router(api_router)
+    install_pages(app, [deadline_pages, task_pages])
     document(app)
     return app

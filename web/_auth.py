@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import sqlalchemy.exc
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import text
 
@@ -30,6 +30,7 @@ from web._problems import Problem
 from workflow.app import AppContext
 from workflow.core import accounts, identity, permissions
 from workflow.core.clock import format_utc
+from workflow.core.db import RawConnection
 from workflow.core.errors import Unauthenticated
 from workflow.core.identity import Actor
 
@@ -38,8 +39,13 @@ __all__ = [
     "SESSION_COOKIE",
     "Authorized",
     "acting",
+    "cookie_session",
     "cookie_value",
     "session_of",
+    "set_session_cookie",
+    "sign_in",
+    "sign_out",
+    "signer",
 ]
 
 SESSION_COOKIE = "ssj_session"
@@ -83,6 +89,12 @@ def _serializer(ctx: AppContext) -> URLSafeSerializer:
     return URLSafeSerializer(_secret(ctx), salt="ssj-session")
 
 
+def signer(ctx: AppContext, salt: str) -> URLSafeSerializer:
+    """A serializer under the database's session secret for another purpose (``salt``): the
+    login form's double-submit token (web/_pages.py)."""
+    return URLSafeSerializer(_secret(ctx), salt=salt)
+
+
 def cookie_value(ctx: AppContext, session_id: str) -> str:
     return str(_serializer(ctx).dumps(session_id))
 
@@ -103,6 +115,74 @@ def _now(ctx: AppContext) -> str:
     return format_utc(ctx.clock.now())
 
 
+def sign_in(
+    ctx: AppContext, request: Request, username: str, password: str
+) -> tuple[Actor, str, str]:
+    """A login, for the API and the login page alike: the password checked with the
+    configured throttling (per account name and per address), then a new session that ends
+    the one the request's cookie carried (rotation). (account, session id, CSRF token)."""
+    web = ctx.settings.web
+    limits = accounts.Throttle(
+        web.login_failures_per_account, web.login_failures_per_address, web.login_window_minutes
+    )
+    address = request.client.host if request.client else "unknown"
+    with ctx.connect() as raw:
+        who = accounts.login(
+            raw, username, password, address=address, now=_now(ctx), throttle=limits
+        )
+        sid, csrf = accounts.start_session(
+            raw, who, now=_now(ctx), hours=web.session_hours, replaces=session_of(ctx, request)
+        )
+    return who, sid, csrf
+
+
+def set_session_cookie(ctx: AppContext, response: Response, sid: str) -> None:
+    """The signed session cookie: HttpOnly, SameSite=Lax, Secure when configured."""
+    web = ctx.settings.web
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie_value(ctx, sid),
+        max_age=web.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=web.secure_cookies,
+        path="/",
+    )
+
+
+def sign_out(ctx: AppContext, request: Request, response: Response) -> None:
+    """End the request's session, if any, and clear its cookie."""
+    sid = session_of(ctx, request)
+    if sid is not None:
+        with ctx.connect() as raw:
+            accounts.end_session(raw, sid, now=_now(ctx))
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def _session(ctx: AppContext, request: Request, raw: RawConnection) -> tuple[Actor | None, str]:
+    """The account of the request's session cookie and the session's CSRF token, or
+    (None, "") without a live session."""
+    sid = session_of(ctx, request)
+    if sid is None:
+        return None, ""
+    with raw.read() as cur:
+        try:
+            return accounts.session_actor(cur, raw.sql, sid, now=_now(ctx))
+        except Unauthenticated:
+            return None, ""
+
+
+def cookie_session(ctx: AppContext, request: Request) -> tuple[Actor | None, str]:
+    """The pages' authentication: the session cookie's account (with the request id) and the
+    session's CSRF token, which each page form carries in a hidden field; (None, "") for an
+    anonymous visitor. Bearer tokens are for scripts, not pages."""
+    with ctx.connect() as raw:
+        who, csrf = _session(ctx, request, raw)
+    if who is not None:
+        who = who.with_request(getattr(request.state, "request_id", None))
+    return who, csrf
+
+
 def _actor(request: Request, ctx: AppContext) -> Actor | None:
     """The request's account: a bearer token, else a live session (checking CSRF on writes),
     else nobody."""
@@ -120,21 +200,15 @@ def _actor(request: Request, ctx: AppContext) -> Actor | None:
             with raw.statement() as cur:  # one SELECT: no transaction round trips
                 who = accounts.token_actor(cur, raw.sql, token)
         else:
-            sid = session_of(ctx, request)
-            if sid is not None:
-                with raw.read() as cur:
-                    try:
-                        who, csrf = accounts.session_actor(cur, raw.sql, sid, now=_now(ctx))
-                    except Unauthenticated:
-                        who, csrf = None, ""
-                if who is not None and request.method not in _SAFE:
-                    sent = request.headers.get(CSRF_HEADER, "")
-                    if not secrets.compare_digest(sent, csrf):
-                        raise Problem(
-                            403,
-                            "csrf_failed",
-                            f"使用登录会话的写操作须在 {CSRF_HEADER} 头中带上会话的 CSRF 令牌",
-                        )
+            who, csrf = _session(ctx, request, raw)
+            if who is not None and request.method not in _SAFE:
+                sent = request.headers.get(CSRF_HEADER, "")
+                if not secrets.compare_digest(sent, csrf):
+                    raise Problem(
+                        403,
+                        "csrf_failed",
+                        f"使用登录会话的写操作须在 {CSRF_HEADER} 头中带上会话的 CSRF 令牌",
+                    )
     if who is not None:
         who = who.with_request(rid)
     request.state.actor = who

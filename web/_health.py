@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy.exc
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from web._deps import ContextDep
 from web._problems import problem_response
@@ -33,7 +33,7 @@ def healthz() -> dict[str, str]:
     summary="就绪检查：数据库可访问且已升级到当前版本",
     responses={503: {"description": "未就绪（problem+json）"}},
 )
-def readyz(request: Request, ctx: ContextDep) -> JSONResponse:
+def readyz(request: Request, ctx: ContextDep) -> Response:
     try:
         ctx.require_schema()
     except SsjError as e:  # not initialised, too old, or (SQLite) no such file

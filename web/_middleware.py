@@ -14,7 +14,8 @@ run in):
   milliseconds and the request id — never headers or bodies;
 - the request's database work on one pooled connection (``AppContext.one_connection``);
 - the last net: an exception nothing handled is logged with its traceback and answered
-  ``500`` problem+json naming only the request id (web/_problems.py).
+  ``500`` problem+json naming only the request id (web/_problems.py), or to a browser asking
+  for a page, the same as a zh-CN page.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web._problems import PROBLEM_JSON, internal_error_body, problem_body
+from web._templates import error_html, wants_html
 from workflow.core.logging import get_logger
 
 __all__ = ["REQUEST_ID_HEADER", "SECURITY_HEADERS", "RequestMiddleware"]
@@ -166,7 +168,23 @@ async def _too_large(send: Send, rid: str, scope: Scope, limit: int) -> None:
 
 
 async def _internal_error(send: Send, rid: str, scope: Scope) -> None:
-    await _answer(send, 500, internal_error_body(rid, scope.get("path")))
+    body = internal_error_body(rid, scope.get("path"))
+    accept = dict(scope.get("headers") or []).get(b"accept", b"").decode("latin-1")
+    if wants_html(str(scope.get("path", "")), accept):
+        await _answer_html(send, 500, error_html(500, str(body["detail"]), request_id=rid))
+        return
+    await _answer(send, 500, body)
+
+
+async def _answer_html(send: Send, status: int, page: str) -> None:
+    body = page.encode("utf-8")
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", b"text/html; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"content-language", b"zh-CN"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _answer(send: Send, status: int, problem: dict[str, Any]) -> None:

@@ -25,6 +25,10 @@ What maps to what:
   ``HTTPException``;
 - the database unreachable: 503; anything else: 500, with no internals in the body (the
   traceback goes to the log, under the request id the body names).
+
+A browser asking for a page (not under ``/api/``, ``Accept: text/html``: web/_templates.py
+``wants_html``) gets the same status as a zh-CN page instead, and a 401 as a redirect (303) to
+``/login?next=…``; the API answers problem+json whatever it is asked to accept.
 """
 
 from __future__ import annotations
@@ -36,9 +40,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from web._templates import error_html, login_redirect, wants_html
 from workflow.core.errors import (
     ConfigInvalid,
     Conflict,
@@ -207,11 +212,25 @@ def problem_response(
     errors: Sequence[Mapping[str, str]] | None = None,
     request_id: str | None = None,
     instance: str | None = None,
-) -> JSONResponse:
-    """The problem+json response; the request gives the path and the request id."""
+) -> Response:
+    """The problem+json response; the request gives the path and the request id. A browser's
+    request for a page: the error page, or for 401 the way to the login page."""
     if request is not None:
         request_id = request_id or request_id_of(request)
         instance = instance or request.url.path
+        if wants_html(request.url.path, request.headers.get("accept")):
+            if status == 401:
+                return login_redirect(request)
+            return HTMLResponse(
+                error_html(
+                    status,
+                    detail,
+                    request_id=request_id,
+                    page=getattr(request.state, "page", None),
+                ),
+                status_code=status,
+                headers={"Content-Language": "zh-CN", **(headers or {})},
+            )
     body = problem_body(
         status=status,
         code=code,
@@ -254,7 +273,7 @@ def internal_error_body(request_id: str | None, path: str | None) -> dict[str, A
 MAX_ERRORS = 1000
 
 
-async def _ssj_error(request: Request, exc: Exception) -> JSONResponse:
+async def _ssj_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SsjError)
     fields = {k: v for k, v in exc.as_json().items() if k not in ("code", "message")}
     # An error that lists its problems one by one (a rejected import: file, row, column,
@@ -278,7 +297,7 @@ async def _ssj_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _problem(request: Request, exc: Exception) -> JSONResponse:
+async def _problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     return problem_response(
         request,
@@ -351,7 +370,7 @@ def _message(e: Mapping[str, Any]) -> str:
     return str(_MESSAGES.get(e["type"], e["msg"]))
 
 
-async def _validation(request: Request, exc: Exception) -> JSONResponse:
+async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"field": _field_name(e.get("loc", ())), "message": _message(e)} for e in exc.errors()
@@ -375,7 +394,7 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http(request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     # Starlette's own detail is the status phrase in English: routing's 404 and 405 say it in
@@ -398,7 +417,7 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _database(request: Request, exc: Exception) -> JSONResponse:
+async def _database(request: Request, exc: Exception) -> Response:
     # The driver's message names hosts and files: the log keeps it, the client gets none of it.
     from workflow.core.logging import get_logger
 

@@ -12,8 +12,10 @@ from web._auth import (
     SESSION_COOKIE,
     Authorized,
     acting,
-    cookie_value,
     session_of,
+    set_session_cookie,
+    sign_in,
+    sign_out,
 )
 from web._deps import ContextDep, app_context
 from web._paging import After, Limit, window
@@ -84,38 +86,15 @@ def _me(who: Actor, csrf: str | None) -> Me:
 
 @router.post("/session", summary="登录（设置会话 Cookie）", response_model=Me)
 def login(body: Login, request: Request, response: Response, ctx: ContextDep) -> Me:
-    web = ctx.settings.web
-    limits = accounts.Throttle(
-        web.login_failures_per_account, web.login_failures_per_address, web.login_window_minutes
-    )
-    address = request.client.host if request.client else "unknown"
-    with ctx.connect() as raw:
-        who = accounts.login(
-            raw, body.username, body.password, address=address, now=_now(ctx), throttle=limits
-        )
-        sid, csrf = accounts.start_session(
-            raw, who, now=_now(ctx), hours=web.session_hours, replaces=session_of(ctx, request)
-        )
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie_value(ctx, sid),
-        max_age=web.session_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=web.secure_cookies,
-        path="/",
-    )
+    who, sid, csrf = sign_in(ctx, request, body.username, body.password)
+    set_session_cookie(ctx, response, sid)
     return _me(who, csrf)
 
 
 @router.delete("/session", summary="退出登录", status_code=204)
-def logout(request: Request, response: Response, ctx: ContextDep) -> Response:
-    sid = session_of(ctx, request)
-    if sid is not None:
-        with ctx.connect() as raw:
-            accounts.end_session(raw, sid, now=_now(ctx))
+def logout(request: Request, ctx: ContextDep) -> Response:
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    sign_out(ctx, request, response)
     return response
 
 

@@ -1,9 +1,10 @@
 """Who may do what (DESIGN §8): the role × action matrix, declared once.
 
 Every interface consults it — each CLI command names its action (workflow/cli/access.py), each
-API route declares its action (web/), and the pages (next) offer only what it allows. Scoping to
-the account's unit subtree is not here: it is applied inside the queries that read the rows
-(``units.in_subtree``), so an object outside the subtree is never read, let alone shown.
+API route declares its action (web/), and the pages (web/_pages.py) offer only what it
+allows. Scoping to the account's unit subtree is not here: it is applied inside the queries
+that read the rows (``units.in_subtree``), so an object outside the subtree is never read,
+let alone shown.
 """
 
 from __future__ import annotations
