@@ -2,10 +2,12 @@
 ``/api/v1/users`` (list, add, show, disable, enable, reset a password) — each within the
 account's unit subtree and the role matrix, through the functions ``ssj unit`` and ``ssj user``
 call. A unit sheet is uploaded (multipart) and validated whole as ``ssj unit import`` does:
-one bad row rejects the file, 422 listing every row's problem, nothing written."""
+one bad row rejects the file, 422 listing every row's problem, nothing written. And
+``/api/v1/config``: the effective settings with their sources, as ``ssj config show``."""
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Response, UploadFile
@@ -17,7 +19,7 @@ from web._files import uploaded
 from web._paging import After, Limit, window
 from web._text import Line, Text
 from workflow.app import AppContext
-from workflow.core import accounts, units
+from workflow.core import accounts, config, units
 from workflow.core.clock import format_utc
 from workflow.core.identity import Actor
 from workflow.sampling import unit_table
@@ -297,3 +299,26 @@ def reset_password(
     with ctx.connect() as raw, acting(who):
         accounts.set_password(raw, username, body.new_password, by=who, now=_now(ctx))
     return Response(status_code=204)
+
+
+# --- the effective settings ------------------------------------------------------------------
+
+
+class SettingRow(BaseModel):
+    key: str = Field(description="设置项（节.键）")
+    value: Any = Field(description="生效值（数据库密码已遮盖，SMTP 密码只说明是否设置）")
+    source: str = Field(description="来源：默认配置、配置文件、SSJ_* 环境变量或命令行")
+
+
+class SettingsOut(BaseModel):
+    items: list[SettingRow]
+
+
+@router.get("/config", summary="生效的设置及其来源（不显示密码）", response_model=SettingsOut)
+def effective_config(
+    who: Annotated[Actor, Authorized("config.read")], ctx: ContextDep
+) -> SettingsOut:
+    rows = config.effective_settings(
+        ctx.settings, ctx.config_sources, ctx.db_override, dict(os.environ)
+    )
+    return SettingsOut(items=[SettingRow(**r) for r in rows])

@@ -1,5 +1,6 @@
 """The working-day calendar: ``GET /api/v1/calendar/coverage`` (who confirms a year's holidays,
-as ``ssj calendar check`` says) and ``POST /api/v1/calendar/notices`` (the State Council's
+as ``ssj calendar check`` says), ``GET /api/v1/calendar/deadline`` (N working days from a day,
+as ``ssj calendar add`` counts them) and ``POST /api/v1/calendar/notices`` (the State Council's
 notice, recorded for every process as ``ssj calendar notice`` records it)."""
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from pydantic import BaseModel, Field
 from web._auth import Authorized, acting
 from web._deps import ContextDep
 from web._text import Text
+from workflow.core import normalize
 from workflow.core.errors import InvalidInput
 from workflow.core.identity import Actor
 from workflow.deadlines import calendar_years
+from workflow.deadlines.calendar import MAX_WORKING_DAYS
 
 router = APIRouter(tags=["工作日历"])
 
@@ -86,6 +89,50 @@ def coverage(
     return CalendarCoverage(
         years=[YearCoverage(**calendar_years.coverage(ctx.calendar, y)) for y in year]
     )
+
+
+class Deadline(BaseModel):
+    start: str = Field(alias="from", description="起算日期（当日不计）")
+    working_days: int
+    due: str = Field(description="截止日期：第 N 个工作日（含调休上班日，不含放假日）")
+    provisional_years: list[int] = Field(
+        description="所跨的暂定年份（节假日安排尚未确认，截止日期可能变动）；空表示已确认"
+    )
+
+    model_config = {"serialize_by_alias": True}
+
+
+@router.get(
+    "/calendar/deadline",
+    summary="计算“自某日起 N 个工作日内”的截止日期（当日不计，含调休）",
+    response_model=Deadline,
+)
+def deadline(
+    who: Annotated[Actor, Authorized("calendar.read")],
+    ctx: ContextDep,
+    start: Annotated[
+        str,
+        Query(
+            alias="from",
+            max_length=32,
+            description="起算日期，如 2024-09-27、2024年9月27日（当日不计）",
+        ),
+    ],
+    working_days: Annotated[int, Query(ge=0, le=MAX_WORKING_DAYS, description="工作日数")],
+) -> Deadline:
+    try:
+        day = normalize.parse_date(start)
+    except ValueError as e:
+        raise InvalidInput(
+            f"起算日期 {start!r} 无效：{e}，如 2024-09-27", field="from", value=start
+        ) from None
+    with ctx.connect() as raw, raw.read() as cur:  # a notice another process recorded
+        calendar_years.refresh(ctx.calendar, cur, raw.sql)
+    due, years = ctx.calendar.deadline(day, working_days)
+    return Deadline.model_validate(
+        {"from": day.isoformat(), "working_days": working_days, "due": due.isoformat(),
+         "provisional_years": years}
+    )  # fmt: skip
 
 
 @router.post(

@@ -62,6 +62,10 @@ class AppContext:
         self.actor: Actor | None = None  # the authenticated account, once checked
         self._schema_checked = False  # by the first workflow (new_workflow)
         self._live: str | None = None  # "live" once a workflow found the database live
+        # Where each setting came from (config.load_with_sources), when the command line
+        # loaded them, and its --db: what the effective settings show (GET /api/v1/config).
+        self.config_sources: dict[str, str] | None = None
+        self.db_override: str | None = None
 
     @property
     def engine(self) -> Any:

@@ -346,6 +346,62 @@ def test_a_notice_is_read_compared_and_recorded_for_every_process(
     assert again["already"] is True and event_count(wf) == before + 1
 
 
+def test_a_deadline_counts_working_days_as_the_recorded_notice_says(
+    client: TestClient, wf: Workflow, bureaus: Bureaus
+) -> None:
+    """``GET /calendar/deadline`` counts as ``ssj calendar add`` does: over a year nothing
+    confirms it says the date is provisional; once the State Council's notice is recorded
+    (by another process: here straight through the API) it counts its days off and make-up
+    working days, and says nothing is provisional any more."""
+    from datetime import timedelta
+
+    from tests.workflow.deadlines.test_calendar_years import Y, made_up_notice
+
+    text, monday, sunday = made_up_notice(Y)
+    friday = monday - timedelta(days=3)
+    auth = bearer(wf, "bf-clerk")  # every account reads the calendar
+    written = f"{friday.year}年{friday.month}月{friday.day}日"  # as offices write dates
+    ask = {"from": written, "working_days": 1}
+    r = client.get("/api/v1/calendar/deadline", params=ask, headers=auth)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"from": friday.isoformat(), "working_days": 1,
+                        "due": monday.isoformat(), "provisional_years": [Y]}  # fmt: skip
+    recorded = client.post("/api/v1/calendar/notices", json={"text": text},
+                           headers=bearer(wf, "city-admin"))  # fmt: skip
+    assert recorded.status_code == 200, recorded.text
+    after = client.get("/api/v1/calendar/deadline", params=ask, headers=auth).json()
+    # Saturday off, the Sunday before the week off worked (调休上班): due that Sunday.
+    assert (after["due"], after["provisional_years"]) == (sunday.isoformat(), [])
+    _problem(client.get("/api/v1/calendar/deadline", params={"from": "下周五", "working_days": 1},
+                        headers=auth), 422, "invalid_input", "from")  # fmt: skip
+    _problem(client.get("/api/v1/calendar/deadline",
+                        params={"from": "2024-09-27", "working_days": 10_001}, headers=auth),
+             422, "invalid_request", "working_days")  # fmt: skip
+    assert client.get("/api/v1/calendar/deadline", params=ask).status_code == 401
+
+
+def test_the_effective_settings_are_the_admins_without_secrets(
+    ctx: AppContext, client: TestClient, wf: Workflow, bureaus: Bureaus, monkeypatch: Any
+) -> None:
+    """``GET /config`` shows what ``ssj config show`` shows: each setting, its value and where
+    it came from; a database password masked, the SMTP password only said to be set."""
+    ctx.config_sources = {"smtp.host": "配置文件 /etc/ssj/config.yaml"}
+    ctx.db_override = "postgresql://ssj:s3cret-pw@db.example:5432/ssj"
+    monkeypatch.setenv(ctx.settings.smtp.password_env, "smtp-s3cret")
+    r = client.get("/api/v1/config", headers=bearer(wf, "city-admin"))
+    assert r.status_code == 200, r.text
+    rows = {row["key"]: row for row in r.json()["items"]}
+    assert rows["smtp.host"]["source"] == "配置文件 /etc/ssj/config.yaml"
+    assert rows["db.url"] == {"key": "db.url", "source": "命令行 --db",
+                              "value": "postgresql://ssj:***@db.example:5432/ssj"}  # fmt: skip
+    assert rows["smtp.password"]["value"] == "（已设置，不显示）"
+    assert rows["deadlines.remind_before_working_days"]["source"] == "内置默认值"
+    assert "s3cret" not in r.text
+    _problem(client.get("/api/v1/config", headers=bearer(wf, "city-supervisor")), 403,
+             "forbidden")  # fmt: skip
+    assert client.get("/api/v1/config").status_code == 401
+
+
 def test_a_text_that_is_no_notice_names_the_field_and_records_nothing(
     client: TestClient, wf: Workflow, bureaus: Bureaus
 ) -> None:

@@ -23,7 +23,7 @@ from typer.core import TyperGroup
 from workflow.app import AppContext
 from workflow.core import normalize, refs
 from workflow.core.actions import ACTIONS
-from workflow.core.config import ConfigError, load_settings
+from workflow.core.config import ConfigError, load_with_sources
 from workflow.core.errors import Conflict, InvalidInput, SsjError, Unauthenticated
 from workflow.core.logging import configure_logging
 
@@ -330,7 +330,7 @@ def _main(
     ] = None,
 ) -> None:
     try:
-        settings = load_settings(config)
+        settings, sources = load_with_sources(config)
     except ConfigError as e:
         typer.echo(f"错误：{e}", err=True)
         raise typer.Exit(2) from None
@@ -339,6 +339,7 @@ def _main(
 
     directories.configure_limits(settings.imports)
     ctx.obj = AppContext(settings, db or settings.db.url)
+    ctx.obj.config_sources, ctx.obj.db_override = sources, db  # for GET /api/v1/config
     ctx.obj.as_user = as_user
     ctx.call_on_close(ctx.obj.close)
 

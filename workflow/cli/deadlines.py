@@ -55,14 +55,9 @@ def calendar_add(
 
     def go(a: AppContext) -> None:
         day = parse_date_option(start, "--from")
-        if not 0 <= working_days <= 10_000:  # ~40 years: more is a typo, and would loop long
-            raise InvalidInput(f"--working-days {working_days} 无效：应为 0 到 10000 之间的整数")
-        due = a.calendar.add_working_days(day, working_days)
+        due, years = a.calendar.deadline(day, working_days)
         typer.echo(due.isoformat())
-        if a.calendar.provisional_between(day, due):
-            years = sorted(
-                {y for y in range(day.year, due.year + 1) if a.calendar.is_provisional(y)}
-            )
+        if years:
             typer.echo(
                 f"暂定：{'、'.join(map(str, years))} 年的节假日安排尚未确认，"
                 "按周末和法定节假日推算（见 ssj calendar check）。",

@@ -81,6 +81,7 @@ OPTIONS: dict[str, str] = {
     "db": "--db",
     "against": "--against CHECKPOINT",
     "status": "--status",
+    "working_days": "--working-days",
 }
 
 

@@ -31,6 +31,7 @@ DEFAULTS = Path(__file__).resolve().with_name("defaults.yaml")
 DEFAULT_CONFIG = DEFAULTS  # the packaged defaults, under their older name
 LOCAL_CONFIG = "config.yaml"  # read from the working directory when present
 DEFAULT_SOURCE = "内置默认值"  # a key no file or variable sets: the model's own default
+GIVEN_SOURCE = "调用程序给定"  # settings a program passed in, not loaded from files
 
 
 ConfigError = ConfigInvalid  # its name here, in the SsjError tree (core/errors.py)
@@ -520,3 +521,52 @@ def load_with_sources(
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """The packaged defaults, the configuration file over them, then environment overrides."""
     return load_with_sources(path, env)[0]
+
+
+def _safe_url(url: str) -> str:
+    import sqlalchemy
+
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return "***"  # unparsable: print none of it, it may hold a password
+
+
+def effective_settings(
+    settings: Settings,
+    sources: dict[str, str] | None,
+    db_override: str | None,
+    env: dict[str, str],
+) -> list[dict[str, Any]]:
+    """The effective settings as ``ssj config show`` and ``GET /api/v1/config`` show them: one
+    row per ``section.key`` (``offices.NAME`` per office), value and source (``sources``:
+    ``load_with_sources``'s; None when the settings were given by a program, not loaded).
+    Secrets are never values: a database password is masked, the SMTP password only said to
+    be set or not."""
+    if sources is None:
+        sources, fallback = {}, GIVEN_SOURCE
+    else:
+        fallback = DEFAULT_SOURCE
+    rows: list[dict[str, Any]] = []
+    for section, values in settings.model_dump(mode="json").items():
+        if not isinstance(values, dict):  # a top-level list or value (e.g. clerks)
+            source = sources.get(section) or fallback
+            rows.append({"key": section, "value": values, "source": source})
+            continue
+        for key, value in values.items():
+            name = f"{section}.{key}"
+            source = sources.get(name) or sources.get(section) or fallback
+            if name == "db.url":
+                if db_override is not None:
+                    value, source = db_override, "命令行 --db"
+                value = _safe_url(value)
+            rows.append({"key": name, "value": value, "source": source})
+    var = settings.smtp.password_env
+    rows.append(
+        {
+            "key": "smtp.password",
+            "value": "（已设置，不显示）" if env.get(var) else "（未设置）",
+            "source": f"环境变量 {var}",
+        }
+    )
+    return rows

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from workflow.core.writer import Workflow
 
 
+MAX_WORKING_DAYS = 10_000
+
+
 @lru_cache(maxsize=1)
 def package_years() -> tuple[int, int]:
     """The first and last year the installed chinesecalendar covers."""
@@ -198,6 +201,22 @@ class WorkCalendar:
                 left -= 1
         self._add_cache[key] = day
         return day
+
+    def deadline(self, start: date, n: int) -> tuple[date, list[int]]:
+        """ "Within n working days of start" as a person asks it (``ssj calendar add``, the
+        API's ``/calendar/deadline``): the due date, and the provisional years the count
+        crossed (their holidays not yet confirmed: the date may move). ``n`` is bounded: more
+        than 10,000 working days (≈ 40 years) is a typo and would count for long."""
+        if not 0 <= n <= MAX_WORKING_DAYS:
+            raise InvalidInput(
+                f"工作日数 {n} 无效：应为 0 到 {MAX_WORKING_DAYS} 之间的整数",
+                field="working_days",
+                value=n,
+            )
+        due = self.add_working_days(start, n)
+        if not self.provisional_between(start, due):
+            return due, []
+        return due, [y for y in range(start.year, due.year + 1) if self.is_provisional(y)]
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days after ``start`` up to and including ``end`` (0 when end <= start)."""
