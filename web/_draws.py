@@ -1,7 +1,7 @@
 """A task's draw and what follows it (DESIGN §6, seed 003), under ``/api/v1/tasks/{task}``:
 run the draw, read its published record (as JSON, or as the stored file that anyone can check
 with the verifier), verify it, confirm it, substitute an inspector, and make the inspection
-sheets. Each calls the function ``ssj draw`` and ``ssj sheet`` call (workflow/sampling), under
+sheets; and ``/api/v1/draw-records/verification``: a record file checked on its own. Each calls the function ``ssj draw`` and ``ssj sheet`` call (workflow/sampling), under
 the action the CLI command takes (workflow/cli/access.py); every write takes ``If-Match``.
 
 The inspection sheets are a POST, not a GET: making them is an event of the task
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Form, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from web._auth import Authorized
@@ -36,6 +36,7 @@ from web._writes import (
 )
 from workflow.app import AppContext
 from workflow.core import refs
+from workflow.core.errors import InvalidInput
 from workflow.core.identity import Actor
 from workflow.sampling import sheets, task_draw
 
@@ -222,6 +223,39 @@ def verify_draw(
     with ctx.new_workflow() as wf:
         problems = task_draw.verify_task(wf, task_id)
     return DrawVerification(task=task_id, ok=not problems, problems=problems)
+
+
+class RecordUpload(BaseModel):
+    file: UploadFile = Field(
+        description="抽取记录 JSON 文件（如 GET /tasks/{task}/draw/record 所下载）"
+    )
+
+
+class RecordVerification(BaseModel):
+    ok: bool
+    problems: list[str] = Field(description="不能重现之处；空表示承诺值、摘要、抽中对象等均可重现")
+
+
+@router.post(
+    "/draw-records/verification",
+    summary="仅凭上传的抽取记录文件重算（不查数据库，同 ssj draw verify --file）",
+    response_model=RecordVerification,
+)
+def verify_record_file(
+    form: Annotated[RecordUpload, Form()],
+    who: Annotated[Actor, Authorized("draw.read")],
+    ctx: ContextDep,
+) -> RecordVerification:
+    limit = ctx.settings.imports.max_file_mb * 2**20  # the body's bound (web/_middleware.py)
+    data = form.file.file.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(
+            f"上传的文件超过上限 {ctx.settings.imports.max_file_mb} MB（imports.max_file_mb）",
+            field="file",
+        )
+    with naming("file"):
+        problems = task_draw.verify_record_file(data, "上传的文件")
+    return RecordVerification(ok=not problems, problems=problems)
 
 
 @router.post(

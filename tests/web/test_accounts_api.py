@@ -220,6 +220,7 @@ def test_every_route_by_every_role(
         "/api/v1/directories/{kind}/import": ("targets.csv", _sheet("targets"), "text/csv"),
         "/api/v1/plans/import": ("plans.xlsx", _sheet("plans"), "application/octet-stream"),
         "/api/v1/units/import": ("units.csv", _sheet("units"), "text/csv"),
+        "/api/v1/draw-records/verification": ("record.json", b"{}", "application/json"),
         "/api/v1/tasks/{task}/results/import": (
             "results.csv",
             f"统一社会信用代码,检查结果\n{codes[0]},未发现问题\n".encode(),

@@ -89,6 +89,23 @@ def test_the_draw_runs_and_its_record_is_read_downloaded_and_verified(
     assert algorithm.verify_record(json.loads(file.content)) == []
     verified = api.get(f"/api/v1/tasks/{t}/draw/verification", headers=supervisor)
     assert verified.json() == {"task": t, "ok": True, "problems": []}
+    # The file on its own, uploaded as ``ssj draw verify --file`` reads it: no database asked.
+    check = "/api/v1/draw-records/verification"
+
+    def upload(content: bytes) -> Any:
+        sent = {"file": ("抽取记录.json", content, "application/json")}
+        return api.post(check, files=sent, headers=supervisor)
+
+    assert upload(file.content).json() == {"ok": True, "problems": []}
+    tampered = json.loads(file.content)
+    tampered["targets"][0]["code"], tampered["targets"][1]["code"] = (
+        tampered["targets"][1]["code"], tampered["targets"][0]["code"],
+    )  # fmt: skip
+    bad = upload(json.dumps(tampered, ensure_ascii=False).encode())
+    assert bad.status_code == 200 and bad.json()["ok"] is False and bad.json()["problems"]
+    assert bad.json()["problems"] == algorithm.verify_record(tampered)
+    _problem(upload(b"not json"), 422, "invalid_input")
+    _problem(upload(b"[1, 2]"), 422, "invalid_input")
     # A task is drawn once.
     again = api.post(f"/api/v1/tasks/{t}/draw", json={}, headers=clerk)
     _problem(again, 409, "transition_refused")

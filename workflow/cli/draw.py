@@ -159,29 +159,18 @@ def draw_verify(
     ] = None,
 ) -> None:
     """仅凭记录重算抽取结果；不一致时退出码 1。"""
-    from workflow.sampling import algorithm, task_draw
+    from workflow.sampling import task_draw
 
     with reported_errors():
         if (task is None) == (file is None):
             raise InvalidInput("请指定任务编号，或用 --file 指定抽取记录文件（二者选一）")
         if file is not None:
-            from workflow.core import input_limits
-
-            limit = 512 * 1024 * 1024  # a province's draw record is tens of MB
             try:
                 with open(file, "rb") as f:
-                    data = f.read(limit + 1)
+                    data = f.read(task_draw.RECORD_FILE_MAX + 1)
             except OSError as e:
                 raise InvalidInput(f"无法读取 {file}：{e.strerror}") from None
-            if len(data) > limit:
-                raise InvalidInput(f"{file} 超过 {limit // 1024 // 1024} MB，不是抽取记录")
-            # Numbers as exact decimals: 1e400 stays a number the checks can refuse, not inf.
-            record = input_limits.load_json(
-                input_limits.decode_utf8(data, str(file)), str(file), exact_numbers=True
-            )
-            if not isinstance(record, dict):
-                raise InvalidInput(f"{file} 不是抽取记录（应为 JSON 对象）")
-            problems, source = algorithm.verify_record(record), str(file)
+            problems, source = task_draw.verify_record_file(data, str(file)), str(file)
         else:
             a = app_context(ctx)
             task_id = task_id_of(a, task or "")

@@ -359,6 +359,26 @@ def logged_digest(wf: Workflow, task_id: int) -> str | None:
     return json.loads(row[0])["data"]["record_digest"] if row else None
 
 
+RECORD_FILE_MAX = 512 * 1024 * 1024  # a province's draw record is tens of MB
+
+
+def verify_record_file(data: bytes, source: str) -> list[str]:
+    """Recompute a draw record handed in as a file's bytes (``ssj draw verify --file``, the
+    API's upload), with no database: the problems, empty when it reproduces. ``source`` names
+    the file in the errors of a file that is no record."""
+    from workflow.core import input_limits
+
+    if len(data) > RECORD_FILE_MAX:
+        raise InvalidInput(f"{source} 超过 {RECORD_FILE_MAX // 1024 // 1024} MB，不是抽取记录")
+    # Numbers as exact decimals: 1e400 stays a number the checks can refuse, not inf.
+    record = input_limits.load_json(
+        input_limits.decode_utf8(data, source), source, exact_numbers=True
+    )
+    if not isinstance(record, dict):
+        raise InvalidInput(f"{source} 不是抽取记录（应为 JSON 对象）", field="file")
+    return algorithm.verify_record(record)
+
+
 def verify_task(wf: Workflow, task_id: int) -> list[str]:
     """Recompute the stored record, and check it is the one the audit log vouches for."""
     record = load_record(wf, task_id)
