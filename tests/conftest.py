@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -40,13 +42,15 @@ def _pg_admin() -> psycopg.Connection:
         pytest.skip(msg)
 
 
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ssj.db'}"
+@contextmanager
+def database(backend: str, tmp: Path, prefix: str = "t") -> Iterator[str]:
+    """A database URL of its own for ``backend``: a SQLite file in ``tmp``, or a PostgreSQL
+    schema made for the block (named ``prefix`` and a random part) and dropped after it."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp / 'ssj.db'}"
         return
     admin = _pg_admin()
-    name = f"t_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin.execute(f"CREATE SCHEMA {name}")
     sep = "&" if "?" in PG_URL else "?"
     try:
@@ -54,6 +58,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: 
     finally:
         admin.execute(f"DROP SCHEMA {name} CASCADE")
         admin.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database(request.param, tmp_path) as url:
+        yield url
 
 
 # The clerks the tests act as (config.yaml ``clerks``): they may record any target's result.

@@ -5,8 +5,6 @@ shows, within the account's unit subtree, read so by the queries), ``/api/v1/dea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -19,7 +17,6 @@ from web._text import Line
 from workflow.app import AppContext
 from workflow.core.errors import InvalidInput
 from workflow.core.identity import Actor
-from workflow.core.writer import Workflow
 from workflow.deadlines import overdue as deadline_view
 from workflow.deadlines import reports, sweep
 
@@ -141,16 +138,6 @@ class ReportSubmitted(BaseModel):
     submitted_at: str
 
 
-@contextmanager
-def _workflow(ctx: AppContext) -> Iterator[Workflow]:
-    """A workflow of the request's own (one connection), closed after."""
-    wf = ctx.new_workflow()
-    try:
-        yield wf
-    finally:
-        wf.close()
-
-
 def _rows(ctx: AppContext, rows: list[dict[str, Any]]) -> list[DeadlineRow]:
     label = deadline_view.step_label
     return [
@@ -174,7 +161,7 @@ def overdue(
     after: After = None,
     limit: Limit = 50,
 ) -> DeadlinePage:
-    with _workflow(ctx) as wf:
+    with ctx.new_workflow() as wf:
         rows, problems = deadline_view.overdue(
             wf, ctx.settings, ctx.clock.now(), office, within=who
         )
@@ -195,7 +182,7 @@ def upcoming(
     after: After = None,
     limit: Limit = 50,
 ) -> DeadlinePage:
-    with _workflow(ctx) as wf:
+    with ctx.new_workflow() as wf:
         rows, problems = deadline_view.upcoming(
             wf, ctx.settings, ctx.clock.now(), office, days=days, within=who
         )
@@ -212,7 +199,7 @@ def run_sweep(
     who: Annotated[Actor, Authorized("sweep.run")], ctx: ContextDep, body: SweepIn | None = None
 ) -> SweepOut:
     asked = body or SweepIn()
-    with _workflow(ctx) as wf, acting(who):
+    with ctx.new_workflow() as wf, acting(who):
         r = sweep.run(
             wf, ctx.settings, ctx.clock.now(), deliver=asked.deliver, dry_run=asked.dry_run,
             by=who,
@@ -229,7 +216,7 @@ def list_reports(
     after: After = None,
     limit: Limit = 50,
 ) -> ReportPage:
-    with _workflow(ctx) as wf:
+    with ctx.new_workflow() as wf:
         rows = reports.obligations(wf, ctx.settings, year=year, office=office, within=who)
     page, next_after = window(rows, after, limit)
     return ReportPage(items=[ReportObligation(**r) for r in page], next_after=next_after)
@@ -250,7 +237,7 @@ def submit_report(
         raise InvalidInput(
             f"报告类别 {body.kind!r} 无效：{e}", field="kind", value=body.kind
         ) from None
-    with _workflow(ctx) as wf, acting(who):
+    with ctx.new_workflow() as wf, acting(who):
         r = reports.submit(
             wf, ctx.settings, kind=kind, period=body.period, office=body.office,
             actor=who.username, within=who,

@@ -9,8 +9,6 @@ and filters and sorts the rows it shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -55,15 +53,6 @@ _SORTS: dict[str, tuple[str, Any]] = {
 }
 
 
-@contextmanager
-def _workflow(ctx: AppContext) -> Iterator[Workflow]:
-    wf = ctx.new_workflow()
-    try:
-        yield wf
-    finally:
-        wf.close()
-
-
 def _today(ctx: AppContext) -> date:
     return deadline_rules.local_today(ctx.clock.now(), ZoneInfo(ctx.settings.calendar.timezone))
 
@@ -103,7 +92,7 @@ def dashboard_page(request: Request, who: Actor, ctx: AppContext) -> Response:
     """The dashboard: the subtree's open tasks, what falls due today and within 5 working
     days, the overdue by band, the dead letters — each a link to the list behind it."""
     now = ctx.clock.now()
-    with _workflow(ctx) as wf:
+    with ctx.new_workflow() as wf:
         late, problems = deadline_view.overdue(wf, ctx.settings, now, within=who)
         soon, more = deadline_view.upcoming(wf, ctx.settings, now, days=_HORIZON_DAYS, within=who)
         dead = _dead_mail(wf, who)
@@ -166,7 +155,7 @@ def overdue_list(
 ) -> Response:
     """Every overdue deadline of the subtree, filtered by unit, office, kind, person, level
     and lateness band, sorted as asked; each row links to its task."""
-    with _workflow(ctx) as wf:
+    with ctx.new_workflow() as wf:
         rows, problems = deadline_view.overdue(wf, ctx.settings, ctx.clock.now(), within=who)
     everything = _labelled(ctx, rows)
     shown = everything
@@ -222,7 +211,7 @@ def upcoming_list(
     within: Annotated[int, Query(ge=0, le=60)] = SOON_WORKING_DAYS,
 ) -> Response:
     """What falls due from today to ``within`` working days ahead, soonest first."""
-    with _workflow(ctx) as wf:
+    with ctx.new_workflow() as wf:
         rows, problems = deadline_view.upcoming(
             wf, ctx.settings, ctx.clock.now(), days=max(_HORIZON_DAYS, within * 2 + 14),
             within=who,

@@ -18,17 +18,15 @@ import os
 import re
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import PG_URL, _pg_admin, add_account, drawn_task
+from tests.conftest import add_account, database, drawn_task
 from workflow.app import AppContext
 from workflow.core import purpose, schema
 from workflow.core.clock import FixedClock
@@ -91,21 +89,6 @@ class Server:
     tasks: dict[str, int] = field(default_factory=dict)  # office → its overdue task
 
 
-def _database(backend: str, tmp: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp / 'ssj.db'}"
-        return
-    admin = _pg_admin()
-    name = f"b_{uuid.uuid4().hex[:12]}"
-    admin.execute(f"CREATE SCHEMA {name}")
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options={quote(f'-csearch_path={name}')}"
-    finally:
-        admin.execute(f"DROP SCHEMA {name} CASCADE")
-        admin.close()
-
-
 def _load(db_url: str) -> dict[str, int]:
     """The accounts, and one drawn task per office, unconfirmed: overdue by SERVER_TIME."""
     engine = make_engine(DbSettings(), db_url, create=True)
@@ -137,9 +120,7 @@ def server(
     from web import create_app
 
     tmp = tmp_path_factory.mktemp("browser")
-    databases = _database(request.param, tmp)
-    db_url = next(databases)
-    try:
+    with database(request.param, tmp, prefix="b") as db_url:
         tasks = _load(db_url)
         ctx = AppContext(load_settings(None, env={}), db_url)
         ctx.clock = FixedClock(SERVER_TIME, tick_us=1000)
@@ -160,8 +141,6 @@ def server(
             thread.join(timeout=10)
             sock.close()
             ctx.close()
-    finally:
-        next(databases, None)
 
 
 class Shots:
