@@ -224,7 +224,7 @@ def list_inspectors(
 )
 def import_directory(
     kind: DirectoryKind,
-    form: Annotated[DirectoryUpload, Form()],
+    form: Annotated[DirectoryUpload, Form(media_type="multipart/form-data")],
     who: Annotated[Actor, Authorized("directory.import")],
     ctx: ContextDep,
 ) -> ImportSummary:

@@ -242,7 +242,7 @@ class RecordVerification(BaseModel):
     response_model=RecordVerification,
 )
 def verify_record_file(
-    form: Annotated[RecordUpload, Form()],
+    form: Annotated[RecordUpload, Form(media_type="multipart/form-data")],
     who: Annotated[Actor, Authorized("draw.read")],
     ctx: ContextDep,
 ) -> RecordVerification:

@@ -156,7 +156,7 @@ def create_plan(
     response_model=PlanImportSummary,
 )
 def import_plans(
-    form: Annotated[PlanTableUpload, Form()],
+    form: Annotated[PlanTableUpload, Form(media_type="multipart/form-data")],
     who: Annotated[Actor, Authorized("plan.create")],
     ctx: ContextDep,
 ) -> PlanImportSummary:

@@ -30,3 +30,28 @@ def test_no_docs_pages_load_anything_from_a_cdn(bare_client: TestClient) -> None
     for path in ("/docs", "/redoc", "/api/v1/docs", "/api/v1/redoc", "/docs/oauth2-redirect"):
         r = bare_client.get(path)
         assert r.status_code == 404 and "cdn" not in r.text.lower(), path
+
+
+def test_every_upload_is_declared_multipart(bare_client: TestClient) -> None:
+    """A request body carrying a file is multipart/form-data in the document, as the routes
+    read it: a client generated from the document (or a person following it) sends that."""
+    doc = bare_client.get("/api/v1/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+
+    def has_file(schema: dict) -> bool:  # type: ignore[type-arg]
+        if "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        return any(
+            p.get("format") == "binary" or p.get("contentMediaType") == "application/octet-stream"
+            for p in schema.get("properties", {}).values()
+        )
+
+    uploads = {}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for media, body in op.get("requestBody", {}).get("content", {}).items():
+                if has_file(body.get("schema", {})):
+                    uploads[(method, path)] = media
+    assert ("post", "/api/v1/draw-records/verification") in uploads
+    assert len(uploads) >= 5
+    assert set(uploads.values()) == {"multipart/form-data"}, uploads
