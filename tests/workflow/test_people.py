@@ -110,6 +110,13 @@ def test_a_target_and_an_inspector_are_found_by_name_and_a_shared_name_lists_can
     assert refs.target_code(wf.engine, names[one], t) == one
     with pytest.raises(NotFound, match=f"名称相近的有：.*{two}"):
         refs.target_code(wf.engine, names[two][:-1], t)
+    # A name imported with full-width letters is found as a clerk types it, and as stored.
+    wide = "宝丰县 ＡＢＣ 科技有限公司"
+    load_directory(wf, [[*target_row(two)[:1], wide, *target_row(two)[2:]]])
+    for typed in ("宝丰县 ABC 科技有限公司", wide, " 宝丰县 ABC 科技有限公司 "):
+        assert refs.target_code(wf.engine, typed, t) == two
+    with pytest.raises(NotFound, match=f"名称相近的有：.*{two}"):
+        refs.target_code(wf.engine, "ABC 科技", t)
 
     assert refs.inspector_cert(wf.engine, "人员J001") == "J001"
     assert refs.inspector_cert(wf.engine, "j001") == "J001"

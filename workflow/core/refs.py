@@ -231,7 +231,9 @@ def target_code(bind: Bind, ref: str, task: int | None = None) -> str:
     codes = {r[0] for r in rows}
     if code in codes:
         return code
-    exact = [(r[0], r[1]) for r in rows if value in r[1:]]
+    # Names compared as typed and as stored, both normalised: a name imported with full-width
+    # letters (宝丰县 ＡＢＣ 科技) is found as a clerk types it (宝丰县 ABC 科技), and as stored.
+    exact = [(r[0], r[1]) for r in rows if value in {norm(n) for n in r[1:] if n}]
     if len(exact) == 1:
         return str(exact[0][0])
     if len(exact) > 1:
@@ -239,7 +241,7 @@ def target_code(bind: Bind, ref: str, task: int | None = None) -> str:
             f"检查对象 {ref!r} 不唯一：{scope}中有 {len(exact)} 个同名对象，请用统一社会信用代码："
             + _candidates(target_label(k, n) for k, n in exact)
         )
-    partial = [(r[0], r[1]) for r in rows if r[1] and value in r[1]]
+    partial = [(r[0], r[1]) for r in rows if r[1] and value in norm(r[1])]
     hint = (
         "；名称相近的有：" + _candidates(target_label(k, n) for k, n in partial) if partial else ""
     )
