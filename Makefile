@@ -56,8 +56,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP) $(HTMX)
 	$(BIN)/ssj init
-	$(BIN)/ssj demo --if-empty
-	$(BIN)/ssj walkthrough
+	$(BIN)/ssj demo --if-empty --walkthrough
 	$(BIN)/ssj serve $(if $(RUN_SECONDS),--exit-after $(RUN_SECONDS))
 
 test: $(TEST_STAMP) $(HTMX) chromium

@@ -72,6 +72,10 @@ def demo(
         str | None,
         typer.Option("--now", help="以此时刻为“今天”构建演示数据（ISO 8601；无时区按北京时间）"),
     ] = None,
+    walk: Annotated[
+        bool,
+        typer.Option("--walkthrough", help="加载后接着运行演示流程（已有数据而跳过加载时不运行）"),
+    ] = False,
 ) -> None:
     """加载演示数据：取自来源文件的计划、任务，处于各个状态，日期相对今天（本年度）。"""
     from workflow.demo import load_demo
@@ -103,22 +107,25 @@ def demo(
         typer.echo("演示账号（密码只显示这一次；网页登录或 ssj --as 账号 使用）：")
         for username, password, role, unit in demo_accounts(a.wf):
             typer.echo(f"  {ROLES[role]:<6} 账号 {username:<11} 密码 {password}  单位 {unit}")
+        if walk:  # `make run`: once, on the demo just made, not at every start
+            _walk(a)
 
     run_in_app(ctx, go)
+
+
+def _walk(a: AppContext) -> None:
+    """The walkthrough, its one step taken by the demo's clerk."""
+    from workflow.core import accounts, identity
+    from workflow.demo import DEMO_CLERK
+    from workflow.demo import walkthrough as run
+
+    with a.raw() as raw, raw.read() as cur:
+        clerk = accounts.actor(cur, raw.sql, DEMO_CLERK)
+    with identity.acting_as(clerk):
+        run(a.wf, typer.echo)
 
 
 @app.command()
 def walkthrough(ctx: typer.Context) -> None:
     """演示流程：列出任务，执行一次状态转换，校验哈希链，重放日志。"""
-    from workflow.demo import walkthrough as run
-
-    def go(a: AppContext) -> None:
-        from workflow.core import accounts, identity
-        from workflow.demo import DEMO_CLERK
-
-        with a.raw() as raw, raw.read() as cur:
-            clerk = accounts.actor(cur, raw.sql, DEMO_CLERK)
-        with identity.acting_as(clerk):  # the demo's clerk takes the walk's step
-            run(a.wf, typer.echo)
-
-    run_in_app(ctx, go)
+    run_in_app(ctx, _walk)

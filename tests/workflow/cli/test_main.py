@@ -532,6 +532,26 @@ def test_the_walkthrough_can_run_again_and_again(demo_db):
     assert "当前没有满足条件的转换" in outs[-1]
 
 
+def test_make_run_walks_the_demo_once_not_at_every_start(db_url):
+    """``make run`` loads the demo and walks it on a new database; started again over the same
+    database it loads nothing and takes no step: the demo is not worn down by restarts."""
+    from workflow.core import queries
+    from workflow.core.config import DbSettings
+    from workflow.core.db import make_engine
+
+    ssj(db_url, "init")
+    first = ssj(db_url, "demo", "--if-empty", "--walkthrough", "--now", "2026-03-10T10:00")
+    assert "已加载演示数据" in first and "== 一次状态转换 ==" in first and "完整" in first
+    engine = make_engine(DbSettings(), db_url)
+    try:
+        events = len(queries.list_events(engine))
+        again = ssj(db_url, "demo", "--if-empty", "--walkthrough")
+        assert "跳过演示数据加载" in again and "一次状态转换" not in again
+        assert len(queries.list_events(engine)) == events
+    finally:
+        engine.dispose()
+
+
 def test_a_year_typed_the_way_clerks_type_it(bureau, tmp_path):
     """Issue #9 §3 through the command line: one normaliser for files and options alike."""
     from openpyxl import load_workbook
