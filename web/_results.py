@@ -12,7 +12,6 @@ messages name it as the client uploaded it, never where the server kept it.
 
 from __future__ import annotations
 
-import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Response, UploadFile
@@ -21,7 +20,7 @@ from pydantic import BaseModel, Field
 from web._auth import Authorized
 from web._deps import ContextDep
 from web._files import uploaded
-from web._text import Line, Text
+from web._text import Line, StatedDate, Text
 from web._writes import IfMatch, expected_version, naming, tag, task_in_scope, writing
 from workflow.core import normalize, queries, refs
 from workflow.core.errors import InvalidInput
@@ -84,7 +83,7 @@ class CorrectionIn(BaseModel):
     reason: Text = Field(max_length=2000, description="更正原因")
     category: Line = Field(max_length=20, description="更正类别：录入错误 / 复核改变 / 其他")
     note: Text | None = Field(None, max_length=2000, description="更正后的检查情况说明")
-    rectify_by: datetime.date | None = Field(None, description="整改期限（更正为发现问题时）")
+    rectify_by: StatedDate | None = Field(None, description="整改期限（更正为发现问题时）")
     place: Line | None = Field(None, max_length=500, description="更正的公示位置（默认原位置）")
 
 
@@ -108,7 +107,7 @@ class Corrected(BaseModel):
 
 class RectifyByIn(BaseModel):
     target: Line = Field(max_length=200, description="检查对象：统一社会信用代码或名称")
-    rectify_by: datetime.date = Field(description="新的整改期限")
+    rectify_by: StatedDate = Field(description="新的整改期限")
     reason: Text = Field(max_length=2000, description="变更原因")
 
 
@@ -126,7 +125,7 @@ class FollowupIn(BaseModel):
         max_length=50, description="已整改 / 立案查处 / 移送有关部门 / 移送公安机关（或代码）"
     )
     note: Text = Field("", max_length=2000)
-    date: datetime.date | None = Field(None, description="处置日期；默认今天，不得晚于今天")
+    date: StatedDate | None = Field(None, description="处置日期；默认今天，不得晚于今天")
 
 
 class FollowupAdded(BaseModel):

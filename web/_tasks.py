@@ -4,7 +4,6 @@ naming an older version is refused with 412 (nothing written)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -14,7 +13,7 @@ import states
 from web._auth import Authorized
 from web._deps import ContextDep
 from web._paging import After, Limit, window
-from web._text import Line, Text
+from web._text import Line, StatedDate, Text
 from web._writes import IfMatch, expected_version, naming, tag, task_in_scope, writing
 from workflow.core import input_limits, normalize, queries, refs
 from workflow.core.errors import InvalidInput
@@ -45,7 +44,7 @@ class ResultIn(BaseModel):
     result: Line = Field(description="检查结果（中文表述或代码 no_problem 等）", max_length=50)
     note: Text | None = Field(None, max_length=2000)
     reason: Text | None = Field(None, max_length=2000, description="更正已有结果时必填")
-    rectify_by: date | None = None
+    rectify_by: StatedDate | None = None
 
 
 class ResultOut(BaseModel):

@@ -245,7 +245,8 @@ def test_publish_correct_change_the_date_and_follow_up(api: TestClient, wf: Work
     assert corrected["place"] == place and corrected["rectify_by"] == "2024-07-31"
     r = api.post(
         f"/api/v1/tasks/{t}/results/rectify-by",
-        json={"target": codes[0], "rectify_by": "2024-08-30", "reason": "企业申请延期"},
+        # A date as offices write it (the CLI and the spreadsheets take it too).
+        json={"target": codes[0], "rectify_by": "２０２４年8月30日", "reason": "企业申请延期"},
         headers={**clerk, "If-Match": r.headers["ETag"]},
     )
     assert r.status_code == 200, r.text
@@ -315,6 +316,9 @@ def test_refused_publications_and_corrections_write_nothing(api: TestClient, wf:
     _problem(post("/corrections", correction, inspector), 403, "forbidden")
     change = {"target": codes[0], "rectify_by": "2024-03-01", "reason": "延期"}
     assert _problem(post("/rectify-by", change), 422, "invalid_input")["field"] == "rectify_by"
+    vague = _problem(post("/rectify-by", {**change, "rectify_by": "下周五"}), 422,
+                     "invalid_request")["errors"]  # fmt: skip
+    assert vague[0]["field"] == "rectify_by" and "应为日期" in vague[0]["message"]
     no_problem = {**change, "target": codes[1], "rectify_by": "2024-09-01"}
     assert "只有 problem 或 refused" in _problem(post("/rectify-by", no_problem), 422,
                                                  "invalid_input")["detail"]  # fmt: skip
