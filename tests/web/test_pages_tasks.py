@@ -133,6 +133,7 @@ def test_the_task_page_shows_groups_actions_timeline_and_history(
     assert "确认抽取结果、匹配检查人员并生成检查表" in text and "2024-04-03" in text
     # The history: the draw moved it from planned to drawn.
     assert "已计划 → 已抽取" in text and "创建任务" in text
+    assert "built-in method" not in text
 
     # Results in: inspect is offered as a form.
     for c in codes:
