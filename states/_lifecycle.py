@@ -86,6 +86,15 @@ STATE_LABELS: dict[str, str] = {
     "closed": "已归档",
 }
 
+# What each trigger does, as people say it (the pages' buttons).
+TRIGGER_LABELS: dict[str, str] = {
+    "draw": "随机抽取",
+    "inspect": "确认检查完成",
+    "publicize": "确认结果已公示",
+    "rectify": "确认整改完成",
+    "close": "办结归档",
+}
+
 
 class _GuardModel:
     """The model a live machine drives: its condition methods are the guards over ``facts``."""

@@ -53,6 +53,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("督办看板", "/dashboard", "deadline.read"),
     NavItem("逾期事项", "/overdue", "deadline.read"),
     NavItem("即将到期", "/upcoming", "deadline.read"),
+    NavItem("任务", "/tasks", "task.read"),
 )
 
 

@@ -30,6 +30,8 @@ class TaskSummary(BaseModel):
     unit: str | None
     state: str
     version: int
+    task_type: str
+    months: str
     records: int
     updated_at: str
 
@@ -183,22 +185,46 @@ def list_tasks(
     state: Annotated[str | None, Query(description="状态")] = None,
     plan: Annotated[str | None, Query(description="计划编号", max_length=16)] = None,
     unit: Annotated[str | None, Query(description="单位代码（含下级）", max_length=32)] = None,
+    type: Annotated[
+        str | None, Query(description="抽查类型：directed 定向 / undirected 不定向", max_length=16)
+    ] = None,
+    month: Annotated[
+        str | None, Query(description="抽查月份 YYYY-MM（任务时间含该月）", max_length=7)
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            description="任务编号（如 2024001-001号、任务 ID）、计划编号或名称中的文字",
+            max_length=100,
+        ),
+    ] = None,
     after: Annotated[
         int | None, Query(ge=0, le=input_limits.ID_MAX, description="上一页的 next_after")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TaskPage:
-    if state is not None and state not in states.STATES:
-        raise InvalidInput(f"状态 {state!r} 无效：应为 {'、'.join(states.STATES)}", field="state")
+    task_type = task_filters(state, type)
     with ctx.reading() as c:
         rows = queries.list_tasks(
-            c, state, plan, within=who, unit=unit, after=after, limit=limit + 1
-        )
+            c, state, plan, within=who, unit=unit, after=after, limit=limit + 1,
+            task_type=task_type, month=month, search=q,
+        )  # fmt: skip
     more = len(rows) > limit
     rows = rows[:limit]
     return TaskPage(
         items=[TaskSummary(**r) for r in rows], next_after=rows[-1]["id"] if more else None
     )
+
+
+def task_filters(state: str | None, task_type: str | None) -> str | None:
+    """The list's state and type as asked, checked with the API's messages (the type as
+    typed: 定向 or directed); the page's filter form uses it too."""
+    if state is not None and state not in states.STATES:
+        raise InvalidInput(f"状态 {state!r} 无效：应为 {'、'.join(states.STATES)}", field="state")
+    if not task_type:
+        return None
+    with naming("type"):
+        return normalize.option(task_type, normalize.TASK_TYPE, "type")
 
 
 @router.get("/tasks/{task}", summary="任务详情（ETag 为任务版本）", response_model=TaskDetail)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, or_, text
+from sqlalchemy import and_, case, func, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
@@ -13,7 +15,7 @@ from sqlmodel import Session, col, select
 import states
 from states import RESULTS
 from workflow.core.db import Bind, connected
-from workflow.core.errors import NotFound
+from workflow.core.errors import InvalidInput, NotFound, SsjError
 from workflow.core.identity import Actor
 from workflow.core.models import (
     DeadlineStep,
@@ -73,9 +75,11 @@ def show_plan(engine: Engine, plan_no: str, *, within: Actor | None = None) -> d
 # A task summary (list_tasks): these columns, then the count of records and updated_at.
 _SUMMARY_COLUMNS: tuple[Any, ...] = (
     Task.id, Plan.plan_no, Task.task_no, Task.name, Unit.code, Task.state, Task.version,
+    Task.task_type, Task.months, Task.initiating_office,
 )  # fmt: skip
 _SUMMARY_KEYS = (
-    "id", "plan_no", "task_no", "name", "unit", "state", "version", "records", "updated_at",
+    "id", "plan_no", "task_no", "name", "unit", "state", "version", "task_type", "months",
+    "initiating_office", "records", "updated_at",
 )  # fmt: skip
 
 
@@ -88,10 +92,19 @@ def list_tasks(
     unit: str | None = None,
     after: int | None = None,
     limit: int | None = None,
+    task_type: str | None = None,
+    month: str | None = None,
+    search: str | None = None,
+    ids: Collection[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Tasks by id, filtered; ``within``: only the account's unit subtree, ``unit``: only that
     unit's subtree (a code), both inside the query. ``after``/``limit`` page by id. ``bind``:
-    an engine, or a connection the caller holds (db.Bind)."""
+    an engine, or a connection the caller holds (db.Bind).
+
+    ``task_type``: directed or undirected; ``month`` (YYYY-MM): the tasks whose months
+    include it (a task without months spans its plan's year); ``search``: a task reference
+    (an id, 2024001-001号) finds that task, a plan number its plan's tasks, anything else
+    the tasks whose name contains it; ``ids``: only these tasks (e.g. the overdue ones)."""
     with connected(bind) as c:
         records = (
             select(func.count(col(InspectionRecord.id)))
@@ -125,11 +138,56 @@ def list_tasks(
             if prefix is None:
                 raise NotFound(f"单位 {unit!r} 不存在", field="unit", value=unit)
             q = q.where(col(Unit.path).startswith(prefix))
+        if task_type:
+            q = q.where(col(Task.task_type) == task_type)
+        if month:
+            q = q.where(*_month_clause(month))
+        if search and search.strip():
+            q = _searched(c, q, search.strip(), within)
+        if ids is not None:
+            q = q.where(col(Task.id).in_(sorted(ids)))
         if after is not None:
             q = q.where(col(Task.id) > after)
         if limit is not None:
             q = q.limit(limit)
         return [dict(zip(_SUMMARY_KEYS, row, strict=True)) for row in c.execute(q).all()]
+
+
+def _month_clause(month: str) -> tuple[Any, ...]:
+    """A task's months (``2024-04``, ``2024-04..2024-06``, or empty: its plan's year) cover
+    ``month``; ``sampling.plans.month_window`` reads them the same way."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise InvalidInput(f"月份 {month!r} 无效：应为 YYYY-MM，如 2024-04", field="month")
+    months = col(Task.months)
+    first = func.substr(months, 1, 7)
+    last = case((func.length(months) > 7, func.substr(months, 10, 7)), else_=first)
+    return (
+        or_(
+            and_(months == "", col(Plan.year) == int(month[:4])),
+            and_(months != "", first <= month, last >= month),
+        ),
+    )
+
+
+def _searched(c: Connection, q: Any, search: str, within: Actor | None) -> Any:
+    """``list_tasks``'s ``search``: a task reference, a plan number, or words of a name."""
+    from workflow.core import refs
+
+    value = refs.norm(search)
+    if re.fullmatch(r"\d{7}", value) and _plan_no_exists(c, value):
+        return q.where(col(Plan.plan_no) == value)
+    if re.fullmatch(r"[0-9A-Za-z:\-–—_/\s]*[0-9][0-9A-Za-z:\-–—_/\s]*号?", value):
+        try:
+            return q.where(col(Task.id) == refs.task_id(c, value, within))
+        except SsjError:
+            pass  # not a task's reference: a name, perhaps
+    return q.where(col(Task.name).contains(search, autoescape=True))
+
+
+def _plan_no_exists(c: Connection, plan_no: str) -> bool:
+    return (
+        c.execute(sa_select(col(Plan.id)).where(col(Plan.plan_no) == plan_no)).first() is not None
+    )
 
 
 # show_task's reads as SQL text, compiled once: it answers every GET /api/v1/tasks/{id}, and

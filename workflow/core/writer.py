@@ -28,6 +28,7 @@ from workflow.core.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    SsjError,
     Step,
     TransitionRefused,
     guard_steps,
@@ -271,20 +272,10 @@ class Workflow:
 
     def _decide(self, tx: TaskTransaction, trigger: str, facts: TaskFacts) -> None:
         """Ask the lifecycle; set ``tx.new_state`` or refuse with the guard's reason."""
-        try:
-            decision = states.decide(tx.task.state, trigger, facts)
-        except IllegalTransition as e:
-            allowed = trigger in states.allowed_triggers(tx.task.state)
-            failed = states.failed_guards(tx.task.state, trigger, facts) if allowed else []
-            raise TransitionRefused(
-                tx.task.id,
-                tx.task.state,
-                trigger,
-                e.reason,
-                states.allowed_triggers(tx.task.state),
-                steps=guard_steps(tx.task.id, failed),
-            ) from None
-        tx.new_state = decision.dest
+        check = check_trigger(tx.task.id, tx.task.state, trigger, facts)
+        if check.refused is not None:
+            raise check.refused
+        tx.new_state = check.dest
 
     def decide_trigger(self, tx: TaskTransaction, trigger: str) -> None:
         """As ``_decide``, on facts read inside the transaction after ``change`` wrote them."""
@@ -476,12 +467,7 @@ class Workflow:
         """Apply a lifecycle trigger; returns (from_state, to_state, event seq)."""
         require_actor(actor, role)
         if trigger == "draw":
-            raise InvalidInput(
-                f"任务 {task_id}：抽取只能由抽取程序执行"
-                "（按已公布的承诺值随机抽取，并生成可验证的抽取记录）",
-                steps=[Step("draw.run", {"task": task_id})],
-                task=task_id,
-            )
+            raise draw_by_program(task_id)
         payload = {"trigger": trigger, "data": data or {}}
 
         def change(tx: TaskTransaction) -> None:
@@ -969,6 +955,19 @@ class Workflow:
             raise NotFound(f"任务 {task_id} 不存在")
         return row[0], self._facts(row)
 
+    def trigger_checks(self, task_id: int) -> tuple[str, list[TriggerCheck]]:
+        """A task's state and, for each trigger its state declares, whether ``fire`` would
+        take it now and if not why (the refusal ``fire`` would raise), on the facts its guards
+        read (one query). The role matrix is the caller's to ask (``permissions``)."""
+        state, facts = self.facts(task_id)
+        return state, [
+            # The draw is the draw program's (``fire`` refuses it whatever the guards say).
+            TriggerCheck(t, None, draw_by_program(task_id))
+            if t == "draw"
+            else check_trigger(task_id, state, t, facts)
+            for t in states.allowed_triggers(state)
+        ]
+
     def task_state(self, task_id: int) -> tuple[str, int]:
         with self.raw.read() as cur:
             cur.execute(self.raw.sql("SELECT state, version FROM task WHERE id = ?"), (task_id,))
@@ -976,6 +975,54 @@ class Workflow:
         if row is None:
             raise NotFound(f"任务 {task_id} 不存在")
         return row[0], row[1]
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerCheck:
+    """Whether a trigger would move a task now: where to (``dest``), or the error ``fire``
+    would raise (``refused``: its reason, and the steps that would let it pass)."""
+
+    trigger: str
+    dest: str | None
+    refused: SsjError | None
+
+    @property
+    def reason(self) -> str | None:
+        """Why not, as the guard says it (None: it would pass)."""
+        if isinstance(self.refused, TransitionRefused):
+            return self.refused.reason
+        return self.refused.message if self.refused is not None else None
+
+
+def draw_by_program(task_id: int) -> InvalidInput:
+    """``fire(draw)``'s refusal: the draw is made by the draw program, never fired."""
+    return InvalidInput(
+        f"任务 {task_id}：抽取只能由抽取程序执行"
+        "（按已公布的承诺值随机抽取，并生成可验证的抽取记录）",
+        steps=[Step("draw.run", {"task": task_id})],
+        task=task_id,
+    )
+
+
+def check_trigger(task_id: int, state: str, trigger: str, facts: TaskFacts) -> TriggerCheck:
+    """The lifecycle's answer to ``trigger`` on a task in ``state`` with ``facts``: the one
+    judgement the writer acts on (``fire``, the draw) and the pages show before anyone
+    presses."""
+    try:
+        decision = states.decide(state, trigger, facts)
+    except IllegalTransition as e:
+        allowed = trigger in states.allowed_triggers(state)
+        failed = states.failed_guards(state, trigger, facts) if allowed else []
+        refused = TransitionRefused(
+            task_id,
+            state,
+            trigger,
+            e.reason,
+            states.allowed_triggers(state),
+            steps=guard_steps(task_id, failed),
+        )
+        return TriggerCheck(trigger, None, refused)
+    return TriggerCheck(trigger, decision.dest, None)
 
 
 # 更正 categories (result corrections): code → label; either is accepted.

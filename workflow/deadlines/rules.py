@@ -251,13 +251,17 @@ def task_deadlines(  # noqa: C901 (one pass over open tasks: a check per rule an
     out: Collected,
     horizon: date,
     within: str | None = None,
+    task: int | None = None,
 ) -> None:
     """Open tasks' deadlines due on or before ``horizon``: confirm and inspect (drawn),
     publish (inspected), rectify (each problem not yet followed up), archive (until closed).
-    ``within``: only the tasks of that unit subtree (a unit path), inside the query.
-    Dates are memoised: 100k tasks share a few plan years, month windows and draw days."""
+    ``within``: only the tasks of that unit subtree (a unit path), inside the query;
+    ``task``: only that task's (a task's page). Dates are memoised: 100k tasks share a few
+    plan years, month windows and draw days."""
     tasks: dict[int, tuple[str, str, str, str, int]] = {}
     scope, args = units.under("t.unit_id", within) if within else ("", ())
+    if task is not None:
+        scope, args = " AND ".join(filter(None, [scope, "t.id = ?"])), (*args, task)
     cur.execute(sql(_OPEN_TASKS + (f" AND {scope}" if scope else "")), args)
     add = out.deadlines.append
     archive_basis = f"{rules.archive_by[:2]} 月 {rules.archive_by[3:]} 日前办结归档（来源文件 003"
