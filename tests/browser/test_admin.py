@@ -68,7 +68,7 @@ def _dead_letter(server: Server) -> int:
         wf.close()
 
 
-def test_an_administrators_day(  # noqa: PLR0915 (one walk through the day, step by step)
+def test_an_administrators_day(
     page: Any, browser: Any, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from playwright.sync_api import expect
