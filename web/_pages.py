@@ -54,6 +54,13 @@ NAV: tuple[NavItem, ...] = (
     NavItem("逾期事项", "/overdue", "deadline.read"),
     NavItem("即将到期", "/upcoming", "deadline.read"),
     NavItem("任务", "/tasks", "task.read"),
+    # The administrator's (web/_pages_admin.py, web/_pages_admin_system.py).
+    NavItem("单位管理", "/admin/units", "unit.manage"),
+    NavItem("账号管理", "/admin/users", "user.manage"),
+    NavItem("邮件队列", "/admin/outbox", "outbox.read"),
+    NavItem("工作日历", "/admin/calendar", "calendar.notice"),
+    NavItem("系统设置", "/admin/settings", "config.read"),
+    NavItem("API 令牌", "/tokens", "token.manage"),
 )
 
 

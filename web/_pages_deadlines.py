@@ -113,7 +113,7 @@ def dashboard_page(request: Request, who: Actor, ctx: AppContext) -> Response:
                 for r in late)  # fmt: skip
         counts.append(Count(label, n, f"/overdue?late={key}", warn=n > 0))
     if dead is not None:
-        counts.append(Count("投递失败的邮件", dead, None, warn=dead > 0))
+        counts.append(Count("投递失败的邮件", dead, "/admin/outbox?status=dead", warn=dead > 0))
     return render(
         request,
         "dashboard.html",
