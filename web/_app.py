@@ -10,6 +10,7 @@ from web._health import router as health_router
 from web._middleware import RequestMiddleware
 from web._openapi import document
 from web._pages import install as install_pages
+from web._pages_audit import router as audit_pages
 from web._pages_deadlines import router as deadline_pages
 from web._pages_tasks import router as task_pages
 from web._problems import install as install_problems
@@ -50,6 +51,6 @@ def create_app(ctx: AppContext) -> FastAPI:
     )
     app.include_router(health_router)
     app.include_router(api_router)
-    install_pages(app, [deadline_pages, task_pages])
+    install_pages(app, [deadline_pages, task_pages, audit_pages])
     document(app)
     return app

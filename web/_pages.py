@@ -53,6 +53,11 @@ NAV: tuple[NavItem, ...] = (
     NavItem("督办看板", "/dashboard", "deadline.read"),
     NavItem("逾期事项", "/overdue", "deadline.read"),
     NavItem("即将到期", "/upcoming", "deadline.read"),
+    NavItem("审计日志", "/audit/events", "audit.read"),
+    NavItem("校验哈希链", "/audit/verify", "audit.verify"),
+    NavItem("任务回放", "/audit/replay", "audit.replay"),
+    NavItem("导出日志", "/audit/export", "audit.export"),
+    NavItem("检查点", "/audit/checkpoints", "audit.checkpoint"),
 )
 
 
