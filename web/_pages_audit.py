@@ -488,3 +488,34 @@ def checkpoint_check(
     with ctx.connect() as raw:
         context["checked"] = audit.verify_db(raw, cp)
     return render(request, "audit_checkpoints.html", context)
+
+
+@router.post("/audit/checkpoints/check")
+async def checkpoint_check_file(
+    request: Request, who: Annotated[Actor, PageUser("audit.checkpoint")], ctx: ContextDep
+) -> Response:
+    """The same check against the checkpoint file the auditor kept, uploaded."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.datastructures import UploadFile
+
+    form = await request.form()
+    check_csrf(request, str(form.get(CSRF_FIELD) or ""))
+    upload = form.get("file")
+    context = _checkpoint_context(who)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        context["check_error"] = "请选择检查点文件"
+        return render(request, "audit_checkpoints.html", context, status=422)
+    name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:200]
+    try:
+        cp = audit.Checkpoint.parse(await upload.read(audit.MAX_CHECKPOINT + 1), name)
+    except ValueError as e:
+        context["check_error"] = str(e)
+        return render(request, "audit_checkpoints.html", context, status=422)
+
+    def check() -> audit.VerifyResult:
+        with ctx.connect() as raw:
+            return audit.verify_db(raw, cp)
+
+    context["check"] = {"seq": str(cp.seq), "hash": cp.hash}
+    context["checked"] = await run_in_threadpool(check)
+    return render(request, "audit_checkpoints.html", context)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -101,10 +102,18 @@ def test_the_auditors_day(page: Any, server: Server, history: History) -> None:
     page.goto("/audit/verify?size=5")
     expect(page.get_by_role("heading", level=1)).to_have_text("校验哈希链")
     _labels_and_headings(page)
+    steps: list[str] = []
+    page.on("request", lambda r: steps.append(r.url) if "/audit/verify/step" in r.url else None)
     page.get_by_role("button", name="开始校验").focus()
     page.keyboard.press("Enter")  # the keyboard starts it
     result = page.get_by_test_id("verify-result")
     expect(result).to_have_text(f"哈希链完整：共 {head.events} 个事件，均校验无误。")
+    # One request per 5 events (and one that finds nothing more when they divide evenly),
+    # each continuing from where the one before stopped.
+    assert len(steps) == head.events // 5 + 1, steps
+    assert [parse_qs(urlsplit(u).query).get("after", ["0"])[0] for u in steps] == [
+        str(5 * i) for i in range(len(steps))
+    ]
     expect(page.get_by_test_id("head-seq")).to_have_text(str(head.head_seq))
     expect(page.locator("#verify-progress progress")).to_have_attribute("value", str(head.head_seq))
     page.shots("verify")
@@ -189,7 +198,8 @@ def test_the_auditors_day(page: Any, server: Server, history: History) -> None:
     page.shots("checkpoint")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="下载检查点文件").click()
-    with open(download_info.value.path(), encoding="utf-8") as f:
+    kept_file = download_info.value.path()
+    with open(kept_file, encoding="utf-8") as f:
         kept = json.load(f)
     assert (kept["seq"], kept["hash"], kept["signed_by"]) == (
         head.head_seq,
@@ -197,9 +207,15 @@ def test_the_auditors_day(page: Any, server: Server, history: History) -> None:
         "钱审计",
     )
     # The check form holds the checkpoint just signed out.
-    page.get_by_role("button", name="核对").click()
+    page.get_by_role("button", name="核对", exact=True).click()
     expect(page.get_by_test_id("check-result")).to_contain_text("日志仍延续该检查点")
     page.shots("checkpoint-checked")
+    # Another day: the file kept, uploaded.
+    page.goto("/audit/checkpoints")
+    page.get_by_label("或上传留存的检查点文件").set_input_files(kept_file)
+    page.get_by_role("button", name="核对文件").click()
+    expect(page.get_by_test_id("check-result")).to_contain_text("日志仍延续该检查点")
+    expect(page.get_by_label("序号")).to_have_value(str(head.head_seq))
 
 
 def test_verify_without_javascript(browser: Any, server: Server) -> None:
@@ -289,7 +305,7 @@ def test_a_broken_chain_shows_the_first_bad_seq(page: Any, server: Server) -> No
         expect(page.get_by_test_id("create-error")).to_contain_text(f"哈希链已损坏（序号 {bad}")
         page.get_by_label("序号").fill(str(intact.head_seq))
         page.get_by_label("哈希").fill(intact.head_hash)
-        page.get_by_role("button", name="核对").click()
+        page.get_by_role("button", name="核对", exact=True).click()
         expect(page.get_by_test_id("check-first-bad-seq")).to_have_text(str(bad))
         page.shots("checkpoint-broken")
     finally:

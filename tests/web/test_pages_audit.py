@@ -277,6 +277,19 @@ def test_checkpoint_signed_out_kept_and_checked(api: TestClient, wf: Workflow) -
         "/audit/checkpoints/check", params={"seq": data["seq"], "hash": data["hash"]}, headers=HTML
     )
     assert 'data-testid="check-result">日志仍延续该检查点' in r.text
+    # The file kept, uploaded (with the form's token).
+    upload = {"file": ("我的检查点.json", kept.content, "application/json")}
+    r = api.post("/audit/checkpoints/check", files=upload, headers=HTML)
+    assert r.status_code == 403
+    r = api.post("/audit/checkpoints/check", files=upload, data={"csrf_token": csrf}, headers=HTML)
+    assert 'data-testid="check-result">日志仍延续该检查点' in r.text
+    r = api.post(
+        "/audit/checkpoints/check",
+        files={"file": ("x.json", b"not json", "application/json")},
+        data={"csrf_token": csrf},
+        headers=HTML,
+    )
+    assert r.status_code == 422 and "检查点文件 x.json 格式无效" in r.text
     r = api.get("/audit/checkpoints/check", params={"seq": "x", "hash": "y"}, headers=HTML)
     assert r.status_code == 422 and "序号" in r.text and 'value="x"' in r.text
     r = api.get(

@@ -279,8 +279,17 @@ class Checkpoint:
     def load(cls, path: str) -> Checkpoint:
         try:
             with open(path, "rb") as f:
-                text = f.read(1024 * 1024 + 1)  # a checkpoint is a few hundred bytes
-            if len(text) > 1024 * 1024:
+                text = f.read(MAX_CHECKPOINT + 1)  # a checkpoint is a few hundred bytes
+        except OSError as e:
+            raise ValueError(f"无法读取检查点文件 {path}：{e.strerror}") from e
+        return cls.parse(text, path)
+
+    @classmethod
+    def parse(cls, text: bytes, source: str) -> Checkpoint:
+        """A checkpoint file's content (``source`` names it in the message when it is not
+        one): ValueError for anything that is not a checkpoint."""
+        try:
+            if len(text) > MAX_CHECKPOINT:
                 raise ValueError("文件过大，不是检查点")
             data = json.loads(text.decode("utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("seq"), int):
@@ -295,10 +304,11 @@ class Checkpoint:
                 exported_at=data.get("exported_at"),
                 signed_by=data.get("signed_by"),
             )
-        except OSError as e:
-            raise ValueError(f"无法读取检查点文件 {path}：{e.strerror}") from e
         except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as e:
-            raise ValueError(f"检查点文件 {path} 格式无效（需要 seq 与 hash）：{e}") from e
+            raise ValueError(f"检查点文件 {source} 格式无效（需要 seq 与 hash）：{e}") from e
+
+
+MAX_CHECKPOINT = 1024 * 1024  # bytes: a checkpoint file is a few hundred
 
 
 Row = tuple[Any, ...]  # in COLUMNS order
