@@ -12,6 +12,7 @@ from web._openapi import document
 from web._pages import install as install_pages
 from web._pages_admin import router as admin_pages
 from web._pages_admin_system import router as admin_system_pages
+from web._pages_audit import router as audit_pages
 from web._pages_deadlines import router as deadline_pages
 from web._pages_tasks import router as task_pages
 from web._problems import install as install_problems
@@ -52,6 +53,6 @@ def create_app(ctx: AppContext) -> FastAPI:
     )
     app.include_router(health_router)
     app.include_router(api_router)
-    install_pages(app, [deadline_pages, task_pages, admin_pages, admin_system_pages])
+    install_pages(app, [deadline_pages, task_pages, admin_pages, admin_system_pages, audit_pages])
     document(app)
     return app

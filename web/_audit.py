@@ -24,6 +24,8 @@ from workflow.core.db import RawConnection
 from workflow.core.identity import Actor
 from workflow.core.replay import replay_named
 
+__all__ = ["export_response", "router", "utc_moment"]
+
 router = APIRouter(tags=["审计"])
 
 EXPORT_TYPE = "application/jsonl"
@@ -111,7 +113,8 @@ def _verified(r: audit.VerifyResult) -> VerifyOut:
     )  # fmt: skip
 
 
-def _utc(ctx: AppContext, text: str | None, field: str) -> str | None:
+def utc_moment(ctx: AppContext, text: str | None, field: str) -> str | None:
+    """A moment as a person gives it (no offset: Beijing time) as the log stores times."""
     return None if text is None else audit.utc_text(text, ctx.settings.calendar.timezone, field)
 
 
@@ -149,8 +152,8 @@ def search(
         task_id=None if task is None else _task(ctx, task, who),
         actor=actor.strip() if actor is not None else None,
         kind=audit.event_kind(kind) if kind is not None else None,
-        since=_utc(ctx, since, "since"),
-        until=_utc(ctx, until, "until"),
+        since=utc_moment(ctx, since, "since"),
+        until=utc_moment(ctx, until, "until"),
         within=who,
         after=after,
         limit=limit + 1,
@@ -174,7 +177,7 @@ def replay(
     at: Annotated[Line | None, Moment] = None,
 ) -> ReplayOut:
     task_id = _task(ctx, task, who)
-    as_of = _utc(ctx, at, "at")
+    as_of = utc_moment(ctx, at, "at")
     with ctx.connect() as raw:
         r = replay_named(raw, task_id, as_of)
     return ReplayOut(
@@ -196,6 +199,13 @@ def replay(
     responses={200: {"content": {EXPORT_TYPE: {}}, "description": "审计日志全文"}},
 )
 def export(who: Annotated[Actor, Authorized("audit.export")], ctx: ContextDep) -> StreamingResponse:
+    return export_response(ctx, who)
+
+
+def export_response(ctx: AppContext, who: Actor) -> StreamingResponse:
+    """The whole log as a streamed JSON Lines download (``audit.export``: refused before the
+    first line for an account whose subtree is not the whole tree); the API's and the
+    auditor's page's."""
     raw = RawConnection(ctx.engine)
     try:
         lines = audit.export(raw, who)  # refuses before the first line

@@ -61,6 +61,11 @@ NAV: tuple[NavItem, ...] = (
     NavItem("工作日历", "/admin/calendar", "calendar.notice"),
     NavItem("系统设置", "/admin/settings", "config.read"),
     NavItem("API 令牌", "/tokens", "token.manage"),
+    NavItem("审计日志", "/audit/events", "audit.read"),
+    NavItem("校验哈希链", "/audit/verify", "audit.verify"),
+    NavItem("任务回放", "/audit/replay", "audit.replay"),
+    NavItem("导出日志", "/audit/export", "audit.export"),
+    NavItem("检查点", "/audit/checkpoints", "audit.checkpoint"),
 )
 
 

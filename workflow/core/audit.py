@@ -279,8 +279,17 @@ class Checkpoint:
     def load(cls, path: str) -> Checkpoint:
         try:
             with open(path, "rb") as f:
-                text = f.read(1024 * 1024 + 1)  # a checkpoint is a few hundred bytes
-            if len(text) > 1024 * 1024:
+                text = f.read(MAX_CHECKPOINT + 1)  # a checkpoint is a few hundred bytes
+        except OSError as e:
+            raise ValueError(f"无法读取检查点文件 {path}：{e.strerror}") from e
+        return cls.parse(text, path)
+
+    @classmethod
+    def parse(cls, text: bytes, source: str) -> Checkpoint:
+        """A checkpoint file's content (``source`` names it in the message when it is not
+        one): ValueError for anything that is not a checkpoint."""
+        try:
+            if len(text) > MAX_CHECKPOINT:
                 raise ValueError("文件过大，不是检查点")
             data = json.loads(text.decode("utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("seq"), int):
@@ -295,20 +304,28 @@ class Checkpoint:
                 exported_at=data.get("exported_at"),
                 signed_by=data.get("signed_by"),
             )
-        except OSError as e:
-            raise ValueError(f"无法读取检查点文件 {path}：{e.strerror}") from e
         except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as e:
-            raise ValueError(f"检查点文件 {path} 格式无效（需要 seq 与 hash）：{e}") from e
+            raise ValueError(f"检查点文件 {source} 格式无效（需要 seq 与 hash）：{e}") from e
+
+
+MAX_CHECKPOINT = 1024 * 1024  # bytes: a checkpoint file is a few hundred
 
 
 Row = tuple[Any, ...]  # in COLUMNS order
 
 
-def verify_rows(rows: Iterable[Row], against: Checkpoint | None = None) -> VerifyResult:
-    """Walk rows in seq order; name the first seq that breaks the chain or the checkpoint."""
-    expected_seq = 1
-    running = GENESIS
-    checkpoint_hit = against is None or against.seq == 0
+def verify_rows(
+    rows: Iterable[Row],
+    against: Checkpoint | None = None,
+    *,
+    after: int = 0,
+    running: str = GENESIS,
+) -> VerifyResult:
+    """Walk rows in seq order; name the first seq that breaks the chain or the checkpoint.
+    ``after``/``running``: the rows continue a walk that verified the log up to seq ``after``
+    and computed ``running`` as its hash (``verify_chunk``); the counts include that part."""
+    expected_seq = after + 1
+    checkpoint_hit = against is None or against.seq <= after
     head_time: str | None = None
     for seq, at, actor, role, task_id, kind, frm, to, reason, payload, prev, digest in rows:
         n = expected_seq - 1
@@ -356,6 +373,41 @@ def iter_db_rows(raw: Any, batch: int = 20000) -> Iterator[Row]:
 
 def verify_db(raw: Any, against: Checkpoint | None = None) -> VerifyResult:
     return verify_rows(iter_db_rows(raw), against)
+
+
+CHUNK = 20000  # events a step of a verification in chunks reads
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyStep:
+    """One step of a verification walked in chunks: the result so far (``events`` and
+    ``head_seq``: verified up to here; ``head_hash``: the hash to continue from), the log's
+    last seq when the step ran (for progress), and whether the walk is over (the chain broke,
+    or no event was left to read)."""
+
+    result: VerifyResult
+    last_seq: int
+    done: bool
+
+
+def verify_chunk(
+    raw: Any, *, after: int = 0, running: str = GENESIS, limit: int = CHUNK
+) -> VerifyStep:
+    """Verify the events after seq ``after``, at most ``limit`` of them, continuing from
+    ``running``, the hash the previous step computed for ``after`` (GENESIS to start). A page
+    advances step by step and reports how far it got; the steps together check exactly what
+    ``verify_db`` checks, and name the same first bad seq."""
+    if after < 0 or limit < 1:
+        raise ValueError("after must be >= 0 and limit >= 1")
+    with raw.read() as cur:
+        cur.execute(
+            raw.sql(f"SELECT {COLUMNS} FROM event WHERE seq > ? ORDER BY seq LIMIT ?"),
+            (after, limit),
+        )
+        rows = cur.fetchall()
+        last = read_head(cur, raw.sql).seq
+    result = verify_rows(rows, after=after, running=running)
+    return VerifyStep(result, max(last, result.head_seq), not result.ok or len(rows) < limit)
 
 
 def checkpoint(raw: Any, *, now: str, signed_by: str | None = None) -> Checkpoint:
