@@ -30,6 +30,7 @@ from web._writes import task_in_scope
 from workflow.core import audit, events, permissions, queries, units
 from workflow.core.clock import format_utc
 from workflow.core.errors import Forbidden, InvalidInput, SsjError
+from workflow.core.events import KIND_LABELS
 from workflow.core.identity import Actor
 from workflow.core.replay import replay_named
 
@@ -38,43 +39,6 @@ __all__ = ["KIND_LABELS", "readable_payload", "router"]
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
-# Each event kind as people read it (the kind's code is shown beside it); a test keeps this
-# in step with the declared kinds (core/events.py).
-KIND_LABELS: dict[str, str] = {
-    "task_created": "创建任务",
-    "transition": "状态变更",
-    "draw_committed": "抽取承诺",
-    "draw_confirmed": "确认抽取结果",
-    "sheets_made": "生成检查单",
-    "result_set": "录入检查结果",
-    "result_corrected": "更正检查结果",
-    "rectify_by_changed": "变更整改期限",
-    "results_published": "公示检查结果",
-    "joint_visit_joined": "联合检查",
-    "followup_added": "后续处置",
-    "inspector_substituted": "替换执法人员",
-    "plan_created": "创建计划",
-    "plan_published": "发布计划",
-    "item_upserted": "更新事项清单",
-    "item_retired": "停用事项",
-    "item_restored": "恢复事项",
-    "target_upserted": "更新检查对象名录",
-    "target_retired": "停用检查对象",
-    "target_restored": "恢复检查对象",
-    "inspector_upserted": "更新执法人员名录",
-    "deadline_reminder": "期限提醒",
-    "deadline_overdue": "逾期通知",
-    "deadline_escalated": "逾期督办",
-    "report_submitted": "报送报表",
-    "calendar_recorded": "录入节假日安排",
-    "calendar_uncovered": "日历未覆盖提醒",
-    "unit_added": "新增单位",
-    "unit_changed": "变更单位",
-    "account_added": "新增账号",
-    "account_changed": "变更账号",
-    "token_created": "创建令牌",
-    "token_revoked": "吊销令牌",
-}
 
 # Payload keys as people read them (the key itself otherwise).
 _FIELD_LABELS: dict[str, str] = {

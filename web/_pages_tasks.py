@@ -36,37 +36,20 @@ from workflow.app import AppContext
 from workflow.core import input_limits, permissions, queries, refs, units
 from workflow.core.actions import ACTIONS
 from workflow.core.errors import InvalidInput, SsjError
+from workflow.core.events import KIND_LABELS
 from workflow.core.identity import Actor
 from workflow.core.normalize import TASK_TYPES
 from workflow.deadlines import overdue as deadline_view
 from workflow.deadlines import rules as deadline_rules
 from workflow.deadlines.timeline import task_timeline
 
-__all__ = ["EVENT_LABELS", "PAGE_SIZE", "router"]
+__all__ = ["PAGE_SIZE", "router"]
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 Text = Annotated[str, Query(max_length=100)]
 
-# The log's kinds a task's history shows, as people read them.
-EVENT_LABELS: dict[str, str] = {
-    "task_created": "创建任务",
-    "transition": "状态变更",
-    "draw_committed": "公布抽取承诺值",
-    "draw_confirmed": "确认抽取结果",
-    "sheets_made": "生成检查表",
-    "result_set": "录入检查结果",
-    "result_corrected": "更正检查结果",
-    "rectify_by_changed": "变更整改期限",
-    "results_published": "登记结果公示",
-    "joint_visit_joined": "并入联合检查",
-    "followup_added": "登记后续处置",
-    "inspector_substituted": "递补检查人员",
-    "deadline_reminder": "到期提醒",
-    "deadline_overdue": "逾期通知",
-    "deadline_escalated": "逾期督办",
-}
 _FIELD_LABELS = {
     "result": "检查结果",
     "note": "备注",
@@ -227,7 +210,7 @@ def _history(events: list[dict[str, Any]], targets: dict[str, str]) -> list[Hist
             actor=e["actor"],
             role=roles.get(e["role"], e["role"] or ""),
             kind=kind,
-            label=EVENT_LABELS.get(kind, kind),
+            label=KIND_LABELS.get(kind, kind),
             before_state=e["from_state"],
             after_state=e["to_state"],
             reason=e["reason"],

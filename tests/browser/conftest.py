@@ -182,3 +182,15 @@ def login(page: Any, username: str, password: str = PASSWORD, path: str = "/logi
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+
+
+def labels_and_one_h1(page: Any) -> None:
+    """Accessibility basics: every visible form control has a label; the page has one h1."""
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter(e => e.type !== 'hidden')
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+            .map(e => e.name || e.id)"""
+    )
+    assert unlabelled == [], page.url
+    assert page.locator("h1").count() == 1, page.url

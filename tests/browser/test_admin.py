@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, SERVER_TIME, Server, login
-from tests.browser.test_login import _labels_and_headings
+from tests.browser.conftest import PASSWORD, SERVER_TIME, Server, labels_and_one_h1, login
 from workflow.core.clock import format_utc
 
 NEW_PASSWORD = "Zhang-San-Pass-2024"
@@ -23,7 +22,7 @@ def _heading(page: Any, text: str) -> None:
     from playwright.sync_api import expect
 
     expect(page.get_by_role("heading", level=1)).to_have_text(text)
-    _labels_and_headings(page)
+    labels_and_one_h1(page)
 
 
 def _nav(page: Any, label: str) -> None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from tests.browser.conftest import SERVER_TIME, Server, login
+from tests.browser.conftest import SERVER_TIME, Server, labels_and_one_h1, login
 from tests.conftest import drawn_task
 from workflow.core import accounts, audit, identity, queries
 from workflow.core.clock import FixedClock
@@ -72,18 +72,6 @@ def _verified(server: Server) -> audit.VerifyResult:
         return audit.verify_db(raw)
 
 
-def _labels_and_headings(page: Any) -> None:
-    """Every visible form control has a label; the page has exactly one h1."""
-    unlabelled = page.evaluate(
-        """() => [...document.querySelectorAll('input, select, textarea')]
-            .filter(e => e.type !== 'hidden')
-            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
-            .map(e => e.name || e.id)"""
-    )
-    assert unlabelled == [], page.url
-    assert page.locator("h1").count() == 1, page.url
-
-
 def _nav(page: Any, label: str) -> None:
     page.get_by_role("navigation", name="主导航").get_by_role("link", name=label).click()
 
@@ -101,7 +89,7 @@ def test_the_auditors_day(page: Any, server: Server, history: History) -> None:
     assert head.ok and head.events > 10
     page.goto("/audit/verify?size=5")
     expect(page.get_by_role("heading", level=1)).to_have_text("校验哈希链")
-    _labels_and_headings(page)
+    labels_and_one_h1(page)
     steps: list[str] = []
     page.on("request", lambda r: steps.append(r.url) if "/audit/verify/step" in r.url else None)
     page.get_by_role("button", name="开始校验").focus()
@@ -121,7 +109,7 @@ def test_the_auditors_day(page: Any, server: Server, history: History) -> None:
     # Replay the task as of last month: drawn, no results yet; as of now: inspected.
     _nav(page, "任务回放")
     expect(page.get_by_role("heading", level=1)).to_have_text("任务回放")
-    _labels_and_headings(page)
+    labels_and_one_h1(page)
     page.get_by_label("任务", exact=True).fill(str(history.task))
     as_of = AS_OF.astimezone(BEIJING).strftime("%Y-%m-%dT%H:%M")
     page.get_by_label("截至（北京时间）").fill(as_of)
@@ -149,7 +137,7 @@ def test_the_auditors_day(page: Any, server: Server, history: History) -> None:
     assert len(expected) == len(history.targets)
     _nav(page, "审计日志")
     expect(page.get_by_role("heading", level=1)).to_have_text("审计日志")
-    _labels_and_headings(page)
+    labels_and_one_h1(page)
     page.get_by_label("操作账号").fill("b-clerk")
     page.get_by_label("事件类别").select_option("result_set")
     page.get_by_role("button", name="查询").click()
@@ -187,7 +175,7 @@ def test_the_auditors_day(page: Any, server: Server, history: History) -> None:
     # A checkpoint: signed out (confirmed), kept as a file, then checked.
     _nav(page, "检查点")
     expect(page.get_by_role("heading", level=1)).to_have_text("检查点")
-    _labels_and_headings(page)
+    labels_and_one_h1(page)
     expect(page.get_by_label("签收人", exact=True)).to_have_value("钱审计")
     page.get_by_role("button", name="签出检查点").click()
     expect(page.get_by_test_id("create-error")).to_have_text("请勾选确认后再签出检查点")

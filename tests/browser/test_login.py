@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.routing import APIRoute
 
-from tests.browser.conftest import ACCOUNTS, Server, login
+from tests.browser.conftest import ACCOUNTS, Server, labels_and_one_h1, login
 from workflow.core import permissions
 
 PUBLIC_PAGES = {"/login"}
@@ -127,21 +127,9 @@ def test_error_pages_are_chinese_and_the_api_keeps_problem_json(page: Any, serve
     assert api.json()["code"] == "not_found"
 
 
-def _labels_and_headings(page: Any) -> None:
-    """Every visible form control has a label; the page has exactly one h1."""
-    unlabelled = page.evaluate(
-        """() => [...document.querySelectorAll('input, select, textarea')]
-            .filter(e => e.type !== 'hidden')
-            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
-            .map(e => e.name || e.id)"""
-    )
-    assert unlabelled == [], page.url
-    assert page.locator("h1").count() == 1, page.url
-
-
 def test_accessibility_basics(page: Any, server: Server) -> None:
     page.goto("/login")
-    _labels_and_headings(page)
+    labels_and_one_h1(page)
     # The keyboard reaches the username, the password and the button, in that order.
     seen = []
     for _ in range(6):
@@ -157,4 +145,4 @@ def test_accessibility_basics(page: Any, server: Server) -> None:
     _expect_url(page, "/")
     for path in ("/", "/dashboard", "/overdue", "/upcoming", "/upcoming?within=0"):
         page.goto(path)
-        _labels_and_headings(page)
+        labels_and_one_h1(page)

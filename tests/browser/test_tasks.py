@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.browser.conftest import OFFICES, SERVER_TIME, Server, login
+from tests.browser.conftest import OFFICES, SERVER_TIME, Server, labels_and_one_h1, login
 from workflow.core import accounts, identity, queries
 from workflow.deadlines import overdue as deadline_view
 
@@ -42,17 +42,6 @@ def _hrefs(links: Any) -> list[str]:
     return [links.nth(i).get_attribute("href") for i in range(links.count())]
 
 
-def _labels_and_one_h1(page: Any) -> None:
-    unlabelled = page.evaluate(
-        """() => [...document.querySelectorAll('input, select, textarea')]
-            .filter(e => e.type !== 'hidden')
-            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
-            .map(e => e.name || e.id)"""
-    )
-    assert unlabelled == [], page.url
-    assert page.locator("h1").count() == 1, page.url
-
-
 def test_a_clerks_task_from_search_to_trigger(page: Any, server: Server) -> None:
     from playwright.sync_api import expect
 
@@ -65,7 +54,7 @@ def test_a_clerks_task_from_search_to_trigger(page: Any, server: Server) -> None
     expect(page.get_by_role("heading", level=1)).to_have_text("任务")
     rows = page.locator("#task-table tbody tr")
     expect(rows).to_have_count(len(server.tasks))
-    _labels_and_one_h1(page)
+    labels_and_one_h1(page)
     page.shots("list")
 
     # Search by number: htmx swaps the table, the address follows.
@@ -106,7 +95,7 @@ def test_a_clerks_task_from_search_to_trigger(page: Any, server: Server) -> None
     # inspect waits on the results: disabled, saying why.
     expect(page.get_by_role("button", name="确认检查完成")).to_be_disabled()
     expect(page.get_by_test_id("why-inspect")).to_contain_text("还有 1 个检查对象未录入检查结果")
-    _labels_and_one_h1(page)
+    labels_and_one_h1(page)
     page.shots("task-disabled")
 
     # The results in, inspect is offered: fired with a reason and a confirmation.
